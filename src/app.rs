@@ -1,0 +1,404 @@
+//! The commands: each takes its validated config, does the work through the library,
+//! prints, and returns the exit status (0 ok, 1 nothing matched; errors are 2 in main).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::config::{self, Command};
+use crate::error::{Error, Result};
+use crate::index::store::Store;
+use crate::index::writer::Writer;
+use crate::ingest::{self, Summary, source::Source};
+use crate::model::format_micros;
+use crate::output::{self, Format, Rows};
+use crate::query::{self, Engine, Search, SortOrder, saved};
+use crate::sanitize::for_terminal;
+
+pub fn run(command: Command) -> Result<u8> {
+    match command {
+        Command::Ingest(cfg) => ingest_command(&cfg),
+        Command::Query(cfg) => query_command(&cfg),
+        Command::Queries => queries_command(),
+        Command::Status { index } => status_command(&index),
+        Command::Overview { index, paths } => overview_command(&index, &paths),
+    }
+}
+
+/// Progress on stderr, only when it is a terminal.
+struct Bar {
+    bar: Option<ProgressBar>,
+    last: AtomicU64,
+}
+
+impl Bar {
+    fn new(sources: &[Source]) -> Bar {
+        if !std::io::stderr().is_terminal() {
+            return Bar {
+                bar: None,
+                last: AtomicU64::new(0),
+            };
+        }
+        let total: u64 = sources
+            .iter()
+            .filter_map(|s| match s {
+                Source::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+                Source::Stdin => None,
+            })
+            .sum();
+        let bar = ProgressBar::new(total);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}) {msg}",
+            )
+            .expect("valid template"),
+        );
+        Bar {
+            bar: Some(bar),
+            last: AtomicU64::new(0),
+        }
+    }
+}
+
+impl ingest::Progress for Bar {
+    fn file_started(&self, source: &Source) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(for_terminal(&source.display()).into_owned());
+        }
+    }
+    fn bytes_read(&self, total: u64) {
+        if let Some(bar) = &self.bar {
+            self.last.store(total, Ordering::Relaxed);
+            bar.set_position(total);
+        }
+    }
+}
+
+/// Ingests paths into the index and prints the summary; returns the summary and
+/// whether any file could not be read.
+fn ingest_paths(cfg: &config::Ingest) -> Result<(Summary, Vec<Error>)> {
+    let discovery = ingest::source::discover(&cfg.paths);
+    if discovery.sources.is_empty() && discovery.errors.is_empty() {
+        return Err(Error::Usage(format!(
+            "no logs found in {} (looked for *.log, rotated backups, *.jsonl, *.json, *.gz)",
+            cfg.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let store = Store::open_or_create(&cfg.index)?;
+    let mut writer = Writer::open(store, cfg.commit_interval)?;
+    let bar = Bar::new(&discovery.sources);
+    let options = ingest::Options {
+        max_line_bytes: cfg.max_line_bytes,
+    };
+    let summary = ingest::run(&discovery.sources, &options, &mut writer, &bar)?;
+    if let Some(bar) = &bar.bar {
+        bar.finish_and_clear();
+    }
+    writer.finish()?;
+    print_summary(&summary, &discovery.skipped, &cfg.index);
+    Ok((summary, discovery.errors))
+}
+
+fn ingest_command(cfg: &config::Ingest) -> Result<u8> {
+    let (summary, errors) = ingest_paths(cfg)?;
+    let unreadable = report_unreadable(&summary, errors);
+    if unreadable {
+        return Ok(2);
+    }
+    if cfg.strict && summary.rejected_lines() > 0 {
+        return Err(Error::Strict(summary.rejected_lines()));
+    }
+    Ok(0)
+}
+
+/// Prints the paths that could not be read; true if there were any.
+fn report_unreadable(summary: &Summary, errors: Vec<Error>) -> bool {
+    for e in &errors {
+        eprintln!("kaudit: error: {}", for_terminal(&e.to_string()));
+    }
+    for e in &summary.file_errors {
+        eprintln!("kaudit: error: {}", for_terminal(e));
+    }
+    !errors.is_empty() || !summary.file_errors.is_empty()
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn print_summary(s: &Summary, skipped: &[PathBuf], index: &Path) {
+    let mb = s.bytes as f64 / 1e6;
+    let rate = if s.seconds > 0.0 { mb / s.seconds } else { 0.0 };
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "kaudit: read {} file(s), {} lines, {:.1} MB in {:.2} s ({:.0} MB/s) into {}",
+        s.files,
+        thousands(s.lines),
+        mb,
+        s.seconds,
+        rate,
+        index.display()
+    );
+    if s.files_resumed > 0 {
+        let _ = writeln!(
+            err,
+            "  {} file(s) seen before: read from where the last run stopped",
+            s.files_resumed
+        );
+    }
+    let _ = writeln!(
+        err,
+        "  requests: {} new, {} stages collapsed into their request, {} duplicates ignored",
+        thousands(s.requests),
+        thousands(s.collapsed),
+        thousands(s.duplicates)
+    );
+    if let (Some(a), Some(b)) = (s.first_time, s.last_time) {
+        let _ = writeln!(
+            err,
+            "  time span: {} .. {}",
+            format_micros(a),
+            format_micros(b)
+        );
+    }
+    let rejected = s.rejected_lines();
+    if rejected > 0 {
+        let _ = writeln!(
+            err,
+            "  rejected: {} (each shown at its first places)",
+            thousands(rejected)
+        );
+        for (class, stats) in &s.rejected {
+            let _ = writeln!(err, "    {class}: {}", thousands(stats.count));
+            for (at, why) in &stats.first {
+                let _ = writeln!(
+                    err,
+                    "      {}: {}",
+                    for_terminal(&at.to_string()),
+                    for_terminal(why)
+                );
+            }
+        }
+    }
+    if !skipped.is_empty() {
+        let names: Vec<String> = skipped
+            .iter()
+            .take(5)
+            .map(|p| p.display().to_string())
+            .collect();
+        let _ = writeln!(
+            err,
+            "  skipped {} file(s) not named like logs ({}{}); name a file to read it anyway",
+            skipped.len(),
+            for_terminal(&names.join(", ")),
+            if skipped.len() > 5 { ", ..." } else { "" }
+        );
+    }
+}
+
+fn query_command(cfg: &config::Query) -> Result<u8> {
+    let engine = Engine::open(&cfg.index)?;
+    let saved = saved::load(saved::user_dir().as_deref())?;
+    let expr = query::parse_query(&cfg.text, &saved)?;
+    let search = Search {
+        expr,
+        since: cfg.since,
+        until: cfg.until,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let io = |e| Error::io("<stdout>", e);
+    if cfg.count {
+        let n = engine.count(&search)?;
+        writeln!(out, "{n}").map_err(io)?;
+        out.flush().map_err(io)?;
+        return Ok(if n > 0 { 0 } else { 1 });
+    }
+    let order = if cfg.oldest_first {
+        SortOrder::OldestFirst
+    } else {
+        SortOrder::NewestFirst
+    };
+    let mut rows = Rows::new(cfg.all_stages, cfg.format == Format::Json);
+    // Pages keep memory bounded with --limit 0 on a large index.
+    const PAGE: usize = 1000;
+    let mut offset = 0;
+    let mut found = 0usize;
+    loop {
+        let want = match cfg.limit {
+            Some(limit) => PAGE.min(limit - offset),
+            None => PAGE,
+        };
+        let page = if want == 0 {
+            Vec::new()
+        } else {
+            engine.search(&search, order, offset, Some(want))?
+        };
+        let page_rows: Vec<_> = page.iter().flat_map(|s| rows.rows(s)).collect();
+        let last = page.len() < want || cfg.limit.is_some_and(|l| offset + page.len() >= l);
+        if !(page.is_empty() && found > 0 && cfg.format == Format::Table) {
+            output::write_rows(&mut out, cfg.format, &page_rows, offset == 0, last).map_err(io)?;
+        }
+        found += page.len();
+        offset += page.len();
+        if last || page.is_empty() {
+            break;
+        }
+    }
+    out.flush().map_err(io)?;
+    Ok(if found > 0 { 0 } else { 1 })
+}
+
+fn queries_command() -> Result<u8> {
+    let saved = saved::load(saved::user_dir().as_deref())?;
+    let width = saved.iter().map(|q| q.name.len()).max().unwrap_or(0);
+    let mut out = std::io::stdout().lock();
+    for q in &saved {
+        writeln!(out, "@{:width$}  {}", q.name, q.description)
+            .map_err(|e| Error::io("<stdout>", e))?;
+    }
+    Ok(0)
+}
+
+fn status_command(index: &Path) -> Result<u8> {
+    let engine = Engine::open(index)?;
+    let payload = engine.store.payload()?;
+    let mut out = std::io::stdout().lock();
+    let io = |e| Error::io("<stdout>", e);
+    writeln!(out, "index:    {}", index.display()).map_err(io)?;
+    writeln!(out, "requests: {}", thousands(engine.num_docs())).map_err(io)?;
+    if let Some((first, last)) = time_span(&engine)? {
+        writeln!(
+            out,
+            "span:     {} .. {}",
+            format_micros(first),
+            format_micros(last)
+        )
+        .map_err(io)?;
+    }
+    writeln!(out, "files:    {}", payload.checkpoint.files.len()).map_err(io)?;
+    for f in &payload.checkpoint.files {
+        writeln!(
+            out,
+            "  {}  offset {} (line {})  inode {}  fingerprint {}/{}",
+            for_terminal(&f.path),
+            f.offset,
+            f.next_line,
+            f.inode,
+            f.fingerprint,
+            f.fingerprint_len
+        )
+        .map_err(io)?;
+    }
+    Ok(0)
+}
+
+/// Receive times of the oldest and newest requests.
+fn time_span(engine: &Engine) -> Result<Option<(i64, i64)>> {
+    let all = Search {
+        expr: query::parse::Expr::All,
+        since: None,
+        until: None,
+    };
+    let time = |order| -> Result<Option<i64>> {
+        let hits = engine.search(&all, order, 0, Some(1))?;
+        let mut buf = Vec::new();
+        Ok(hits.first().and_then(|h| {
+            let v = crate::ingest::parse::reparse(&h.event, &mut buf)?;
+            crate::ingest::parse::normalize(&v).ok()?.received
+        }))
+    };
+    Ok(
+        match (time(SortOrder::OldestFirst)?, time(SortOrder::NewestFirst)?) {
+            (Some(a), Some(b)) => Some((a, b)),
+            _ => None,
+        },
+    )
+}
+
+/// `kaudit [PATH...]`: ingest what was given, then answer the first questions of an
+/// investigation from the saved queries, with the commands that show the details.
+fn overview_command(index: &Path, paths: &[PathBuf]) -> Result<u8> {
+    let mut status = 0;
+    if !paths.is_empty() {
+        let cfg = config::Ingest {
+            index: index.to_path_buf(),
+            paths: paths.to_vec(),
+            strict: false,
+            max_line_bytes: 16 << 20,
+            commit_interval: std::time::Duration::from_secs(10),
+        };
+        let (summary, errors) = ingest_paths(&cfg)?;
+        if report_unreadable(&summary, errors) {
+            status = 2;
+        }
+    }
+    let engine = Engine::open(index)?;
+    let saved = saved::load(saved::user_dir().as_deref())?;
+    let mut out = std::io::stdout().lock();
+    let io = |e| Error::io("<stdout>", e);
+    writeln!(out, "kaudit index {}", index.display()).map_err(io)?;
+    write!(out, "  {} requests", thousands(engine.num_docs())).map_err(io)?;
+    if let Some((a, b)) = time_span(&engine)? {
+        write!(out, " from {} to {}", format_micros(a), format_micros(b)).map_err(io)?;
+    }
+    writeln!(
+        out,
+        "\n\nWhat happened (saved queries; run the command to see the requests):"
+    )
+    .map_err(io)?;
+    let index_arg = if std::env::var_os("KAUDIT_INDEX").is_some()
+        || Some(index.to_path_buf()) == crate::index::store::default_dir()
+    {
+        String::new()
+    } else {
+        format!(" --index {}", index.display())
+    };
+    for q in &saved {
+        let expr = query::parse_query(&q.query, &saved)?;
+        let n = engine.count(&Search {
+            expr,
+            since: None,
+            until: None,
+        })?;
+        writeln!(
+            out,
+            "  {:>7}  {:<40}  kaudit query{index_arg} @{}",
+            thousands(n),
+            truncate(&q.description, 40),
+            q.name
+        )
+        .map_err(io)?;
+    }
+    writeln!(
+        out,
+        "\nMore: kaudit query --help (query syntax), kaudit queries, kaudit status"
+    )
+    .map_err(io)?;
+    Ok(status)
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}

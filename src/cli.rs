@@ -1,0 +1,178 @@
+//! Command-line arguments (clap). Nothing else in kaudit sees clap: `into_command`
+//! validates the raw arguments into a `config::Command`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{self, Command};
+use crate::error::{Error, Result};
+use crate::output::Format;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kaudit",
+    version,
+    about = "Index Kubernetes audit logs and answer who read a secret, who got a shell, what fills the log.",
+    subcommand_precedence_over_arg = true,
+    after_help = "Without a subcommand: ingest the given logs (if any) into the index and show an overview.\n\
+                  Query syntax: see `kaudit query --help` or the README."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Sub>,
+    /// Logs to ingest before showing the overview (files, directories, - for stdin).
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    index: IndexArg,
+}
+
+#[derive(Args, Debug, Clone)]
+struct IndexArg {
+    /// Index directory [default: $KAUDIT_INDEX, else $XDG_DATA_HOME/kaudit/index].
+    #[arg(long, global = true, value_name = "DIR")]
+    index: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Sub {
+    /// Read audit logs (files, directories with rotated and gzipped backups, - for stdin) into the index.
+    Ingest {
+        /// Exit with status 2 if any line was rejected.
+        #[arg(long)]
+        strict: bool,
+        /// Lines longer than this are skipped and reported (memory stays bounded).
+        #[arg(long, value_name = "N", default_value_t = 16 << 20)]
+        max_line_bytes: usize,
+        /// Seconds between commits while ingesting (a crash loses nothing: the rerun resumes).
+        #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+        commit_interval: f64,
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Search the index. Exit status 0 when something matched, 1 when nothing did.
+    #[command(after_help = crate::config::QUERY_HELP)]
+    Query {
+        #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+        format: FormatArg,
+        /// Print only the number of matching requests.
+        #[arg(long)]
+        count: bool,
+        /// At most this many requests (0: no limit).
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        limit: usize,
+        /// Oldest first (default: newest first).
+        #[arg(long)]
+        oldest_first: bool,
+        /// Requests received at or after T: RFC 3339 or an age (15m, 2h, 7d).
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+        /// Requests received before T: RFC 3339 or an age (15m, 2h, 7d).
+        #[arg(long, value_name = "T")]
+        until: Option<String>,
+        /// One row per stage seen (RequestReceived, ResponseStarted, ...) instead of per request.
+        #[arg(long)]
+        all_stages: bool,
+        /// The query; several words are joined with spaces. Empty matches everything.
+        #[arg(
+            value_name = "QUERY",
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
+        query: Vec<String>,
+    },
+    /// List the saved queries (use them as `kaudit query @name`).
+    Queries,
+    /// Show what the index holds: requests, time span, files read and how far.
+    Status,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum FormatArg {
+    Table,
+    Json,
+    Ndjson,
+    Csv,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Table => Format::Table,
+            FormatArg::Json => Format::Json,
+            FormatArg::Ndjson => Format::Ndjson,
+            FormatArg::Csv => Format::Csv,
+        }
+    }
+}
+
+impl Cli {
+    /// Validates the arguments into a command.
+    pub fn into_command(self) -> Result<Command> {
+        let index = match self.index.index {
+            Some(dir) => dir,
+            None => crate::index::store::default_dir().ok_or_else(|| {
+                Error::Usage("no index directory: pass --index DIR or set KAUDIT_INDEX".into())
+            })?,
+        };
+        Ok(match self.command {
+            None => Command::Overview {
+                index,
+                paths: self.paths,
+            },
+            Some(Sub::Ingest {
+                strict,
+                max_line_bytes,
+                commit_interval,
+                paths,
+            }) => {
+                if max_line_bytes == 0 {
+                    return Err(Error::Usage("--max-line-bytes must be at least 1".into()));
+                }
+                if !(commit_interval.is_finite() && commit_interval > 0.0) {
+                    return Err(Error::Usage(
+                        "--commit-interval must be a positive number of seconds".into(),
+                    ));
+                }
+                Command::Ingest(config::Ingest {
+                    index,
+                    paths,
+                    strict,
+                    max_line_bytes,
+                    commit_interval: std::time::Duration::from_secs_f64(commit_interval),
+                })
+            }
+            Some(Sub::Query {
+                format,
+                count,
+                limit,
+                oldest_first,
+                since,
+                until,
+                all_stages,
+                query,
+            }) => {
+                let now = config::now()?;
+                let since = since
+                    .map(|t| crate::query::parse_time(&t, now))
+                    .transpose()?;
+                let until = until
+                    .map(|t| crate::query::parse_time(&t, now))
+                    .transpose()?;
+                Command::Query(config::Query {
+                    index,
+                    text: query.join(" "),
+                    format: format.into(),
+                    count,
+                    limit: (limit > 0).then_some(limit),
+                    oldest_first,
+                    since,
+                    until,
+                    all_stages,
+                })
+            }
+            Some(Sub::Queries) => Command::Queries,
+            Some(Sub::Status) => Command::Status { index },
+        })
+    }
+}

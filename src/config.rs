@@ -1,0 +1,69 @@
+//! Validated settings for each command: what the rest of kaudit works from.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{Error, Result};
+use crate::output::Format;
+
+pub enum Command {
+    /// `kaudit [PATH...]`: ingest (if paths are given), then show an overview.
+    Overview {
+        index: PathBuf,
+        paths: Vec<PathBuf>,
+    },
+    Ingest(Ingest),
+    Query(Query),
+    Queries,
+    Status {
+        index: PathBuf,
+    },
+}
+
+pub struct Ingest {
+    pub index: PathBuf,
+    pub paths: Vec<PathBuf>,
+    pub strict: bool,
+    pub max_line_bytes: usize,
+    pub commit_interval: Duration,
+}
+
+pub struct Query {
+    pub index: PathBuf,
+    pub text: String,
+    pub format: Format,
+    pub count: bool,
+    pub limit: Option<usize>,
+    pub oldest_first: bool,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub all_stages: bool,
+}
+
+/// The clock for relative times (`--since 2h`): `$KAUDIT_NOW` (RFC 3339) when set, so an
+/// investigation of an old archive can say "2h" relative to the incident, else now.
+pub fn now() -> Result<DateTime<Utc>> {
+    match std::env::var("KAUDIT_NOW") {
+        Ok(text) if !text.is_empty() => DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| Error::Usage(format!("KAUDIT_NOW={text:?} is not RFC 3339: {e}"))),
+        _ => Ok(Utc::now()),
+    }
+}
+
+pub const QUERY_HELP: &str = "\
+Query syntax:
+  field:value          exact match            resource:secrets  verb:get
+  field:\"a b:c\"        quoted value           user:\"system:serviceaccount:ci:deployer\"
+  field:pre*           prefix                 name:db-*
+  field:/regex/        regex (whole value)    name:/db-.*/
+  field:*              field present          as:*
+  code:>=400           comparison             code:403  code:4xx  code:!=200
+  word  \"two words\"    free text in uri, userAgent and authorization reason
+  a b                  both (AND)             a OR b   NOT a   -a   (a OR b) c
+  @name                a saved query          @exec-into-pods (see `kaudit queries`)
+Fields: verb user group sa pod node as resource sub apigroup ns name code decision
+        stage level ip auditid ua uri reason  (sa and pod are ns/name; apigroup core
+        is the core group; ua, uri and reason are matched by words)";

@@ -1,0 +1,81 @@
+//! Typed errors of the library. `main.rs` maps them to exit codes and messages;
+//! nothing in the library uses `anyhow`.
+
+use std::path::PathBuf;
+
+/// Everything that can stop a kaudit command. Bad *lines* are not errors: they are
+/// counted and reported by ingest (see `ingest::Rejection`) while the run goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("index {path}: {source}")]
+    Index {
+        path: PathBuf,
+        #[source]
+        source: tantivy::TantivyError,
+    },
+
+    #[error(
+        "index {path} is being written by another kaudit process{holder}; \
+         wait for it to finish or stop it (only one writer per index)"
+    )]
+    IndexLocked { path: PathBuf, holder: String },
+
+    #[error(
+        "{path} does not look like a kaudit index ({reason}); \
+         choose another --index directory or remove this one"
+    )]
+    NotAnIndex { path: PathBuf, reason: String },
+
+    #[error("no index at {path}: run `kaudit ingest --index {path} <logs>` first")]
+    NoIndex { path: PathBuf },
+
+    #[error("{0}")]
+    Query(#[from] crate::query::parse::SyntaxError),
+
+    #[error("invalid regex /{pattern}/ for field {field}: {reason}")]
+    Regex {
+        field: &'static str,
+        pattern: String,
+        reason: String,
+    },
+
+    #[error("saved query {path}: {reason}")]
+    SavedQuery { path: PathBuf, reason: String },
+
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("{} line(s) were rejected and --strict is set", .0)]
+    Strict(u64),
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn index(path: impl Into<PathBuf>, source: tantivy::TantivyError) -> Error {
+        Error::Index {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// True when the error is a closed pipe on output (`kaudit query | head`):
+    /// ripgrep's rule, such a run ends quietly.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,106 @@
+//! A request ↔ a tantivy document.
+
+use serde::{Deserialize, Serialize};
+use tantivy::schema::Value;
+use tantivy::{DateTime, TantivyDocument};
+
+use super::schema::Fields;
+use crate::model::{Request, Stage};
+
+/// One stage seen for a request: what `--all-stages` lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageMark {
+    pub stage: Option<String>,
+    /// stageTimestamp, microseconds.
+    pub time: Option<i64>,
+    pub code: Option<u64>,
+}
+
+impl StageMark {
+    pub fn of(r: &Request<'_>) -> StageMark {
+        StageMark {
+            stage: r.stage.map(|s| s.as_str().to_string()),
+            time: r.stage_time,
+            code: r.code,
+        }
+    }
+
+    pub fn rank(&self) -> u8 {
+        Stage::rank(self.stage.as_deref().and_then(Stage::parse))
+    }
+}
+
+/// Builds the document of a request from its most complete stage.
+pub fn build(
+    f: &Fields,
+    key: u128,
+    r: &Request<'_>,
+    json: &[u8],
+    stages: &[StageMark],
+) -> TantivyDocument {
+    let mut doc = TantivyDocument::default();
+    doc.add_bytes(f.key, &key.to_be_bytes());
+    if let Some(t) = r.received {
+        doc.add_date(f.time, DateTime::from_timestamp_micros(t));
+    }
+    let mut text = |field, value: Option<&str>| {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            doc.add_text(field, v);
+        }
+    };
+    text(f.verb, r.verb);
+    text(f.user, r.user);
+    text(f.sa, r.service_account.as_deref());
+    text(f.pod, r.pod.as_deref());
+    text(f.node, r.node);
+    text(f.impersonated, r.impersonated_user);
+    text(f.resource, r.resource);
+    text(f.sub, r.subresource);
+    // The core group has no name in objectRef; index it as `core` so it can be asked for.
+    let group = match (r.resource, r.api_group) {
+        (Some(_), None | Some("")) => Some("core"),
+        (_, g) => g,
+    };
+    text(f.apigroup, group);
+    text(f.ns, r.namespace);
+    text(f.name, r.name);
+    text(f.decision, r.decision);
+    text(f.stage, r.stage.map(Stage::as_str));
+    text(f.level, r.level);
+    text(f.audit_id, r.audit_id);
+    text(f.ua, r.user_agent);
+    text(f.uri, r.request_uri);
+    text(f.reason, r.reason);
+    for g in &r.groups {
+        text(f.group, Some(g));
+    }
+    for ip in &r.source_ips {
+        text(f.ip, Some(ip));
+    }
+    if let Some(code) = r.code {
+        doc.add_u64(f.code, code);
+    }
+    doc.add_bytes(f.event, json);
+    let stages = serde_json::to_vec(stages).expect("stage marks serialize");
+    doc.add_bytes(f.stages, &stages);
+    doc
+}
+
+/// The stored part of a document.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub event: Vec<u8>,
+    pub stages: Vec<StageMark>,
+}
+
+pub fn stored(f: &Fields, doc: &TantivyDocument) -> Stored {
+    let bytes = |field| {
+        doc.get_first(field)
+            .and_then(|v| v.as_bytes().map(<[u8]>::to_vec))
+            .unwrap_or_default()
+    };
+    Stored {
+        event: bytes(f.event),
+        stages: serde_json::from_slice(&bytes(f.stages)).unwrap_or_default(),
+    }
+}

@@ -1,0 +1,7 @@
+//! The embedded tantivy index: opening it safely (`store`), writing requests into it
+//! with stage collapse and checkpoints (`writer`), and the stored form of a request (`document`).
+
+pub mod document;
+pub mod schema;
+pub mod store;
+pub mod writer;

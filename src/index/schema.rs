@@ -1,0 +1,86 @@
+//! The tantivy schema: one document per API request.
+
+use tantivy::schema::{
+    BytesOptions, DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption, STORED,
+    STRING, Schema, TextFieldIndexing, TextOptions,
+};
+
+/// Bumped when the schema changes incompatibly; an index of another version is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Handles to every field.
+#[derive(Clone)]
+pub struct Fields {
+    /// 16-byte request key (see `ingest::parse::RequestKey`): stage collapse and dedupe.
+    pub key: Field,
+    /// requestReceivedTimestamp, microseconds: sorting and --since/--until.
+    pub time: Field,
+    pub verb: Field,
+    pub user: Field,
+    pub group: Field,
+    pub sa: Field,
+    pub pod: Field,
+    pub node: Field,
+    pub impersonated: Field,
+    pub resource: Field,
+    pub sub: Field,
+    pub apigroup: Field,
+    pub ns: Field,
+    pub name: Field,
+    pub code: Field,
+    pub decision: Field,
+    pub stage: Field,
+    pub level: Field,
+    pub ip: Field,
+    pub audit_id: Field,
+    pub ua: Field,
+    pub uri: Field,
+    pub reason: Field,
+    /// Redacted JSON of the most complete stage.
+    pub event: Field,
+    /// JSON list of the stages seen: `[[stage, stageTimestamp micros, code], …]`.
+    pub stages: Field,
+}
+
+pub fn build() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let exact = STRING;
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("default")
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        key: b.add_bytes_field("key", BytesOptions::default().set_indexed()),
+        time: b.add_date_field(
+            "time",
+            DateOptions::from(INDEXED)
+                .set_fast()
+                .set_precision(DateTimePrecision::Microseconds),
+        ),
+        verb: b.add_text_field("verb", exact.clone()),
+        user: b.add_text_field("user", exact.clone()),
+        group: b.add_text_field("group", exact.clone()),
+        sa: b.add_text_field("sa", exact.clone()),
+        pod: b.add_text_field("pod", exact.clone()),
+        node: b.add_text_field("node", exact.clone()),
+        impersonated: b.add_text_field("as", exact.clone()),
+        resource: b.add_text_field("resource", exact.clone()),
+        sub: b.add_text_field("sub", exact.clone()),
+        apigroup: b.add_text_field("apigroup", exact.clone()),
+        ns: b.add_text_field("ns", exact.clone()),
+        name: b.add_text_field("name", exact.clone()),
+        code: b.add_u64_field("code", INDEXED | FAST),
+        decision: b.add_text_field("decision", exact.clone()),
+        stage: b.add_text_field("stage", exact.clone()),
+        level: b.add_text_field("level", exact.clone()),
+        ip: b.add_text_field("ip", exact.clone()),
+        audit_id: b.add_text_field("auditid", exact),
+        ua: b.add_text_field("ua", text.clone()),
+        uri: b.add_text_field("uri", text.clone()),
+        reason: b.add_text_field("reason", text),
+        event: b.add_bytes_field("event", STORED),
+        stages: b.add_bytes_field("stages", STORED),
+    };
+    (b.build(), fields)
+}

@@ -1,0 +1,163 @@
+//! Where the index lives and how it is opened: created owner-only, recognized by a
+//! marker file, refused when it belongs to another schema version.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tantivy::Index;
+
+use super::schema::{self, Fields, SCHEMA_VERSION};
+use crate::error::{Error, Result};
+use crate::ingest::checkpoint::Checkpoint;
+
+const MARKER: &str = "kaudit-index.json";
+
+#[derive(Serialize, Deserialize)]
+struct Marker {
+    schema_version: u32,
+    created_by: String,
+}
+
+/// The commit payload: the checkpoint of the files read, committed with their documents.
+#[derive(Serialize, Deserialize, Default)]
+pub struct Payload {
+    pub checkpoint: Checkpoint,
+}
+
+/// An opened index and its field handles.
+pub struct Store {
+    pub dir: PathBuf,
+    pub index: Index,
+    pub fields: Fields,
+}
+
+/// The index directory: `--index`, else `$KAUDIT_INDEX`, else `$XDG_DATA_HOME/kaudit/index`
+/// (default `~/.local/share/kaudit/index`).
+pub fn default_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("KAUDIT_INDEX").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    Some(data.join("kaudit").join("index"))
+}
+
+impl Store {
+    /// Opens the index for reading; it must exist.
+    pub fn open(dir: &Path) -> Result<Store> {
+        if !dir.join(MARKER).exists() {
+            return Err(if dir.exists() && !is_empty_dir(dir) {
+                Error::NotAnIndex {
+                    path: dir.to_path_buf(),
+                    reason: format!("no {MARKER}"),
+                }
+            } else {
+                Error::NoIndex {
+                    path: dir.to_path_buf(),
+                }
+            });
+        }
+        check_marker(dir)?;
+        let index = Index::open_in_dir(dir).map_err(|e| Error::index(dir, e))?;
+        let (_, fields) = schema::build();
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            index,
+            fields,
+        })
+    }
+
+    /// Opens the index, creating it (owner-only) when the directory is new or empty.
+    pub fn open_or_create(dir: &Path) -> Result<Store> {
+        if dir.join(MARKER).exists() {
+            return Store::open(dir);
+        }
+        if dir.exists() && !is_empty_dir(dir) {
+            return Err(Error::NotAnIndex {
+                path: dir.to_path_buf(),
+                reason: format!("the directory is not empty and has no {MARKER}"),
+            });
+        }
+        create_private_dir(dir)?;
+        let (schema, fields) = schema::build();
+        let settings = tantivy::IndexSettings {
+            docstore_compression: tantivy::store::Compressor::Zstd(
+                tantivy::store::ZstdCompressor {
+                    compression_level: Some(1),
+                },
+            ),
+            docstore_blocksize: 64 * 1024,
+            ..Default::default()
+        };
+        let index = Index::builder()
+            .schema(schema)
+            .settings(settings)
+            .create_in_dir(dir)
+            .map_err(|e| Error::index(dir, e))?;
+        let marker = Marker {
+            schema_version: SCHEMA_VERSION,
+            created_by: format!("kaudit {}", env!("CARGO_PKG_VERSION")),
+        };
+        let text = serde_json::to_string_pretty(&marker).expect("marker serializes");
+        fs::write(dir.join(MARKER), text).map_err(|e| Error::io(dir.join(MARKER), e))?;
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            index,
+            fields,
+        })
+    }
+
+    /// The checkpoint of the last commit.
+    pub fn payload(&self) -> Result<Payload> {
+        let meta = self
+            .index
+            .load_metas()
+            .map_err(|e| Error::index(&self.dir, e))?;
+        match meta.payload {
+            None => Ok(Payload::default()),
+            Some(text) => serde_json::from_str(&text).map_err(|e| Error::NotAnIndex {
+                path: self.dir.clone(),
+                reason: format!("unreadable commit payload: {e}"),
+            }),
+        }
+    }
+}
+
+fn check_marker(dir: &Path) -> Result<()> {
+    let path = dir.join(MARKER);
+    let text = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let marker: Marker = serde_json::from_str(&text).map_err(|e| Error::NotAnIndex {
+        path: dir.to_path_buf(),
+        reason: format!("{MARKER}: {e}"),
+    })?;
+    if marker.schema_version != SCHEMA_VERSION {
+        return Err(Error::NotAnIndex {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "made by {} with schema {}, this kaudit reads schema {SCHEMA_VERSION}; re-ingest into a new --index",
+                marker.created_by, marker.schema_version
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn is_empty_dir(dir: &Path) -> bool {
+    fs::read_dir(dir)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(false)
+}
+
+/// Audit data is sensitive: the index directory is readable by its owner only.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| Error::io(dir, e))
+}

@@ -1,0 +1,296 @@
+//! Writes requests into the index: one document per API request, stages collapsed into
+//! it as they arrive, and the ingest checkpoint committed with the documents it covers.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use tantivy::collector::TopDocs;
+use tantivy::query::TermQuery;
+use tantivy::schema::IndexRecordOption;
+use tantivy::{IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+
+use super::document::{self, StageMark, Stored};
+use super::store::{Payload, Store};
+use crate::error::{Error, Result};
+use crate::ingest::checkpoint::{Checkpoint, FileMark};
+use crate::ingest::parse::{ParsedEvent, RequestKey, normalize, reparse};
+use crate::ingest::{Location, Outcome, Sink};
+use crate::model::Stage;
+
+/// Requests remembered between commits. Past this many, the next commit forgets them
+/// (they are then found in the index instead), which bounds memory on any log size.
+const PENDING_CAP: usize = 400_000;
+/// tantivy's indexing memory budget.
+const WRITER_MEMORY: usize = 256 << 20;
+
+/// What the writer remembers of a request it wrote in this run.
+struct Pending {
+    rank: u8,
+    stages: Vec<StageMark>,
+    /// The event JSON while the request is not final, to rewrite the document when an
+    /// earlier stage arrives late.
+    best: Option<Box<[u8]>>,
+}
+
+pub struct Writer {
+    store: Store,
+    writer: IndexWriter,
+    reader: IndexReader,
+    checkpoint: Checkpoint,
+    pending: HashMap<RequestKey, Pending>,
+    /// Requests received at or before this time may already be in the committed index
+    /// (from an earlier run, or forgotten pending entries) and are looked up there.
+    watermark: Option<i64>,
+    newest_seen: Option<i64>,
+    commit_interval: Duration,
+    last_commit: Instant,
+    uncommitted: bool,
+    json_buf: Vec<u8>,
+}
+
+impl Writer {
+    pub fn open(store: Store, commit_interval: Duration) -> Result<Writer> {
+        let dir = store.dir.clone();
+        let writer = match store.index.writer_with_num_threads(1, WRITER_MEMORY) {
+            Ok(w) => w,
+            Err(tantivy::TantivyError::LockFailure(_, _)) => {
+                return Err(Error::IndexLocked {
+                    path: dir,
+                    holder: String::new(),
+                });
+            }
+            Err(e) => return Err(Error::index(&dir, e)),
+        };
+        let reader = store
+            .index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e| Error::index(&dir, e))?;
+        let checkpoint = store.payload()?.checkpoint;
+        let mut w = Writer {
+            store,
+            writer,
+            reader,
+            checkpoint,
+            pending: HashMap::new(),
+            watermark: None,
+            newest_seen: None,
+            commit_interval,
+            last_commit: Instant::now(),
+            uncommitted: false,
+            json_buf: Vec::new(),
+        };
+        w.watermark = w.newest_indexed()?;
+        Ok(w)
+    }
+
+    /// Receive time of the newest request in the committed index; `Some(i64::MIN)` when
+    /// the index holds only requests without a time.
+    fn newest_indexed(&self) -> Result<Option<i64>> {
+        let searcher = self.reader.searcher();
+        if searcher.num_docs() == 0 {
+            return Ok(None);
+        }
+        let top = searcher
+            .search(
+                &tantivy::query::AllQuery,
+                &TopDocs::with_limit(1)
+                    .order_by_fast_field::<tantivy::DateTime>("time", Order::Desc),
+            )
+            .map_err(|e| Error::index(&self.store.dir, e))?;
+        Ok(Some(
+            top.first()
+                .and_then(|(t, _)| t.map(|t| t.into_timestamp_micros()))
+                .unwrap_or(i64::MAX),
+        ))
+    }
+
+    fn key_term(&self, key: RequestKey) -> Term {
+        Term::from_field_bytes(self.store.fields.key, &key.to_be_bytes())
+    }
+
+    /// The committed document of a request, if any.
+    fn lookup(&self, key: RequestKey) -> Result<Option<Stored>> {
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(self.key_term(key), IndexRecordOption::Basic);
+        let hits = searcher
+            .search(&query, &TopDocs::with_limit(1).order_by_score())
+            .map_err(|e| Error::index(&self.store.dir, e))?;
+        let Some((_, addr)) = hits.first() else {
+            return Ok(None);
+        };
+        let doc: TantivyDocument = searcher
+            .doc(*addr)
+            .map_err(|e| Error::index(&self.store.dir, e))?;
+        Ok(Some(document::stored(&self.store.fields, &doc)))
+    }
+
+    fn may_be_indexed(&self, received: Option<i64>) -> bool {
+        match (self.watermark, received) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(w), Some(t)) => t <= w,
+        }
+    }
+
+    /// Replaces (or adds) the document of `key`.
+    fn write(&mut self, key: RequestKey, replace: bool, doc: TantivyDocument) -> Result<()> {
+        if replace {
+            self.writer.delete_term(self.key_term(key));
+        }
+        self.writer
+            .add_document(doc)
+            .map_err(|e| Error::index(&self.store.dir, e))?;
+        self.uncommitted = true;
+        Ok(())
+    }
+
+    /// Rewrites a request's document from stored event JSON with a new stage list.
+    fn rewrite_from(&mut self, key: RequestKey, json: &[u8], stages: &[StageMark]) -> Result<()> {
+        let mut buf = std::mem::take(&mut self.json_buf);
+        let doc = reparse(json, &mut buf).and_then(|value| {
+            normalize(&value)
+                .ok()
+                .map(|r| document::build(&self.store.fields, key, &r, json, stages))
+        });
+        self.json_buf = buf;
+        match doc {
+            Some(doc) => self.write(key, true, doc),
+            // Stored JSON always parsed once; if it no longer does, keep the document.
+            None => Ok(()),
+        }
+    }
+
+    /// Commits the documents written so far with the checkpoint.
+    pub fn commit(&mut self) -> Result<()> {
+        let payload = Payload {
+            checkpoint: self.checkpoint.clone(),
+        };
+        let text = serde_json::to_string(&payload).expect("payload serializes");
+        let dir = self.store.dir.clone();
+        let mut prepared = self
+            .writer
+            .prepare_commit()
+            .map_err(|e| Error::index(&dir, e))?;
+        prepared.set_payload(&text);
+        prepared.commit().map_err(|e| Error::index(&dir, e))?;
+        self.reader.reload().map_err(|e| Error::index(&dir, e))?;
+        self.uncommitted = false;
+        self.last_commit = Instant::now();
+        if self.pending.len() > PENDING_CAP {
+            self.pending.clear();
+            self.watermark = self.watermark.max(self.newest_seen);
+        }
+        Ok(())
+    }
+
+    /// Commits what is left and waits for background merges.
+    pub fn finish(mut self) -> Result<Store> {
+        self.commit()?;
+        let dir = self.store.dir.clone();
+        self.writer
+            .wait_merging_threads()
+            .map_err(|e| Error::index(&dir, e))?;
+        Ok(self.store)
+    }
+}
+
+impl Sink for Writer {
+    fn resume_point(&self, prefix: &[u8]) -> Option<FileMark> {
+        self.checkpoint.find(prefix).cloned()
+    }
+
+    fn event(&mut self, event: &ParsedEvent<'_>, _at: &Location) -> Result<Outcome> {
+        let r = &event.request;
+        let key = event.key;
+        let mark = StageMark::of(r);
+        let rank = Stage::rank(r.stage);
+        self.newest_seen = self.newest_seen.max(r.received);
+
+        if let Some(p) = self.pending.get_mut(&key) {
+            if p.stages.contains(&mark) {
+                return Ok(Outcome::Duplicate);
+            }
+            p.stages.push(mark);
+            p.stages.sort_by_key(|m| (m.rank(), m.time));
+            let stages = p.stages.clone();
+            if rank > p.rank {
+                p.rank = rank;
+                p.best = (!Stage::is_final(r.stage)).then(|| event.json.into());
+                let doc = document::build(&self.store.fields, key, r, event.json, &stages);
+                self.write(key, true, doc)?;
+            } else if let Some(best) = p.best.clone() {
+                self.rewrite_from(key, &best, &stages)?;
+            }
+            // else: a stage arriving after the request's final one; the document keeps
+            // the final stage and the late stage is only counted.
+            return Ok(Outcome::Collapsed);
+        }
+
+        let existing = if self.may_be_indexed(r.received) {
+            self.lookup(key)?
+        } else {
+            None
+        };
+        let Some(stored) = existing else {
+            let doc = document::build(
+                &self.store.fields,
+                key,
+                r,
+                event.json,
+                std::slice::from_ref(&mark),
+            );
+            self.write(key, false, doc)?;
+            self.pending.insert(
+                key,
+                Pending {
+                    rank,
+                    stages: vec![mark],
+                    best: (!Stage::is_final(r.stage)).then(|| event.json.into()),
+                },
+            );
+            return Ok(Outcome::New);
+        };
+
+        let stored_rank = stored.stages.iter().map(StageMark::rank).max().unwrap_or(3);
+        let mut stages = stored.stages;
+        if stages.contains(&mark) {
+            self.pending.insert(
+                key,
+                Pending {
+                    rank: stored_rank,
+                    stages,
+                    best: None,
+                },
+            );
+            return Ok(Outcome::Duplicate);
+        }
+        stages.push(mark);
+        stages.sort_by_key(|m| (m.rank(), m.time));
+        if rank > stored_rank {
+            let doc = document::build(&self.store.fields, key, r, event.json, &stages);
+            self.write(key, true, doc)?;
+        } else {
+            self.rewrite_from(key, &stored.event, &stages)?;
+        }
+        self.pending.insert(
+            key,
+            Pending {
+                rank: rank.max(stored_rank),
+                stages,
+                best: None,
+            },
+        );
+        Ok(Outcome::Collapsed)
+    }
+
+    fn reached(&mut self, mark: FileMark, prefix: &[u8]) -> Result<()> {
+        self.checkpoint.record(mark, prefix);
+        self.uncommitted = true;
+        if self.last_commit.elapsed() >= self.commit_interval || self.pending.len() > PENDING_CAP {
+            self.commit()?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,271 @@
+//! Reading logs: find them (`source`), split them into lines (`lines`), parse and
+//! redact (`parse`, `redact`), and push every event into a [`Sink`]. Knows nothing of
+//! tantivy: the index is one sink among others.
+
+pub mod checkpoint;
+pub mod lines;
+pub mod parse;
+pub mod redact;
+pub mod source;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Instant;
+
+use checkpoint::FileMark;
+use lines::{Line, LineReader, Position};
+use parse::{ParsedEvent, Parser, Rejection};
+use source::Source;
+
+use crate::error::{Error, Result};
+
+/// Where an event came from: `audit.log:12`, or `audit.log:12#3` for item 3 of an envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: Arc<str>,
+    pub line: u64,
+    pub item: Option<usize>,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)?;
+        if let Some(i) = self.item {
+            write!(f, " (item {i})")?;
+        }
+        Ok(())
+    }
+}
+
+/// What the sink did with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A request not seen before.
+    New,
+    /// A further stage of a known request, folded into its document.
+    Collapsed,
+    /// The same stage of a known request again (overlapping copies, re-ingest).
+    Duplicate,
+}
+
+/// Where events go.
+pub trait Sink {
+    /// Where reading a file should start: the mark of a file whose content begins
+    /// with `prefix`, from an earlier run.
+    fn resume_point(&self, prefix: &[u8]) -> Option<FileMark>;
+    fn event(&mut self, event: &ParsedEvent<'_>, at: &Location) -> Result<Outcome>;
+    /// Everything up to `mark` has been passed to `event`.
+    fn reached(&mut self, mark: FileMark, prefix: &[u8]) -> Result<()>;
+}
+
+/// Called as reading proceeds (progress bars).
+pub trait Progress {
+    fn file_started(&self, _source: &Source) {}
+    fn bytes_read(&self, _total: u64) {}
+}
+
+impl Progress for () {}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub max_line_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            max_line_bytes: 16 << 20,
+        }
+    }
+}
+
+/// Per-reason rejection count with the first few places it happened.
+#[derive(Debug, Default, Clone)]
+pub struct RejectionStats {
+    pub count: u64,
+    pub first: Vec<(Location, String)>,
+}
+
+/// What an ingest run did: printed on stderr at the end.
+#[derive(Debug, Default, Clone)]
+pub struct Summary {
+    pub files: u64,
+    /// Files recognized from an earlier run and read only past their checkpoint.
+    pub files_resumed: u64,
+    pub lines: u64,
+    pub bytes: u64,
+    pub events: u64,
+    pub requests: u64,
+    pub collapsed: u64,
+    pub duplicates: u64,
+    pub rejected: BTreeMap<&'static str, RejectionStats>,
+    /// Files with unreadable parts, with the error; other files were still read.
+    pub file_errors: Vec<String>,
+    pub first_time: Option<i64>,
+    pub last_time: Option<i64>,
+    pub seconds: f64,
+}
+
+impl Summary {
+    pub fn rejected_lines(&self) -> u64 {
+        self.rejected.values().map(|r| r.count).sum()
+    }
+
+    fn reject(&mut self, at: Location, why: Rejection) {
+        let stats = self.rejected.entry(why.class()).or_default();
+        stats.count += 1;
+        if stats.first.len() < 3 {
+            stats.first.push((at, why.to_string()));
+        }
+    }
+
+    fn saw_time(&mut self, t: Option<i64>) {
+        if let Some(t) = t {
+            self.first_time = Some(self.first_time.map_or(t, |f| f.min(t)));
+            self.last_time = Some(self.last_time.map_or(t, |l| l.max(t)));
+        }
+    }
+}
+
+/// Reads every source in order into the sink. Unreadable files are reported in the
+/// summary and skipped; bad lines are counted with their location; an error of the
+/// sink (the index) stops the run.
+pub fn run(
+    sources: &[Source],
+    options: &Options,
+    sink: &mut dyn Sink,
+    progress: &dyn Progress,
+) -> Result<Summary> {
+    let started = Instant::now();
+    let mut summary = Summary::default();
+    let mut parser = Parser::default();
+    let raw_bytes = Arc::new(AtomicU64::new(0));
+    for source in sources {
+        progress.file_started(source);
+        if let Err(e) = read_source(
+            source,
+            options,
+            sink,
+            progress,
+            &mut parser,
+            &raw_bytes,
+            &mut summary,
+        ) {
+            match e {
+                Error::Io { path, source } => summary
+                    .file_errors
+                    .push(format!("{}: {source}", path.display())),
+                other => return Err(other),
+            }
+        }
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+fn read_source(
+    source: &Source,
+    options: &Options,
+    sink: &mut dyn Sink,
+    progress: &dyn Progress,
+    parser: &mut Parser,
+    raw_bytes: &Arc<AtomicU64>,
+    summary: &mut Summary,
+) -> Result<()> {
+    let name: Arc<str> = source.display().into();
+    let io_err = |e| Error::io(&*name, e);
+    let opened = source::open(source, raw_bytes).map_err(io_err)?;
+    summary.files += 1;
+    let prefix = opened.prefix.clone();
+    let (device, inode) = (opened.device, opened.inode);
+    let start = match sink.resume_point(&prefix) {
+        Some(mark) => {
+            summary.files_resumed += 1;
+            mark.position()
+        }
+        None => Position::START,
+    };
+    let reader = opened
+        .reader_from(start.offset, raw_bytes.clone())
+        .map_err(io_err)?;
+    let mut lines = LineReader::new(reader, options.max_line_bytes, start);
+    let mut last_report = start.offset;
+    let mut consumed = start;
+    while let Some((at, line)) = lines.next_line().map_err(io_err)? {
+        summary.lines += 1;
+        let location = Location {
+            file: name.clone(),
+            line: at.line,
+            item: None,
+        };
+        match line {
+            Line::TooLong { bytes, .. } => {
+                summary.bytes += bytes;
+                summary.reject(
+                    location,
+                    Rejection::TooLong {
+                        bytes,
+                        limit: options.max_line_bytes,
+                    },
+                );
+            }
+            Line::Text { bytes, terminated } => {
+                summary.bytes += bytes.len() as u64 + u64::from(terminated);
+                if bytes.trim_ascii().is_empty() {
+                    // Blank lines are not events and not errors.
+                } else {
+                    let outcome = parser.parse_line(bytes, &mut |item, parsed| {
+                        let at = Location {
+                            item,
+                            ..location.clone()
+                        };
+                        match parsed {
+                            Ok(event) => {
+                                summary.events += 1;
+                                summary.saw_time(event.request.received);
+                                match sink.event(&event, &at)? {
+                                    Outcome::New => summary.requests += 1,
+                                    Outcome::Collapsed => summary.collapsed += 1,
+                                    Outcome::Duplicate => summary.duplicates += 1,
+                                }
+                            }
+                            Err(why) => summary.reject(at, why),
+                        }
+                        Ok::<(), Error>(())
+                    })?;
+                    if let Err(why) = outcome {
+                        let why = if terminated {
+                            why
+                        } else {
+                            Rejection::Truncated
+                        };
+                        summary.reject(location, why);
+                    }
+                }
+                if !terminated {
+                    // A line still being written: the checkpoint stays before it so a
+                    // later run reads it whole.
+                    break;
+                }
+            }
+        }
+        consumed = lines.position();
+        if consumed.offset - last_report >= 1 << 20 {
+            last_report = consumed.offset;
+            progress.bytes_read(raw_bytes.load(std::sync::atomic::Ordering::Relaxed));
+            sink.reached(
+                checkpoint::mark_for(source.display(), device, inode, &prefix, consumed),
+                &prefix,
+            )?;
+        }
+    }
+    progress.bytes_read(raw_bytes.load(std::sync::atomic::Ordering::Relaxed));
+    if !prefix.is_empty() {
+        sink.reached(
+            checkpoint::mark_for(source.display(), device, inode, &prefix, consumed),
+            &prefix,
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,532 @@
+//! One line of a log → zero or more normalized audit events, or a reason it was rejected.
+//!
+//! Accepts `audit.k8s.io` Events (v1, v1beta1, or no apiVersion), webhook `EventList`s,
+//! AKS diagnostic records (`properties.log` as a string or an object, and Event Hubs
+//! `{"records":[…]}` batches) and JSON arrays of events. GKE `protoPayload` entries are a
+//! different schema and are rejected with that reason. Secret values are redacted here,
+//! before an event leaves this module.
+
+use std::fmt;
+
+use simd_json::{BorrowedValue as Value, StaticNode};
+use xxhash_rust::xxh3::Xxh3;
+
+use super::redact;
+use crate::model::{Actor, Request, Stage, parse_timestamp};
+
+/// Identity of one API request across its stages: auditID plus the fields every stage of
+/// a request shares. Placeholder auditIDs reused by different fixtures, and an aggregated
+/// API server's copy of a request (received later), therefore stay separate requests,
+/// while copies of the same log collapse. Events without an auditID are keyed by content.
+pub type RequestKey = u128;
+
+/// A normalized event and the redacted JSON kept for display.
+pub struct ParsedEvent<'a> {
+    pub request: Request<'a>,
+    pub json: &'a [u8],
+    pub key: RequestKey,
+}
+
+/// Why a line (or one item of an envelope) was not indexed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    InvalidJson(String),
+    InvalidUtf8 {
+        column: usize,
+    },
+    Binary {
+        column: usize,
+    },
+    TooLong {
+        bytes: u64,
+        limit: usize,
+    },
+    Truncated,
+    NotAnObject(&'static str),
+    WrongType {
+        field: String,
+        expected: &'static str,
+        found: &'static str,
+    },
+    NotAnAuditEvent(String),
+    GkeLogEntry,
+    NoAuditFields,
+}
+
+impl Rejection {
+    /// A short, stable class used to group rejections in the summary.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Rejection::InvalidJson(_) => "malformed JSON",
+            Rejection::InvalidUtf8 { .. } => "invalid UTF-8",
+            Rejection::Binary { .. } => "binary data",
+            Rejection::TooLong { .. } => "line too long",
+            Rejection::Truncated => "truncated final line",
+            Rejection::NotAnObject(_) => "not a JSON object",
+            Rejection::WrongType { .. } => "wrong field type",
+            Rejection::NotAnAuditEvent(_) => "not an audit event",
+            Rejection::GkeLogEntry => "GKE LogEntry",
+            Rejection::NoAuditFields => "no audit fields",
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejection::InvalidJson(e) => write!(f, "malformed JSON: {e}"),
+            Rejection::InvalidUtf8 { column } => {
+                write!(f, "invalid UTF-8 at column {column}")
+            }
+            Rejection::Binary { column } => write!(f, "binary data (NUL byte at column {column})"),
+            Rejection::TooLong { bytes, limit } => write!(
+                f,
+                "line of {bytes} bytes is over --max-line-bytes {limit}; skipped"
+            ),
+            Rejection::Truncated => write!(
+                f,
+                "truncated final line (no newline at end of file and not valid JSON)"
+            ),
+            Rejection::NotAnObject(found) => {
+                write!(f, "expected a JSON object (an audit Event), found {found}")
+            }
+            Rejection::WrongType {
+                field,
+                expected,
+                found,
+            } => write!(f, "field {field}: expected {expected}, found {found}"),
+            Rejection::NotAnAuditEvent(why) => write!(f, "not an audit event: {why}"),
+            Rejection::GkeLogEntry => write!(
+                f,
+                "GKE Cloud Audit LogEntry (protoPayload) is not an audit.k8s.io event; \
+                 export the apiserver's own audit log instead"
+            ),
+            Rejection::NoAuditFields => write!(
+                f,
+                "no audit fields (auditID, verb, requestURI, user, objectRef) in this object"
+            ),
+        }
+    }
+}
+
+/// Reusable parsing state: simd-json buffers and scratch copies, so a run allocates
+/// little per line.
+#[derive(Default)]
+pub struct Parser {
+    scratch: Vec<u8>,
+    inner: Vec<u8>,
+    encoded: Vec<u8>,
+}
+
+/// What the parser hands on: an event, or one item of an envelope that was rejected.
+pub type Item<'a> = Result<ParsedEvent<'a>, Rejection>;
+
+/// The callback that receives each item, with its index inside an envelope.
+pub type Emit<'f, E> = dyn FnMut(Option<usize>, Item<'_>) -> Result<(), E> + 'f;
+
+impl Parser {
+    /// Parses one line (without its newline). `emit` is called once per event or rejected
+    /// envelope item, with the item's index inside an envelope (`None` for a plain event).
+    /// Returns the line's own rejection, if the line as a whole is unusable.
+    pub fn parse_line<E>(
+        &mut self,
+        line: &[u8],
+        emit: &mut Emit<'_, E>,
+    ) -> Result<Result<(), Rejection>, E> {
+        let line = trim(line);
+        if let Some(column) = memchr::memchr(0, line) {
+            return Ok(Err(Rejection::Binary { column: column + 1 }));
+        }
+        self.scratch.clear();
+        self.scratch.extend_from_slice(line);
+        let value = match simd_json::to_borrowed_value(&mut self.scratch) {
+            Ok(v) => v,
+            Err(e) => return Ok(Err(json_error(line, &e))),
+        };
+        let mut ctx = Ctx {
+            inner: &mut self.inner,
+            encoded: &mut self.encoded,
+            emit,
+        };
+        ctx.dispatch(value, line)
+    }
+}
+
+/// Strips a UTF-8 BOM, surrounding whitespace and a CR (CRLF files).
+fn trim(mut line: &[u8]) -> &[u8] {
+    if let Some(rest) = line.strip_prefix(b"\xef\xbb\xbf") {
+        line = rest;
+    }
+    line.trim_ascii()
+}
+
+fn json_error(line: &[u8], e: &simd_json::Error) -> Rejection {
+    if let Err(u) = std::str::from_utf8(line) {
+        return Rejection::InvalidUtf8 {
+            column: u.valid_up_to() + 1,
+        };
+    }
+    Rejection::InvalidJson(e.to_string())
+}
+
+fn type_name(v: &Value<'_>) -> &'static str {
+    match v {
+        Value::Static(StaticNode::Null) => "null",
+        Value::Static(StaticNode::Bool(_)) => "a boolean",
+        Value::Static(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn get<'v, 'a>(v: &'v Value<'a>, key: &str) -> Option<&'v Value<'a>> {
+    match v {
+        Value::Object(o) => o.get(key),
+        _ => None,
+    }
+}
+
+struct Ctx<'p, E> {
+    inner: &'p mut Vec<u8>,
+    encoded: &'p mut Vec<u8>,
+    emit: &'p mut Emit<'p, E>,
+}
+
+impl<E> Ctx<'_, E> {
+    /// Decides what the top-level value is and emits the events it holds.
+    fn dispatch(&mut self, value: Value<'_>, raw: &[u8]) -> Result<Result<(), Rejection>, E> {
+        let mut obj = match value {
+            Value::Array(items) => return self.items(*items),
+            Value::Object(obj) => obj,
+            other => return Ok(Err(Rejection::NotAnObject(type_name(&other)))),
+        };
+        if obj.contains_key("protoPayload") {
+            return Ok(Err(Rejection::GkeLogEntry));
+        }
+        if matches!(obj.get("kind"), Some(Value::String(k)) if k == "EventList") {
+            return match obj.remove("items") {
+                Some(Value::Array(items)) => self.items(*items),
+                Some(other) => Ok(Err(wrong_type("items", "an array", &other))),
+                None => Ok(Ok(())),
+            };
+        }
+        if let Some(records) = obj.remove("records") {
+            return match records {
+                Value::Array(items) => self.items(*items),
+                other => Ok(Err(wrong_type("records", "an array", &other))),
+            };
+        }
+        let value = Value::Object(obj);
+        if get(&value, "properties").is_some() {
+            return self.aks_record(value, None);
+        }
+        self.event(value, Some(raw), None)
+    }
+
+    /// Items of an EventList, a records batch or an array: events or AKS records. A bad
+    /// item is reported on its own; the others are still indexed.
+    fn items(&mut self, items: Vec<Value<'_>>) -> Result<Result<(), Rejection>, E> {
+        for (i, item) in items.into_iter().enumerate() {
+            let outcome = if get(&item, "properties").is_some() {
+                self.aks_record(item, Some(i))?
+            } else {
+                self.event(item, None, Some(i))?
+            };
+            if let Err(rejection) = outcome {
+                (self.emit)(Some(i), Err(rejection))?;
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// AKS diagnostic record: `{"category":"kube-audit","properties":{"log":…}}`, where
+    /// `log` is the event as a JSON string (often ending in a newline) or an object.
+    fn aks_record(
+        &mut self,
+        record: Value<'_>,
+        index: Option<usize>,
+    ) -> Result<Result<(), Rejection>, E> {
+        if let Some(Value::String(category)) = get(&record, "category")
+            && !category.starts_with("kube-audit")
+        {
+            return Ok(Err(Rejection::NotAnAuditEvent(format!(
+                "AKS record of category {category:?} (only kube-audit records hold audit events)"
+            ))));
+        }
+        let Value::Object(mut obj) = record else {
+            return Ok(Err(Rejection::NotAnObject("a non-object record")));
+        };
+        let log = match obj.get_mut("properties") {
+            Some(Value::Object(props)) => props.remove("log"),
+            _ => None,
+        };
+        match log {
+            Some(Value::String(text)) => {
+                let mut buf = std::mem::take(self.inner);
+                buf.clear();
+                buf.extend_from_slice(text.trim_end().as_bytes());
+                let raw = buf.clone();
+                let outcome = match simd_json::to_borrowed_value(&mut buf) {
+                    Ok(event @ Value::Object(_)) => self.event(event, Some(&raw), index),
+                    Ok(other) => Ok(Err(Rejection::NotAnObject(type_name(&other)))),
+                    Err(e) => Ok(Err(json_error(&raw, &e))),
+                };
+                *self.inner = raw;
+                outcome
+            }
+            Some(event @ Value::Object(_)) => self.event(event, None, index),
+            Some(other) => Ok(Err(wrong_type(
+                "properties.log",
+                "a string or an object",
+                &other,
+            ))),
+            None => Ok(Err(Rejection::NotAnAuditEvent(
+                "object with `properties` but no `properties.log`".into(),
+            ))),
+        }
+    }
+
+    /// Redacts, normalizes and emits one event. The stored JSON is the original text
+    /// when nothing was redacted and the text is at hand, else the re-encoded event.
+    fn event(
+        &mut self,
+        mut value: Value<'_>,
+        raw: Option<&[u8]>,
+        index: Option<usize>,
+    ) -> Result<Result<(), Rejection>, E> {
+        if let Err(r) = check_is_event(&value) {
+            return Ok(Err(r));
+        }
+        let secrets = matches!(
+            get(&value, "objectRef").and_then(|o| get(o, "resource")),
+            Some(Value::String(r)) if r == "secrets"
+        );
+        let redacted = redact::redact_event(&mut value, secrets);
+        let json: &[u8] = match raw {
+            Some(raw) if !redacted => raw,
+            _ => {
+                self.encoded.clear();
+                simd_json::prelude::Writable::write(&value, &mut *self.encoded)
+                    .expect("writing JSON to a Vec cannot fail");
+                self.encoded
+            }
+        };
+        match normalize(&value) {
+            Ok(request) => {
+                let key = request_key(&request, &value, json);
+                (self.emit)(index, Ok(ParsedEvent { request, json, key }))?;
+                Ok(Ok(()))
+            }
+            Err(r) => Ok(Err(r)),
+        }
+    }
+}
+
+fn check_is_event(value: &Value<'_>) -> Result<(), Rejection> {
+    if !matches!(value, Value::Object(_)) {
+        return Err(Rejection::NotAnObject(type_name(value)));
+    }
+    match get(value, "kind") {
+        None | Some(Value::Static(StaticNode::Null)) => {}
+        Some(Value::String(k)) if k == "Event" => {}
+        Some(Value::String(k)) => {
+            return Err(Rejection::NotAnAuditEvent(format!("kind {k:?}")));
+        }
+        Some(other) => return Err(wrong_type("kind", "a string", other)),
+    }
+    match get(value, "apiVersion") {
+        None | Some(Value::Static(StaticNode::Null)) => {}
+        Some(Value::String(v)) if v.starts_with("audit.k8s.io/") => {}
+        Some(Value::String(v)) => {
+            return Err(Rejection::NotAnAuditEvent(format!(
+                "apiVersion {v:?} (a Kubernetes core Event, not an audit.k8s.io Event?)"
+            )));
+        }
+        Some(other) => return Err(wrong_type("apiVersion", "a string", other)),
+    }
+    Ok(())
+}
+
+fn wrong_type(field: &str, expected: &'static str, found: &Value<'_>) -> Rejection {
+    Rejection::WrongType {
+        field: field.to_string(),
+        expected,
+        found: type_name(found),
+    }
+}
+
+/// Parses stored (already redacted) event JSON for display: the same normalization as
+/// ingest, so what a query prints is what was indexed.
+pub fn reparse(json: &[u8], buf: &mut Vec<u8>) -> Option<Value<'static>> {
+    buf.clear();
+    buf.extend_from_slice(json);
+    simd_json::to_borrowed_value(buf)
+        .ok()
+        .map(|v| v.into_static())
+}
+
+/// A string field: absent and null are None; any other type rejects the event.
+fn opt_str<'v>(v: &'v Value<'_>, key: &str, path: &str) -> Result<Option<&'v str>, Rejection> {
+    match get(v, key) {
+        None | Some(Value::Static(StaticNode::Null)) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(wrong_type(path, "a string", other)),
+    }
+}
+
+fn opt_obj<'v, 'a>(
+    v: &'v Value<'a>,
+    key: &str,
+    path: &str,
+) -> Result<Option<&'v Value<'a>>, Rejection> {
+    match get(v, key) {
+        None | Some(Value::Static(StaticNode::Null)) => Ok(None),
+        Some(o @ Value::Object(_)) => Ok(Some(o)),
+        Some(other) => Err(wrong_type(path, "an object", other)),
+    }
+}
+
+fn str_list<'v>(v: &'v Value<'_>, key: &str, path: &str) -> Result<Vec<&'v str>, Rejection> {
+    match get(v, key) {
+        None | Some(Value::Static(StaticNode::Null)) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) => Ok(&**s),
+                other => Err(wrong_type(path, "a list of strings", other)),
+            })
+            .collect(),
+        Some(other) => Err(wrong_type(path, "a list of strings", other)),
+    }
+}
+
+/// First value of a user.extra key; also under the mangled spelling some exporters use
+/// (`authentication_kubernetes_io_slash_pod-name`). Extra is free-form: a value of an
+/// unexpected type is ignored rather than rejecting the event.
+fn extra<'v>(extra: Option<&'v Value<'_>>, suffix: &str) -> Option<&'v str> {
+    let extra = extra?;
+    let keys = [
+        format!("authentication.kubernetes.io/{suffix}"),
+        format!("authentication_kubernetes_io_slash_{suffix}"),
+    ];
+    keys.iter().find_map(|k| match get(extra, k)? {
+        Value::Array(values) => match values.first()? {
+            Value::String(s) => Some(&**s),
+            _ => None,
+        },
+        Value::String(s) => Some(&**s),
+        _ => None,
+    })
+}
+
+/// Builds the normalized request. Identity and object fields of the wrong type reject
+/// the event (they would be indexed wrongly); annotations and extras are free-form.
+pub fn normalize<'v>(v: &'v Value<'_>) -> Result<Request<'v>, Rejection> {
+    let mut r = Request {
+        audit_id: opt_str(v, "auditID", "auditID")?,
+        level: opt_str(v, "level", "level")?,
+        verb: opt_str(v, "verb", "verb")?,
+        request_uri: opt_str(v, "requestURI", "requestURI")?,
+        user_agent: opt_str(v, "userAgent", "userAgent")?,
+        source_ips: str_list(v, "sourceIPs", "sourceIPs")?,
+        ..Request::default()
+    };
+    r.stage = opt_str(v, "stage", "stage")?.and_then(Stage::parse);
+
+    let user = opt_obj(v, "user", "user")?;
+    if let Some(user) = user {
+        r.user = opt_str(user, "username", "user.username")?;
+        r.groups = str_list(user, "groups", "user.groups")?;
+        let extras = get(user, "extra");
+        r.pod_uid = extra(extras, "pod-uid");
+        r.node = extra(extras, "node-name");
+        if let Some(username) = r.user {
+            match Actor::from_username(username) {
+                Actor::ServiceAccount { namespace, name } => {
+                    r.service_account = Some(format!("{namespace}/{name}"));
+                    r.pod = extra(extras, "pod-name").map(|pod| format!("{namespace}/{pod}"));
+                }
+                Actor::Node(node) if r.node.is_none() => r.node = Some(node),
+                _ => {}
+            }
+        }
+    }
+    if let Some(imp) = opt_obj(v, "impersonatedUser", "impersonatedUser")? {
+        r.impersonated_user = opt_str(imp, "username", "impersonatedUser.username")?;
+        r.impersonated_groups = str_list(imp, "groups", "impersonatedUser.groups")?;
+    }
+    if let Some(obj) = opt_obj(v, "objectRef", "objectRef")? {
+        r.resource = opt_str(obj, "resource", "objectRef.resource")?;
+        r.subresource = opt_str(obj, "subresource", "objectRef.subresource")?;
+        r.namespace = opt_str(obj, "namespace", "objectRef.namespace")?;
+        r.name = opt_str(obj, "name", "objectRef.name")?;
+        r.api_group = opt_str(obj, "apiGroup", "objectRef.apiGroup")?;
+    }
+    if let Some(status) = opt_obj(v, "responseStatus", "responseStatus")? {
+        r.code = match get(status, "code") {
+            None | Some(Value::Static(StaticNode::Null)) => None,
+            Some(Value::Static(StaticNode::U64(c))) => Some(*c),
+            Some(Value::Static(StaticNode::I64(c))) if *c >= 0 => Some(*c as u64),
+            Some(other) => return Err(wrong_type("responseStatus.code", "an integer", other)),
+        };
+    }
+    if let Some(Value::Object(annotations)) = get(v, "annotations") {
+        let text = |key: &str| match annotations.get(key) {
+            Some(Value::String(s)) => Some(&**s),
+            _ => None,
+        };
+        r.decision = text("authorization.k8s.io/decision");
+        r.reason = text("authorization.k8s.io/reason");
+    }
+    // v1beta1 events may carry only `timestamp` (second precision).
+    let received = opt_str(v, "requestReceivedTimestamp", "requestReceivedTimestamp")?.or(opt_str(
+        v,
+        "timestamp",
+        "timestamp",
+    )?);
+    r.received = received.and_then(parse_timestamp);
+    r.stage_time = opt_str(v, "stageTimestamp", "stageTimestamp")?.and_then(parse_timestamp);
+    if r.received.is_none() {
+        r.received = r.stage_time;
+    }
+    if r.audit_id.is_none()
+        && r.verb.is_none()
+        && r.request_uri.is_none()
+        && r.user.is_none()
+        && r.resource.is_none()
+    {
+        return Err(Rejection::NoAuditFields);
+    }
+    Ok(r)
+}
+
+/// See [`RequestKey`]. The separators keep `("ab","c")` and `("a","bc")` apart.
+fn request_key(r: &Request<'_>, event: &Value<'_>, json: &[u8]) -> RequestKey {
+    let mut h = Xxh3::new();
+    match r.audit_id {
+        Some(id) => {
+            // The raw receive time, not the stage time: it is the same in every stage.
+            let received =
+                ["requestReceivedTimestamp", "timestamp"]
+                    .iter()
+                    .find_map(|k| match get(event, k) {
+                        Some(Value::String(s)) => Some(&**s),
+                        _ => None,
+                    });
+            for part in [
+                Some(id),
+                r.verb,
+                r.request_uri,
+                r.user,
+                r.impersonated_user,
+                received,
+            ] {
+                h.update(part.unwrap_or("").as_bytes());
+                h.update(&[0xff]);
+            }
+        }
+        None => h.update(json),
+    }
+    h.digest128()
+}

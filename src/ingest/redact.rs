@@ -1,0 +1,305 @@
+//! Redaction of secret values, applied to the parsed event before anything is indexed,
+//! stored or printed (invariant 4: secret values never leave the parser).
+//!
+//! What counts as a secret value:
+//! - `data` and `stringData` of every object of kind `Secret`, wherever it sits in a body
+//!   (a Secret, a SecretList's items, a `Table` row's object, a `List`…);
+//! - the `kubectl.kubernetes.io/last-applied-configuration` annotation of a Secret, which
+//!   holds a full copy of the Secret as a JSON string;
+//! - `data`/`stringData` of merge patches and the `value` of JSON-patch operations on
+//!   `/data…` or `/stringData…`, when the request is on the `secrets` resource;
+//! - bearer tokens: `status.token` of a TokenRequest, `spec.token` of a TokenReview.
+//!
+//! A value is replaced by `<redacted: N bytes>` (N the length of the value as logged), so
+//! an investigator still sees which keys changed and roughly how big they were.
+
+use std::borrow::Cow;
+
+use simd_json::{BorrowedValue as Value, StaticNode};
+
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// The marker that replaces a secret value.
+pub fn marker(len: usize) -> String {
+    format!("<redacted: {len} bytes>")
+}
+
+/// Redacts the bodies of one audit event in place. `secrets_request` is true when the
+/// request's objectRef.resource is `secrets` (patch bodies carry no `kind` to go by).
+/// Returns true when anything was replaced.
+pub fn redact_event(event: &mut Value<'_>, secrets_request: bool) -> bool {
+    let Value::Object(obj) = event else {
+        return false;
+    };
+    let mut changed = false;
+    for body in ["requestObject", "responseObject"] {
+        if let Some(v) = obj.get_mut(body) {
+            changed |= redact_body(v, secrets_request);
+        }
+    }
+    changed
+}
+
+fn redact_body(body: &mut Value<'_>, secrets_request: bool) -> bool {
+    let mut changed = false;
+    if secrets_request {
+        match body {
+            // A JSON patch (RFC 6902): a list of operations.
+            Value::Array(ops) => {
+                for op in ops.iter_mut() {
+                    changed |= redact_patch_op(op);
+                }
+            }
+            // A merge/strategic/apply patch or an object without kind: treat as a Secret.
+            Value::Object(_) if kind_of(body).is_none() => {
+                changed |= redact_secret_object(body);
+            }
+            _ => {}
+        }
+    }
+    changed | redact_nested(body)
+}
+
+/// Walks a body for objects that are Secrets or hold bearer tokens. Depth is bounded by
+/// the JSON parser's own nesting limit.
+fn redact_nested(v: &mut Value<'_>) -> bool {
+    let mut changed = false;
+    match kind_of(v) {
+        Some("Secret") => changed |= redact_secret_object(v),
+        // List items carry no kind of their own.
+        Some("SecretList") => {
+            if let Value::Object(obj) = v
+                && let Some(Value::Array(items)) = obj.get_mut("items")
+            {
+                for item in items.iter_mut() {
+                    changed |= redact_secret_object(item);
+                }
+            }
+        }
+        Some("TokenRequest") => changed |= redact_path(v, &["status", "token"]),
+        Some("TokenReview") => changed |= redact_path(v, &["spec", "token"]),
+        _ => {}
+    }
+    match v {
+        Value::Object(obj) => {
+            for (_, child) in obj.iter_mut() {
+                changed |= redact_nested(child);
+            }
+        }
+        Value::Array(items) => {
+            for child in items.iter_mut() {
+                changed |= redact_nested(child);
+            }
+        }
+        _ => {}
+    }
+    changed
+}
+
+fn kind_of<'v>(v: &'v Value<'_>) -> Option<&'v str> {
+    match v {
+        Value::Object(obj) => match obj.get("kind") {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Replaces every value of `data` and `stringData`, and the last-applied annotation.
+fn redact_secret_object(v: &mut Value<'_>) -> bool {
+    let Value::Object(obj) = v else { return false };
+    let mut changed = false;
+    for field in ["data", "stringData"] {
+        if let Some(map) = obj.get_mut(field) {
+            changed |= redact_values(map);
+        }
+    }
+    if let Some(Value::Object(meta)) = obj.get_mut("metadata")
+        && let Some(Value::Object(annotations)) = meta.get_mut("annotations")
+        && let Some(applied) = annotations.get_mut(LAST_APPLIED)
+    {
+        changed |= redact_last_applied(applied);
+    }
+    changed
+}
+
+/// Every value of a `data`-like map; a non-map value is replaced whole.
+fn redact_values(map: &mut Value<'_>) -> bool {
+    match map {
+        Value::Object(entries) => {
+            let mut changed = false;
+            for (_, value) in entries.iter_mut() {
+                changed |= redact_scalar(value);
+            }
+            changed
+        }
+        Value::Static(StaticNode::Null) => false,
+        other => redact_scalar(other),
+    }
+}
+
+fn redact_scalar(value: &mut Value<'_>) -> bool {
+    let len = match &*value {
+        Value::String(s) if is_marker(s) => return false,
+        Value::String(s) => s.len(),
+        Value::Static(StaticNode::Null) => return false,
+        Value::Static(_) => 0,
+        other => other.encode_len(),
+    };
+    *value = Value::String(Cow::Owned(marker(len)));
+    true
+}
+
+fn is_marker(s: &str) -> bool {
+    s.starts_with("<redacted: ") && s.ends_with(" bytes>")
+}
+
+/// The annotation is a JSON string holding the whole Secret as kubectl applied it.
+fn redact_last_applied(applied: &mut Value<'_>) -> bool {
+    let Value::String(text) = applied else {
+        return redact_scalar(applied);
+    };
+    let Ok(mut inner) = serde_json::from_str::<serde_json::Value>(text) else {
+        return redact_scalar(applied);
+    };
+    let mut changed = false;
+    if let Some(obj) = inner.as_object_mut() {
+        for field in ["data", "stringData"] {
+            if let Some(serde_json::Value::Object(entries)) = obj.get_mut(field) {
+                for (_, value) in entries.iter_mut() {
+                    if let Some(s) = value.as_str()
+                        && !is_marker(s)
+                    {
+                        *value = serde_json::Value::String(marker(s.len()));
+                        changed = true;
+                    }
+                }
+            }
+        }
+    }
+    if changed {
+        *applied = Value::String(Cow::Owned(inner.to_string()));
+    }
+    changed
+}
+
+/// One JSON-patch operation on a Secret: `{"op":"add","path":"/data/key","value":"…"}`.
+fn redact_patch_op(op: &mut Value<'_>) -> bool {
+    let Value::Object(obj) = op else { return false };
+    let path = match obj.get("path") {
+        Some(Value::String(p)) => p.to_string(),
+        _ => return false,
+    };
+    let Some(value) = obj.get_mut("value") else {
+        return false;
+    };
+    if path == "/data" || path == "/stringData" {
+        redact_values(value)
+    } else if path.starts_with("/data/") || path.starts_with("/stringData/") {
+        redact_scalar(value)
+    } else if path == "/metadata/annotations" {
+        match value {
+            Value::Object(a) => a.get_mut(LAST_APPLIED).is_some_and(redact_last_applied),
+            _ => false,
+        }
+    } else if path.starts_with("/metadata/annotations/kubectl.kubernetes.io~1last-applied") {
+        redact_last_applied(value)
+    } else if path.is_empty() || path == "/" {
+        redact_secret_object(value)
+    } else {
+        false
+    }
+}
+
+fn redact_path(v: &mut Value<'_>, path: &[&str]) -> bool {
+    let mut cur = v;
+    for key in path {
+        match cur {
+            Value::Object(obj) => match obj.get_mut(*key) {
+                Some(next) => cur = next,
+                None => return false,
+            },
+            _ => return false,
+        }
+    }
+    redact_scalar(cur)
+}
+
+trait EncodeLen {
+    fn encode_len(&self) -> usize;
+}
+
+impl EncodeLen for Value<'_> {
+    fn encode_len(&self) -> usize {
+        simd_json::prelude::Writable::encode(self).len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redacted(json: &str, secrets: bool) -> String {
+        let mut bytes = json.as_bytes().to_vec();
+        let mut v = simd_json::to_borrowed_value(&mut bytes).unwrap();
+        redact_event(&mut v, secrets);
+        simd_json::prelude::Writable::encode(&v)
+    }
+
+    #[test]
+    fn secret_bodies_lose_their_values_but_keep_keys_and_lengths() {
+        let out = redacted(
+            r#"{"requestObject":{"kind":"Secret","data":{"password":"c2VjcmV0"},"stringData":{"token":"abc"}}}"#,
+            true,
+        );
+        assert!(out.contains(r#""password":"<redacted: 8 bytes>""#), "{out}");
+        assert!(out.contains(r#""token":"<redacted: 3 bytes>""#), "{out}");
+        assert!(!out.contains("c2VjcmV0"));
+    }
+
+    #[test]
+    fn secret_lists_tables_and_last_applied() {
+        // List items carry no kind; the annotation holds the Secret again as a string.
+        let out = redacted(
+            r#"{"responseObject":{"kind":"SecretList","items":[{"metadata":{"annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{\"data\":{\"k\":\"U0VDUkVU\"},\"kind\":\"Secret\"}"}},"data":{"k":"U0VDUkVU"}}]}}"#,
+            false,
+        );
+        assert!(!out.contains("U0VDUkVU"), "{out}");
+        assert!(out.contains("redacted: 8 bytes"), "{out}");
+        let table = redacted(
+            r#"{"responseObject":{"kind":"Table","rows":[{"object":{"kind":"Secret","data":{"k":"U0VDUkVU"}}}]}}"#,
+            false,
+        );
+        assert!(!table.contains("U0VDUkVU"), "{table}");
+    }
+
+    #[test]
+    fn patches_to_secrets() {
+        let merge = redacted(r#"{"requestObject":{"data":{"password":"bmV3"}}}"#, true);
+        assert!(!merge.contains("bmV3"), "{merge}");
+        let json_patch = redacted(
+            r#"{"requestObject":[{"op":"replace","path":"/data/password","value":"bmV3"},{"op":"add","path":"/data","value":{"a":"eHl6"}}]}"#,
+            true,
+        );
+        assert!(
+            !json_patch.contains("bmV3") && !json_patch.contains("eHl6"),
+            "{json_patch}"
+        );
+        // The same merge patch on a ConfigMap is left alone.
+        let cm = redacted(r#"{"requestObject":{"data":{"k":"v"}}}"#, false);
+        assert!(cm.contains(r#""k":"v""#));
+    }
+
+    #[test]
+    fn tokens() {
+        let out = redacted(
+            r#"{"responseObject":{"kind":"TokenRequest","status":{"token":"eyJhbGciOi"}},"requestObject":{"kind":"TokenReview","spec":{"token":"eyJzZWNy"}}}"#,
+            false,
+        );
+        assert!(
+            !out.contains("eyJhbGciOi") && !out.contains("eyJzZWNy"),
+            "{out}"
+        );
+    }
+}

@@ -1,0 +1,17 @@
+//! kaudit: reads Kubernetes apiserver audit logs into an embedded tantivy index and
+//! answers an investigator's questions about them.
+//!
+//! Data flows one way: `model` ← `ingest` (find, read, parse, redact) → `index` (tantivy)
+//! → `query` → `output` / `app`. See docs/ARCHITECTURE.md.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod index;
+pub mod ingest;
+pub mod model;
+pub mod output;
+pub mod query;
+pub mod sanitize;
+// pub mod synth;

@@ -1,0 +1,25 @@
+//! The kaudit binary: parse arguments, run the command, map errors to exit codes
+//! (0 ok, 1 nothing matched, 2 usage, query syntax or I/O errors).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // The index and exports hold audit data: files kaudit creates are owner-only.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    let cli = kaudit::cli::Cli::parse();
+    let result = cli.into_command().and_then(kaudit::app::run);
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) => {
+            let e = anyhow::Error::from(e);
+            eprintln!("kaudit: error: {e}");
+            if let Some(kaudit::error::Error::Query(q)) = e.downcast_ref::<kaudit::error::Error>() {
+                eprintln!("{}", q.caret());
+            }
+            ExitCode::from(2)
+        }
+    }
+}

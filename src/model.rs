@@ -1,0 +1,279 @@
+//! The normalized view of one audit event: what kaudit derives from the raw JSON.
+//! Knows nothing of tantivy, terminals or files; `ingest::parse` fills it in and every
+//! consumer (index, query output, reports) reads it.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+/// Lifecycle stage of a request. The most complete stage seen for a request is the one
+/// kept for display; its rank decides which wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    RequestReceived,
+    ResponseStarted,
+    ResponseComplete,
+    Panic,
+}
+
+impl Stage {
+    pub fn parse(s: &str) -> Option<Stage> {
+        Some(match s {
+            "RequestReceived" => Stage::RequestReceived,
+            "ResponseStarted" => Stage::ResponseStarted,
+            "ResponseComplete" => Stage::ResponseComplete,
+            "Panic" => Stage::Panic,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::RequestReceived => "RequestReceived",
+            Stage::ResponseStarted => "ResponseStarted",
+            Stage::ResponseComplete => "ResponseComplete",
+            Stage::Panic => "Panic",
+        }
+    }
+
+    /// Completeness: an event without a stage (partial third-party fixtures) is taken
+    /// as final, because nothing more will come for it.
+    pub fn rank(stage: Option<Stage>) -> u8 {
+        match stage {
+            Some(Stage::RequestReceived) => 1,
+            Some(Stage::ResponseStarted) => 2,
+            Some(Stage::ResponseComplete) | Some(Stage::Panic) | None => 3,
+        }
+    }
+
+    pub fn is_final(stage: Option<Stage>) -> bool {
+        Stage::rank(stage) == 3
+    }
+}
+
+/// Who made a request, as an investigator names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor<'a> {
+    ServiceAccount { namespace: &'a str, name: &'a str },
+    Node(&'a str),
+    Anonymous,
+    User(&'a str),
+}
+
+impl<'a> Actor<'a> {
+    pub fn from_username(username: &'a str) -> Actor<'a> {
+        if let Some(rest) = username.strip_prefix("system:serviceaccount:") {
+            // `system:serviceaccounts:…` (plural) is a group, never a user: no match here.
+            if let Some((ns, name)) = rest.split_once(':')
+                && !ns.is_empty()
+                && !name.is_empty()
+                && !name.contains(':')
+            {
+                return Actor::ServiceAccount {
+                    namespace: ns,
+                    name,
+                };
+            }
+        }
+        if let Some(node) = username.strip_prefix("system:node:")
+            && !node.is_empty()
+        {
+            return Actor::Node(node);
+        }
+        if username == "system:anonymous" {
+            return Actor::Anonymous;
+        }
+        Actor::User(username)
+    }
+}
+
+/// One audit event, normalized. Borrowed strings point into the parsed JSON.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Request<'a> {
+    pub audit_id: Option<&'a str>,
+    pub stage: Option<Stage>,
+    pub level: Option<&'a str>,
+    pub verb: Option<&'a str>,
+    pub request_uri: Option<&'a str>,
+    pub user: Option<&'a str>,
+    pub groups: Vec<&'a str>,
+    /// `ns/name`, from a `system:serviceaccount:ns:name` username.
+    pub service_account: Option<String>,
+    /// `ns/name`, from user.extra `authentication.kubernetes.io/pod-name` (namespace of the SA).
+    pub pod: Option<String>,
+    pub pod_uid: Option<&'a str>,
+    /// From user.extra node-name, else from a `system:node:<name>` username.
+    pub node: Option<&'a str>,
+    pub impersonated_user: Option<&'a str>,
+    pub impersonated_groups: Vec<&'a str>,
+    pub source_ips: Vec<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub resource: Option<&'a str>,
+    pub subresource: Option<&'a str>,
+    pub api_group: Option<&'a str>,
+    pub namespace: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub code: Option<u64>,
+    pub decision: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    /// requestReceivedTimestamp (or v1beta1 `timestamp`), microseconds since the epoch.
+    pub received: Option<i64>,
+    /// stageTimestamp of this event, microseconds since the epoch.
+    pub stage_time: Option<i64>,
+}
+
+impl Request<'_> {
+    /// `resource` or `resource/subresource`.
+    pub fn resource_path(&self) -> Option<String> {
+        match (self.resource, self.subresource) {
+            (Some(r), Some(s)) if !s.is_empty() => Some(format!("{r}/{s}")),
+            (Some(r), _) => Some(r.to_string()),
+            (None, _) => None,
+        }
+    }
+
+    /// `namespace/name`, `namespace/` (all of a namespace), or `name` for cluster objects.
+    pub fn object_path(&self) -> Option<String> {
+        match (self.namespace, self.name) {
+            (Some(ns), Some(n)) if !ns.is_empty() => Some(format!("{ns}/{n}")),
+            (Some(ns), None) if !ns.is_empty() => Some(format!("{ns}/")),
+            (_, Some(n)) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+
+    /// The actor column: ServiceAccount (with pod), node, or user name; with the
+    /// impersonated identity appended, since both matter to an investigator.
+    pub fn actor_label(&self) -> String {
+        let mut out = match (&self.service_account, &self.pod) {
+            (Some(sa), Some(pod)) => format!("sa:{sa} pod:{}", short_pod(pod)),
+            (Some(sa), None) => format!("sa:{sa}"),
+            _ => self.user.unwrap_or("-").to_string(),
+        };
+        if let Some(imp) = self.impersonated_user {
+            out.push_str(" as ");
+            out.push_str(imp);
+        }
+        out
+    }
+
+    /// Exec/attach argv decoded from the request URI (`?command=sh&command=-c…`).
+    pub fn exec_command(&self) -> Option<Vec<String>> {
+        let sub = self.subresource?;
+        if !matches!(sub, "exec" | "attach") {
+            return None;
+        }
+        let query = self.request_uri?.split_once('?')?.1;
+        let argv: Vec<String> = query
+            .split('&')
+            .filter_map(|pair| pair.strip_prefix("command="))
+            .map(percent_decode)
+            .collect();
+        Some(argv)
+    }
+}
+
+/// The pod's name alone: its namespace is the ServiceAccount's.
+fn short_pod(pod: &str) -> &str {
+    pod.split_once('/').map_or(pod, |(_, name)| name)
+}
+
+/// Decodes `%XX` escapes and `+` in a URL query value; invalid escapes stay as written.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parses the timestamps found in audit logs: RFC 3339 with any number of fraction
+/// digits (apiserver: 6, v1beta1: 0, AKS: 7, GKE: 9), and the zone-less
+/// `2022-11-29 00:09:04.38` spellings of some exporters, read as UTC.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc).timestamp_micros());
+    }
+    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
+            return Some(t.and_utc().timestamp_micros());
+        }
+    }
+    None
+}
+
+/// Formats microseconds since the epoch as RFC 3339 UTC with microseconds, as the apiserver does.
+pub fn format_micros(micros: i64) -> String {
+    match DateTime::<Utc>::from_timestamp_micros(micros) {
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        None => micros.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actors() {
+        assert_eq!(
+            Actor::from_username("system:serviceaccount:ci:deployer"),
+            Actor::ServiceAccount {
+                namespace: "ci",
+                name: "deployer"
+            }
+        );
+        assert_eq!(
+            Actor::from_username("system:serviceaccounts:default:default"),
+            Actor::User("system:serviceaccounts:default:default")
+        );
+        assert_eq!(
+            Actor::from_username("system:node:worker-1"),
+            Actor::Node("worker-1")
+        );
+        assert_eq!(Actor::from_username("system:anonymous"), Actor::Anonymous);
+    }
+
+    #[test]
+    fn timestamps() {
+        let t = parse_timestamp("2020-05-05T16:16:37.655912Z").unwrap();
+        assert_eq!(format_micros(t), "2020-05-05T16:16:37.655912Z");
+        assert!(parse_timestamp("2020-05-05T16:16:37.0000000Z").is_some());
+        assert!(parse_timestamp("2018-10-25T13:58:49Z").is_some());
+        assert!(parse_timestamp("2022-11-29 00:09:04.38").is_some());
+        assert!(parse_timestamp("2025-08-26 17:40:49.320496000").is_some());
+        assert!(parse_timestamp("2020-13-45T99:00:00Z").is_none());
+    }
+
+    #[test]
+    fn exec_command_is_decoded() {
+        let r = Request {
+            subresource: Some("exec"),
+            request_uri: Some(
+                "/api/v1/namespaces/a/pods/p/exec?command=sh&command=-c&command=cat%20%2Fetc%2Fpasswd&container=c",
+            ),
+            ..Request::default()
+        };
+        assert_eq!(
+            r.exec_command().unwrap(),
+            vec!["sh", "-c", "cat /etc/passwd"]
+        );
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+}

@@ -1,0 +1,347 @@
+//! Query results as a table, JSON, NDJSON or CSV. Rows are derived from the stored
+//! (redacted) event by the same normalization as ingest. Table and CSV cells are
+//! sanitized for terminals and spreadsheets; JSON escapes by its own rules.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::index::document::{StageMark, Stored};
+use crate::ingest::parse::{normalize, reparse};
+use crate::model::{Request, Stage, format_micros};
+use crate::sanitize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Ndjson,
+    Csv,
+}
+
+/// One output row: a request, or one stage of it with `--all-stages`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Row {
+    pub time: Option<String>,
+    pub completed: Option<String>,
+    #[serde(rename = "auditID")]
+    pub audit_id: Option<String>,
+    pub stage: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage_timestamp: Option<Option<String>>,
+    pub level: Option<String>,
+    pub verb: Option<String>,
+    pub user: Option<String>,
+    pub groups: Vec<String>,
+    pub service_account: Option<String>,
+    pub pod: Option<String>,
+    pub node: Option<String>,
+    pub impersonated_user: Option<String>,
+    #[serde(rename = "sourceIPs")]
+    pub source_ips: Vec<String>,
+    pub user_agent: Option<String>,
+    pub resource: Option<String>,
+    pub subresource: Option<String>,
+    pub api_group: Option<String>,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub code: Option<u64>,
+    pub decision: Option<String>,
+    pub reason: Option<String>,
+    #[serde(rename = "requestURI")]
+    pub request_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<Box<RawValue>>,
+    /// For the table: `resource[/sub]` and `ns/name`, and the actor label.
+    #[serde(skip)]
+    actor: String,
+    #[serde(skip)]
+    resource_path: String,
+    #[serde(skip)]
+    object_path: String,
+}
+
+fn own(s: Option<&str>) -> Option<String> {
+    s.map(str::to_string)
+}
+
+impl Row {
+    fn from_request(r: &Request<'_>, stages: &[StageMark]) -> Row {
+        let completed = stages
+            .iter()
+            .filter(|m| m.rank() == 3 && m.stage.is_some())
+            .find_map(|m| m.time)
+            .or_else(|| Stage::is_final(r.stage).then_some(r.stage_time).flatten());
+        Row {
+            time: r.received.map(format_micros),
+            completed: completed.map(format_micros),
+            audit_id: own(r.audit_id),
+            stage: r.stage.map(|s| s.as_str().to_string()),
+            stage_timestamp: None,
+            level: own(r.level),
+            verb: own(r.verb),
+            user: own(r.user),
+            groups: r.groups.iter().map(|g| g.to_string()).collect(),
+            service_account: r.service_account.clone(),
+            pod: r.pod.clone(),
+            node: own(r.node),
+            impersonated_user: own(r.impersonated_user),
+            source_ips: r.source_ips.iter().map(|s| s.to_string()).collect(),
+            user_agent: own(r.user_agent),
+            resource: own(r.resource),
+            subresource: own(r.subresource),
+            api_group: own(r.api_group),
+            namespace: own(r.namespace),
+            name: own(r.name),
+            code: r.code,
+            decision: own(r.decision),
+            reason: own(r.reason),
+            request_uri: own(r.request_uri),
+            event: None,
+            actor: r.actor_label(),
+            resource_path: r.resource_path().unwrap_or_default(),
+            object_path: r.object_path().unwrap_or_default(),
+        }
+    }
+}
+
+/// Turns stored documents into rows: one per request, or one per stage seen.
+pub struct Rows {
+    pub all_stages: bool,
+    pub with_event: bool,
+    buf: Vec<u8>,
+}
+
+impl Rows {
+    pub fn new(all_stages: bool, with_event: bool) -> Rows {
+        Rows {
+            all_stages,
+            with_event,
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn rows(&mut self, stored: &Stored) -> Vec<Row> {
+        let Some(value) = reparse(&stored.event, &mut self.buf) else {
+            return Vec::new();
+        };
+        let Ok(request) = normalize(&value) else {
+            return Vec::new();
+        };
+        let mut row = Row::from_request(&request, &stored.stages);
+        if self.with_event {
+            row.event = std::str::from_utf8(&stored.event)
+                .ok()
+                .and_then(|s| RawValue::from_string(s.to_string()).ok());
+        }
+        if !self.all_stages {
+            return vec![row];
+        }
+        stored
+            .stages
+            .iter()
+            .map(|mark| {
+                let mut r = Row::from_request(&request, &stored.stages);
+                r.event = row.event.clone();
+                r.stage = mark.stage.clone();
+                r.code = mark.code;
+                r.stage_timestamp = Some(mark.time.map(format_micros));
+                r
+            })
+            .collect()
+    }
+}
+
+const CSV_HEADER: [&str; 23] = [
+    "time",
+    "completed",
+    "auditID",
+    "stage",
+    "level",
+    "verb",
+    "user",
+    "groups",
+    "serviceAccount",
+    "pod",
+    "node",
+    "impersonatedUser",
+    "sourceIPs",
+    "userAgent",
+    "resource",
+    "subresource",
+    "apiGroup",
+    "namespace",
+    "name",
+    "code",
+    "decision",
+    "reason",
+    "requestURI",
+];
+
+/// Writes all rows. The table sizes its columns from the rows given, so callers pass
+/// pages of rows; JSON is one array.
+pub fn write_rows(
+    out: &mut dyn Write,
+    format: Format,
+    rows: &[Row],
+    first: bool,
+    last: bool,
+) -> io::Result<()> {
+    match format {
+        Format::Table => write_table(out, rows, first),
+        Format::Ndjson => {
+            for row in rows {
+                serde_json::to_writer(&mut *out, row)?;
+                out.write_all(b"\n")?;
+            }
+            Ok(())
+        }
+        Format::Json => {
+            if first {
+                out.write_all(b"[")?;
+            }
+            for (i, row) in rows.iter().enumerate() {
+                if !(first && i == 0) {
+                    out.write_all(b",")?;
+                }
+                out.write_all(b"\n  ")?;
+                serde_json::to_writer(&mut *out, row)?;
+            }
+            if last {
+                out.write_all(if first && rows.is_empty() {
+                    b"]\n"
+                } else {
+                    b"\n]\n"
+                })?;
+            }
+            Ok(())
+        }
+        Format::Csv => write_csv(out, rows, first),
+    }
+}
+
+fn write_csv(out: &mut dyn Write, rows: &[Row], header: bool) -> io::Result<()> {
+    let mut w = csv::WriterBuilder::new().from_writer(out);
+    if header {
+        w.write_record(CSV_HEADER)?;
+    }
+    for row in rows {
+        let text = |v: &Option<String>| sanitize::for_csv(v.as_deref().unwrap_or("")).into_owned();
+        let list = |v: &[String]| sanitize::for_csv(&v.join(" ")).into_owned();
+        w.write_record([
+            text(&row.time),
+            text(&row.completed),
+            text(&row.audit_id),
+            text(&row.stage),
+            text(&row.level),
+            text(&row.verb),
+            text(&row.user),
+            list(&row.groups),
+            text(&row.service_account),
+            text(&row.pod),
+            text(&row.node),
+            text(&row.impersonated_user),
+            list(&row.source_ips),
+            text(&row.user_agent),
+            text(&row.resource),
+            text(&row.subresource),
+            text(&row.api_group),
+            text(&row.namespace),
+            text(&row.name),
+            row.code.map(|c| c.to_string()).unwrap_or_default(),
+            text(&row.decision),
+            text(&row.reason),
+            text(&row.request_uri),
+        ])?;
+    }
+    w.flush()
+}
+
+/// Longest a table cell may be before it is cut with `…`.
+const MAX_CELL: usize = 60;
+
+fn write_table(out: &mut dyn Write, rows: &[Row], header: bool) -> io::Result<()> {
+    let cells: Vec<[String; 8]> = rows
+        .iter()
+        .map(|r| {
+            let cell = |s: &str| clip(&sanitize::for_terminal(s));
+            [
+                r.time
+                    .as_deref()
+                    .map(short_time)
+                    .unwrap_or_else(|| "-".into()),
+                cell(&r.actor),
+                cell(r.verb.as_deref().unwrap_or("-")),
+                cell(if r.resource_path.is_empty() {
+                    r.request_uri.as_deref().unwrap_or("-")
+                } else {
+                    &r.resource_path
+                }),
+                cell(if r.object_path.is_empty() {
+                    "-"
+                } else {
+                    &r.object_path
+                }),
+                r.code.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+                cell(r.decision.as_deref().unwrap_or("-")),
+                cell(&r.source_ips.first().cloned().unwrap_or_else(|| "-".into())),
+            ]
+        })
+        .collect();
+    let titles = [
+        "TIME",
+        "ACTOR",
+        "VERB",
+        "RESOURCE",
+        "OBJECT",
+        "CODE",
+        "DECISION",
+        "SOURCE IP",
+    ];
+    let mut widths = titles.map(|t| t.chars().count());
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut line = |values: &[&str]| -> io::Result<()> {
+        let mut text = String::new();
+        for (i, (v, w)) in values.iter().zip(widths).enumerate() {
+            if i + 1 == values.len() {
+                text.push_str(v);
+            } else {
+                text.push_str(v);
+                text.extend(std::iter::repeat_n(' ', w - v.chars().count() + 2));
+            }
+        }
+        writeln!(out, "{}", text.trim_end())
+    };
+    if header {
+        line(&titles)?;
+    }
+    for row in &cells {
+        let refs: Vec<&str> = row.iter().map(String::as_str).collect();
+        line(&refs)?;
+    }
+    Ok(())
+}
+
+/// `2026-11-20T10:05:00.123456Z` → `2026-11-20 10:05:00.123`.
+fn short_time(t: &str) -> String {
+    let t = t.replacen('T', " ", 1);
+    match t.find('.') {
+        Some(dot) if t.len() >= dot + 4 => t[..dot + 4].to_string(),
+        _ => t.trim_end_matches('Z').to_string(),
+    }
+}
+
+fn clip(s: &str) -> String {
+    if s.chars().count() <= MAX_CELL {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(MAX_CELL - 1).collect();
+    out.push('…');
+    out
+}

@@ -1,0 +1,210 @@
+//! Query AST → tantivy query.
+
+use std::ops::Bound;
+
+use tantivy::query::{
+    AllQuery, BooleanQuery, EmptyQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query, RangeQuery,
+    RegexQuery, TermQuery,
+};
+use tantivy::schema::{Field as IndexField, IndexRecordOption};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{DateTime, Term};
+
+use super::parse::{CmpOp, Expr, Field, FieldKind, Value};
+use crate::error::{Error, Result};
+use crate::index::schema::Fields;
+
+/// Builds tantivy queries for one index.
+pub struct Builder<'a> {
+    pub fields: &'a Fields,
+    /// The `default` tokenizer of the text fields (ua, uri, reason).
+    pub analyzer: TextAnalyzer,
+}
+
+/// The index field a query field names.
+pub fn index_field(fields: &Fields, f: Field) -> IndexField {
+    match f {
+        Field::Verb => fields.verb,
+        Field::User => fields.user,
+        Field::Group => fields.group,
+        Field::ServiceAccount => fields.sa,
+        Field::Pod => fields.pod,
+        Field::Node => fields.node,
+        Field::ImpersonatedUser => fields.impersonated,
+        Field::Resource => fields.resource,
+        Field::Subresource => fields.sub,
+        Field::ApiGroup => fields.apigroup,
+        Field::Namespace => fields.ns,
+        Field::Name => fields.name,
+        Field::Code => fields.code,
+        Field::Decision => fields.decision,
+        Field::Stage => fields.stage,
+        Field::Level => fields.level,
+        Field::SourceIp => fields.ip,
+        Field::AuditId => fields.audit_id,
+        Field::UserAgent => fields.ua,
+        Field::RequestUri => fields.uri,
+        Field::Reason => fields.reason,
+    }
+}
+
+impl Builder<'_> {
+    pub fn build(&mut self, expr: &Expr) -> Result<Box<dyn Query>> {
+        Ok(match expr {
+            Expr::All => Box::new(AllQuery),
+            Expr::And(items) => {
+                let clauses = items
+                    .iter()
+                    .map(|e| self.clause(e, Occur::Must))
+                    .collect::<Result<Vec<_>>>()?;
+                with_positive(clauses)
+            }
+            Expr::Or(items) => {
+                let clauses = items
+                    .iter()
+                    .map(|e| Ok((Occur::Should, self.build(e)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                Box::new(BooleanQuery::new(clauses))
+            }
+            Expr::Not(inner) => with_positive(vec![(Occur::MustNot, self.build(inner)?)]),
+            Expr::Field(field, value) => self.field(*field, value)?,
+            Expr::Text(text) => {
+                let clauses = [Field::RequestUri, Field::UserAgent, Field::Reason]
+                    .into_iter()
+                    .map(|f| Ok((Occur::Should, self.text(f, &Value::Exact(text.clone()))?)))
+                    .collect::<Result<Vec<_>>>()?;
+                Box::new(BooleanQuery::new(clauses))
+            }
+        })
+    }
+
+    /// A clause of an AND; `NOT x` inside becomes a MustNot clause.
+    fn clause(&mut self, expr: &Expr, occur: Occur) -> Result<(Occur, Box<dyn Query>)> {
+        match expr {
+            Expr::Not(inner) => Ok((Occur::MustNot, self.build(inner)?)),
+            other => Ok((occur, self.build(other)?)),
+        }
+    }
+
+    fn field(&mut self, field: Field, value: &Value) -> Result<Box<dyn Query>> {
+        match field.kind() {
+            FieldKind::Numeric => self.numeric(field, value),
+            FieldKind::Text => self.text(field, value),
+            FieldKind::Exact => {
+                let f = index_field(self.fields, field);
+                Ok(match value {
+                    Value::Exact(v) => term(Term::from_field_text(f, v)),
+                    Value::Prefix(p) => regex(field, f, &format!("{}.*", regex::escape(p)))?,
+                    Value::Any => regex(field, f, ".+")?,
+                    Value::Regex(r) => regex(field, f, r)?,
+                    Value::Compare(..) | Value::Range(..) => {
+                        unreachable!("parser allows comparisons only on numeric fields")
+                    }
+                })
+            }
+        }
+    }
+
+    fn numeric(&mut self, field: Field, value: &Value) -> Result<Box<dyn Query>> {
+        let f = index_field(self.fields, field);
+        let t = |n: u64| Term::from_field_u64(f, n);
+        let range = |lo: Bound<Term>, hi: Bound<Term>| -> Box<dyn Query> {
+            Box::new(RangeQuery::new(lo, hi))
+        };
+        Ok(match value {
+            Value::Compare(op, n) => match op {
+                CmpOp::Eq => term(t(*n)),
+                CmpOp::Ne => Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, range(Bound::Unbounded, Bound::Unbounded)),
+                    (Occur::MustNot, term(t(*n))),
+                ])),
+                CmpOp::Lt => range(Bound::Unbounded, Bound::Excluded(t(*n))),
+                CmpOp::Le => range(Bound::Unbounded, Bound::Included(t(*n))),
+                CmpOp::Gt => range(Bound::Excluded(t(*n)), Bound::Unbounded),
+                CmpOp::Ge => range(Bound::Included(t(*n)), Bound::Unbounded),
+            },
+            Value::Range(lo, hi) => range(Bound::Included(t(*lo)), Bound::Included(t(*hi))),
+            Value::Any => range(Bound::Unbounded, Bound::Unbounded),
+            Value::Exact(_) | Value::Prefix(_) | Value::Regex(_) => {
+                unreachable!("parser gives numeric fields numbers")
+            }
+        })
+    }
+
+    /// Text fields are tokenized (lower-cased words): a value matches as a phrase of its
+    /// words; a prefix applies to the last word; a regex matches one word.
+    fn text(&mut self, field: Field, value: &Value) -> Result<Box<dyn Query>> {
+        let f = index_field(self.fields, field);
+        let words = |analyzer: &mut TextAnalyzer, s: &str| {
+            let mut out = Vec::new();
+            let mut stream = analyzer.token_stream(s);
+            while let Some(token) = stream.next() {
+                out.push(Term::from_field_text(f, &token.text));
+            }
+            out
+        };
+        Ok(match value {
+            Value::Exact(v) => {
+                let mut terms = words(&mut self.analyzer, v);
+                match terms.len() {
+                    0 => Box::new(EmptyQuery),
+                    1 => term(terms.remove(0)),
+                    _ => Box::new(PhraseQuery::new(terms)),
+                }
+            }
+            Value::Prefix(p) => {
+                let mut terms = words(&mut self.analyzer, p);
+                match terms.len() {
+                    0 => regex(field, f, ".+")?,
+                    1 => {
+                        let word = terms[0].value().as_str().unwrap_or_default().to_string();
+                        regex(field, f, &format!("{}.*", regex::escape(&word)))?
+                    }
+                    _ => Box::new(PhrasePrefixQuery::new(std::mem::take(&mut terms))),
+                }
+            }
+            Value::Any => regex(field, f, ".+")?,
+            Value::Regex(r) => regex(field, f, r)?,
+            Value::Compare(..) | Value::Range(..) => {
+                unreachable!("parser allows comparisons only on numeric fields")
+            }
+        })
+    }
+}
+
+/// A boolean query that matches something even when all its clauses are negations.
+fn with_positive(mut clauses: Vec<(Occur, Box<dyn Query>)>) -> Box<dyn Query> {
+    if clauses.iter().all(|(o, _)| *o == Occur::MustNot) {
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+fn term(t: Term) -> Box<dyn Query> {
+    Box::new(TermQuery::new(t, IndexRecordOption::Basic))
+}
+
+fn regex(field: Field, f: IndexField, pattern: &str) -> Result<Box<dyn Query>> {
+    RegexQuery::from_pattern(pattern, f)
+        .map(|q| Box::new(q) as Box<dyn Query>)
+        .map_err(|e| Error::Regex {
+            field: field.name(),
+            pattern: pattern.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+/// Requests received in [since, until).
+pub fn time_range(
+    fields: &Fields,
+    since: Option<i64>,
+    until: Option<i64>,
+) -> Option<Box<dyn Query>> {
+    if since.is_none() && until.is_none() {
+        return None;
+    }
+    let t = |micros| Term::from_field_date(fields.time, DateTime::from_timestamp_micros(micros));
+    let lo = since.map_or(Bound::Unbounded, |s| Bound::Included(t(s)));
+    let hi = until.map_or(Bound::Unbounded, |u| Bound::Excluded(t(u)));
+    Some(Box::new(RangeQuery::new(lo, hi)))
+}

@@ -1,0 +1,174 @@
+//! Asking the index: the query language (`parse`), saved queries (`saved`), the
+//! translation to tantivy (`build`), and searching with time bounds, order and paging.
+
+pub mod build;
+pub mod parse;
+pub mod saved;
+
+use std::path::Path;
+
+use chrono::{DateTime, Duration, Utc};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{BooleanQuery, Occur, Query};
+use tantivy::{IndexReader, Order, TantivyDocument};
+
+use crate::error::{Error, Result};
+use crate::index::document::{self, Stored};
+use crate::index::store::Store;
+use parse::Expr;
+use saved::SavedQuery;
+
+/// Newest first (the default) or oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortOrder {
+    NewestFirst,
+    OldestFirst,
+}
+
+/// A parsed query with its time bounds.
+#[derive(Debug, Clone)]
+pub struct Search {
+    pub expr: Expr,
+    /// Microseconds; requests received at or after.
+    pub since: Option<i64>,
+    /// Microseconds; requests received before.
+    pub until: Option<i64>,
+}
+
+/// Parses query text, expanding `@name` from the saved queries.
+pub fn parse_query(text: &str, saved: &[SavedQuery]) -> Result<Expr> {
+    let lookup = |name: &str| {
+        saved
+            .iter()
+            .find(|q| q.name == name)
+            .map(|q| q.query.clone())
+    };
+    Ok(parse::parse(text, &lookup)?)
+}
+
+/// `--since`/`--until` values: RFC 3339 (`2026-11-20T10:00:00Z`) or an age before `now`
+/// (`90s`, `15m`, `2h`, `7d`, `2w`).
+pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<i64> {
+    if let Some(t) = crate::model::parse_timestamp(text) {
+        return Ok(t);
+    }
+    let bad = || {
+        Error::Usage(format!(
+            "invalid time {text:?}: use RFC 3339 (2026-11-20T10:00:00Z) or an age like 15m, 2h, 7d"
+        ))
+    };
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    let age = match unit {
+        "s" => Duration::try_seconds(n),
+        "m" => Duration::try_minutes(n),
+        "h" => Duration::try_hours(n),
+        "d" => Duration::try_days(n),
+        "w" => Duration::try_weeks(n),
+        _ => None,
+    }
+    .ok_or_else(bad)?;
+    Ok((now - age).timestamp_micros())
+}
+
+/// A reader of the index that answers searches; cheap to keep open, sees new commits
+/// after `refresh`.
+pub struct Engine {
+    pub store: Store,
+    reader: IndexReader,
+}
+
+impl Engine {
+    pub fn open(dir: &Path) -> Result<Engine> {
+        let store = Store::open(dir)?;
+        let reader = store
+            .index
+            .reader_builder()
+            .reload_policy(tantivy::ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e| Error::index(dir, e))?;
+        Ok(Engine { store, reader })
+    }
+
+    pub fn refresh(&self) -> Result<()> {
+        self.reader
+            .reload()
+            .map_err(|e| Error::index(&self.store.dir, e))
+    }
+
+    fn err(&self, e: tantivy::TantivyError) -> Error {
+        Error::index(&self.store.dir, e)
+    }
+
+    fn to_query(&self, search: &Search) -> Result<Box<dyn Query>> {
+        let analyzer = self
+            .store
+            .index
+            .tokenizers()
+            .get("default")
+            .expect("tantivy registers the default tokenizer");
+        let mut builder = build::Builder {
+            fields: &self.store.fields,
+            analyzer,
+        };
+        let main = builder.build(&search.expr)?;
+        Ok(
+            match build::time_range(&self.store.fields, search.since, search.until) {
+                None => main,
+                Some(range) => Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, main),
+                    (Occur::Must, range),
+                ])),
+            },
+        )
+    }
+
+    /// Number of matching requests.
+    pub fn count(&self, search: &Search) -> Result<u64> {
+        let query = self.to_query(search)?;
+        let searcher = self.reader.searcher();
+        let n = searcher.search(&*query, &Count).map_err(|e| self.err(e))?;
+        Ok(n as u64)
+    }
+
+    /// Matching requests in time order; `limit` None means all of them.
+    pub fn search(
+        &self,
+        search: &Search,
+        order: SortOrder,
+        offset: usize,
+        limit: Option<usize>,
+    ) -> Result<Vec<Stored>> {
+        let query = self.to_query(search)?;
+        let searcher = self.reader.searcher();
+        let limit = match limit {
+            Some(n) => n,
+            None => searcher.search(&*query, &Count).map_err(|e| self.err(e))?,
+        };
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let order = match order {
+            SortOrder::NewestFirst => Order::Desc,
+            SortOrder::OldestFirst => Order::Asc,
+        };
+        let collector = TopDocs::with_limit(limit)
+            .and_offset(offset)
+            .order_by_fast_field::<tantivy::DateTime>("time", order);
+        let hits = searcher
+            .search(&*query, &collector)
+            .map_err(|e| self.err(e))?;
+        hits.into_iter()
+            .map(|(_, addr)| {
+                let doc: TantivyDocument = searcher.doc(addr).map_err(|e| self.err(e))?;
+                Ok(document::stored(&self.store.fields, &doc))
+            })
+            .collect()
+    }
+
+    /// Number of requests in the index.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+}

@@ -1,0 +1,122 @@
+//! Saved queries: `queries/*.toml` shipped inside the binary, plus the user's own in
+//! `$XDG_CONFIG_HOME/kaudit/queries` (default `~/.config/kaudit/queries`), which
+//! override shipped ones of the same name.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SavedQuery {
+    pub name: String,
+    pub description: String,
+    pub query: String,
+    /// Columns a report view may show; not used by `query`.
+    #[serde(default)]
+    pub columns: Vec<String>,
+    #[serde(default)]
+    pub sort: Option<String>,
+    /// Where it was read from: `built-in` or a file path.
+    #[serde(skip)]
+    pub origin: String,
+}
+
+macro_rules! builtin {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../queries/", $name, ".toml")))),*]
+    };
+}
+
+/// The shipped queries, embedded at build time from `queries/`.
+const BUILTIN: &[(&str, &str)] = builtin!(
+    "anonymous",
+    "exec-into-pods",
+    "forbidden",
+    "impersonation",
+    "node-reads-secrets",
+    "port-forward",
+    "rbac-changes",
+    "secret-reads",
+    "secret-writes",
+    "token-requests",
+);
+
+/// The user's directory of saved queries.
+pub fn user_dir() -> Option<PathBuf> {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(config.join("kaudit").join("queries"))
+}
+
+fn parse(text: &str, origin: &str) -> Result<SavedQuery> {
+    let mut q: SavedQuery = toml::from_str(text).map_err(|e| Error::SavedQuery {
+        path: PathBuf::from(origin),
+        reason: e.to_string(),
+    })?;
+    q.origin = origin.to_string();
+    Ok(q)
+}
+
+/// Every saved query, sorted by name: built-ins, then the user's directory (if given).
+pub fn load(user: Option<&Path>) -> Result<Vec<SavedQuery>> {
+    let mut all: Vec<SavedQuery> = BUILTIN
+        .iter()
+        .map(|(name, text)| parse(text, &format!("built-in {name}.toml")))
+        .collect::<Result<_>>()?;
+    if let Some(dir) = user
+        && let Ok(entries) = std::fs::read_dir(dir)
+    {
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            let q = parse(&text, &path.display().to_string())?;
+            all.retain(|existing| existing.name != q.name);
+            all.push(q);
+        }
+    }
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_parse_and_every_file_is_embedded() {
+        let all = load(None).unwrap();
+        assert!(all.iter().any(|q| q.name == "exec-into-pods"));
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+        let files = std::fs::read_dir(dir).unwrap().count();
+        assert_eq!(
+            files,
+            all.len(),
+            "a file in queries/ is missing from BUILTIN"
+        );
+        for q in &all {
+            assert_eq!(q.origin, format!("built-in {}.toml", q.name));
+        }
+    }
+
+    #[test]
+    fn user_queries_override_builtins() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("forbidden.toml"),
+            "name = \"forbidden\"\ndescription = \"mine\"\nquery = \"code:403\"\n",
+        )
+        .unwrap();
+        let all = load(Some(dir.path())).unwrap();
+        let q = all.iter().find(|q| q.name == "forbidden").unwrap();
+        assert_eq!(q.description, "mine");
+    }
+}
