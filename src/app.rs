@@ -251,7 +251,8 @@ fn query_command(cfg: &config::Query) -> Result<u8> {
         };
         let page_rows: Vec<_> = page.iter().flat_map(|s| rows.rows(s)).collect();
         let last = page.len() < want || cfg.limit.is_some_and(|l| offset + page.len() >= l);
-        if !(page.is_empty() && found > 0 && cfg.format == Format::Table) {
+        let table_without_rows = cfg.format == Format::Table && page_rows.is_empty();
+        if !table_without_rows {
             output::write_rows(&mut out, cfg.format, &page_rows, offset == 0, last).map_err(io)?;
         }
         found += page.len();
@@ -261,6 +262,9 @@ fn query_command(cfg: &config::Query) -> Result<u8> {
         }
     }
     out.flush().map_err(io)?;
+    if found == 0 && cfg.format == Format::Table {
+        eprintln!("kaudit: no requests match");
+    }
     Ok(if found > 0 { 0 } else { 1 })
 }
 

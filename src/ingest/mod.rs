@@ -9,6 +9,7 @@ pub mod redact;
 pub mod source;
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Instant;
@@ -186,9 +187,40 @@ fn read_source(
         }
         None => Position::START,
     };
-    let reader = opened
+    let mut reader = opened
         .reader_from(start.offset, raw_bytes.clone())
         .map_err(io_err)?;
+    if start.offset == 0 && looks_like_document(&prefix) {
+        // A pretty-printed JSON document (a webhook EventList, an Event Hubs batch):
+        // read it whole and parse it as one record. If it is not one valid document
+        // after all, its bytes are read again as lines below.
+        let cap = options.max_line_bytes.max(DOCUMENT_CAP);
+        let mut doc = Vec::new();
+        (&mut reader)
+            .take(cap as u64 + 1)
+            .read_to_end(&mut doc)
+            .map_err(io_err)?;
+        if doc.len() <= cap && Parser::default().is_valid_json(&doc) {
+            summary.lines += memchr::memchr_iter(b'\n', &doc).count() as u64;
+            summary.bytes += doc.len() as u64;
+            let location = Location {
+                file: name.clone(),
+                line: 1,
+                item: None,
+            };
+            parse_record(parser, sink, summary, &doc, location, true)?;
+            let end = Position {
+                line: summary.lines + 1,
+                offset: doc.len() as u64,
+            };
+            sink.reached(
+                checkpoint::mark_for(source.display(), device, inode, &prefix, end),
+                &prefix,
+            )?;
+            return Ok(());
+        }
+        reader = Box::new(std::io::Cursor::new(doc).chain(reader));
+    }
     let mut lines = LineReader::new(reader, options.max_line_bytes, start);
     let mut last_report = start.offset;
     let mut consumed = start;
@@ -212,37 +244,7 @@ fn read_source(
             }
             Line::Text { bytes, terminated } => {
                 summary.bytes += bytes.len() as u64 + u64::from(terminated);
-                if bytes.trim_ascii().is_empty() {
-                    // Blank lines are not events and not errors.
-                } else {
-                    let outcome = parser.parse_line(bytes, &mut |item, parsed| {
-                        let at = Location {
-                            item,
-                            ..location.clone()
-                        };
-                        match parsed {
-                            Ok(event) => {
-                                summary.events += 1;
-                                summary.saw_time(event.request.received);
-                                match sink.event(&event, &at)? {
-                                    Outcome::New => summary.requests += 1,
-                                    Outcome::Collapsed => summary.collapsed += 1,
-                                    Outcome::Duplicate => summary.duplicates += 1,
-                                }
-                            }
-                            Err(why) => summary.reject(at, why),
-                        }
-                        Ok::<(), Error>(())
-                    })?;
-                    if let Err(why) = outcome {
-                        let why = if terminated {
-                            why
-                        } else {
-                            Rejection::Truncated
-                        };
-                        summary.reject(location, why);
-                    }
-                }
+                parse_record(parser, sink, summary, bytes, location, terminated)?;
                 if !terminated {
                     // A line still being written: the checkpoint stays before it so a
                     // later run reads it whole.
@@ -266,6 +268,65 @@ fn read_source(
             checkpoint::mark_for(source.display(), device, inode, &prefix, consumed),
             &prefix,
         )?;
+    }
+    Ok(())
+}
+
+/// Largest JSON document (a multi-line EventList) read whole; see `read_source`.
+const DOCUMENT_CAP: usize = 256 << 20;
+
+/// A file whose first line is only the start of a JSON value (`{`, `[`, `{"kind":…,`)
+/// holds one pretty-printed document rather than one event per line.
+fn looks_like_document(prefix: &[u8]) -> bool {
+    let text = prefix.strip_prefix(b"\xef\xbb\xbf").unwrap_or(prefix);
+    let first_line = match memchr::memchr(b'\n', text) {
+        Some(end) => &text[..end],
+        None => return false,
+    };
+    let trimmed = first_line.trim_ascii();
+    matches!(trimmed.first(), Some(b'{' | b'[')) && !Parser::default().is_valid_json(trimmed)
+}
+
+/// Parses one record (a line, or a whole document) and hands its events to the sink.
+fn parse_record(
+    parser: &mut Parser,
+    sink: &mut dyn Sink,
+    summary: &mut Summary,
+    bytes: &[u8],
+    location: Location,
+    terminated: bool,
+) -> Result<()> {
+    if bytes.trim_ascii().is_empty() {
+        // Blank lines are not events and not errors.
+        return Ok(());
+    }
+    let outcome = parser.parse_line(bytes, &mut |item, parsed| {
+        let at = Location {
+            item,
+            ..location.clone()
+        };
+        match parsed {
+            Ok(event) => {
+                summary.events += 1;
+                summary.saw_time(event.request.received);
+                match sink.event(&event, &at)? {
+                    Outcome::New => summary.requests += 1,
+                    Outcome::Collapsed => summary.collapsed += 1,
+                    Outcome::Duplicate => summary.duplicates += 1,
+                }
+            }
+            Err(why) => summary.reject(at, why),
+        }
+        Ok::<(), Error>(())
+    })?;
+    if let Err(why) = outcome {
+        // A last line without a newline that does not parse was cut off mid-write.
+        let why = if terminated {
+            why
+        } else {
+            Rejection::Truncated
+        };
+        summary.reject(location, why);
     }
     Ok(())
 }

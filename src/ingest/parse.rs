@@ -125,6 +125,13 @@ pub type Item<'a> = Result<ParsedEvent<'a>, Rejection>;
 pub type Emit<'f, E> = dyn FnMut(Option<usize>, Item<'_>) -> Result<(), E> + 'f;
 
 impl Parser {
+    /// True if `bytes` is one complete JSON value.
+    pub fn is_valid_json(&mut self, bytes: &[u8]) -> bool {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(bytes);
+        simd_json::to_tape(&mut self.scratch).is_ok()
+    }
+
     /// Parses one line (without its newline). `emit` is called once per event or rejected
     /// envelope item, with the item's index inside an envelope (`None` for a plain event).
     /// Returns the line's own rejection, if the line as a whole is unusable.

@@ -3,8 +3,8 @@
 use std::ops::Bound;
 
 use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query, RangeQuery,
-    RegexQuery, TermQuery,
+    AllQuery, BooleanQuery, EmptyQuery, ExistsQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query,
+    RangeQuery, RegexQuery, TermQuery,
 };
 use tantivy::schema::{Field as IndexField, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
@@ -115,7 +115,7 @@ impl Builder<'_> {
             Value::Compare(op, n) => match op {
                 CmpOp::Eq => term(t(*n)),
                 CmpOp::Ne => Box::new(BooleanQuery::new(vec![
-                    (Occur::Must, range(Bound::Unbounded, Bound::Unbounded)),
+                    (Occur::Must, present(field)),
                     (Occur::MustNot, term(t(*n))),
                 ])),
                 CmpOp::Lt => range(Bound::Unbounded, Bound::Excluded(t(*n))),
@@ -124,7 +124,7 @@ impl Builder<'_> {
                 CmpOp::Ge => range(Bound::Included(t(*n)), Bound::Unbounded),
             },
             Value::Range(lo, hi) => range(Bound::Included(t(*lo)), Bound::Included(t(*hi))),
-            Value::Any => range(Bound::Unbounded, Bound::Unbounded),
+            Value::Any => present(field),
             Value::Exact(_) | Value::Prefix(_) | Value::Regex(_) => {
                 unreachable!("parser gives numeric fields numbers")
             }
@@ -178,6 +178,11 @@ fn with_positive(mut clauses: Vec<(Occur, Box<dyn Query>)>) -> Box<dyn Query> {
         clauses.push((Occur::Must, Box::new(AllQuery)));
     }
     Box::new(BooleanQuery::new(clauses))
+}
+
+/// Documents with any value in a numeric (fast) field.
+fn present(field: Field) -> Box<dyn Query> {
+    Box::new(ExistsQuery::new(field.name().to_string(), false))
 }
 
 fn term(t: Term) -> Box<dyn Query> {

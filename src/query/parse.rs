@@ -14,9 +14,10 @@
 //!   error: quote the whole value. Quoted strings know the escapes `\"` and `\\`; any
 //!   other backslash is kept as is.
 //! - Field names are case-insensitive (`Verb:get`), values are case-sensitive.
-//! - Free words and phrases (`kubectl`, `"exec into"`) become [`Expr::Text`]; the caller
-//!   matches them against uri, user agent and reason.
-//! - `@name` is replaced by the saved query `name`, parsed as if in parentheses.
+//! - Free words and phrases (`kubectl`, `"exec into"`) become [`Expr::Text`], taken
+//!   literally (no prefix or regex); the caller matches them against uri, ua and reason.
+//! - `@name` is replaced by the saved query `name`, parsed as if in parentheses. Unknown,
+//!   empty and self-including saved queries are errors, as is nesting deeper than 8.
 //!
 //! Values (`name:...`):
 //! - `*` alone: the field is present. A trailing `*` on a bare value: prefix (`db-*`).
@@ -29,6 +30,9 @@
 //! - Numeric fields (`code`): `403`, `>=400`, `<=`, `>`, `<`, `!=`, `=`, `4xx` (400..=499)
 //!   or `*`; quoting makes no difference there. Comparisons on other fields are errors,
 //!   since `name:>=5` is more likely a mistake than a name starting with `>=`.
+//!
+//! `Display` for [`Expr`] prints a canonical query that parses back to an equal `Expr`
+//! (for anything `parse` returns), e.g. to show what a saved query expanded to.
 
 use std::fmt;
 
@@ -134,31 +138,25 @@ pub enum CmpOp {
 
 impl CmpOp {
     /// Two-character operators come first so `>=` is not read as `>` then `=5`.
-    const ALL: [CmpOp; 6] = [
-        CmpOp::Ge,
-        CmpOp::Le,
-        CmpOp::Ne,
-        CmpOp::Gt,
-        CmpOp::Lt,
-        CmpOp::Eq,
+    const SYMBOLS: [(&str, CmpOp); 6] = [
+        (">=", CmpOp::Ge),
+        ("<=", CmpOp::Le),
+        ("!=", CmpOp::Ne),
+        (">", CmpOp::Gt),
+        ("<", CmpOp::Lt),
+        ("=", CmpOp::Eq),
     ];
 
     fn symbol(self) -> &'static str {
-        match self {
-            CmpOp::Eq => "=",
-            CmpOp::Ne => "!=",
-            CmpOp::Lt => "<",
-            CmpOp::Le => "<=",
-            CmpOp::Gt => ">",
-            CmpOp::Ge => ">=",
-        }
+        // Every operator is in SYMBOLS.
+        let (symbol, _) = CmpOp::SYMBOLS.iter().find(|(_, op)| *op == self).unwrap();
+        symbol
     }
 
     /// Splits a leading operator off `s`.
     fn split(s: &str) -> Option<(CmpOp, &str)> {
-        CmpOp::ALL
-            .iter()
-            .find_map(|&op| s.strip_prefix(op.symbol()).map(|rest| (op, rest)))
+        let mut ops = CmpOp::SYMBOLS.iter();
+        ops.find_map(|&(symbol, op)| s.strip_prefix(symbol).map(|rest| (op, rest)))
     }
 }
 
@@ -222,7 +220,8 @@ impl SyntaxError {
     }
 }
 
-/// Parses a query; `saved` returns the text of a saved query for `@name`.
+/// Parses a query. `@name` is resolved through `saved`, which returns the saved query's
+/// text; errors inside it carry that text and `saved: Some(name)`.
 pub fn parse(query: &str, saved: &dyn Fn(&str) -> Option<String>) -> Result<Expr, SyntaxError> {
     parse_text(query, saved, &mut Vec::new())
 }
@@ -330,11 +329,10 @@ impl Parser<'_> {
     fn keyword(&mut self) -> Option<Tok> {
         for (word, tok) in [("OR", Tok::Or), ("AND", Tok::And), ("NOT", Tok::Not)] {
             let end = self.i + word.len();
-            let spelled = self.chars[self.i..]
-                .iter()
-                .copied()
-                .take(word.len())
-                .eq(word.chars());
+            let spelled = self
+                .chars
+                .get(self.i..end)
+                .is_some_and(|s| s.iter().copied().eq(word.chars()));
             if spelled && (self.at_boundary(end) || self.chars.get(end) == Some(&'(')) {
                 self.i = end;
                 return Some(tok);
@@ -419,10 +417,9 @@ impl Parser<'_> {
         let text = if quoted {
             self.quoted()?
         } else {
-            if !numeric && self.peek_char() == Some('/') {
-                if let Some(pattern) = self.regex() {
-                    return Ok(Value::Regex(pattern));
-                }
+            // Numeric fields take no regex, so `code:/4../` gets the numeric message.
+            if let Some(pattern) = if numeric { None } else { self.regex() } {
+                return Ok(Value::Regex(pattern));
             }
             self.bare(false)?
         };
@@ -441,15 +438,12 @@ impl Parser<'_> {
             return Ok(Value::Any);
         }
         if let Some((op, _)) = CmpOp::split(&text) {
-            let numeric: Vec<&str> = Field::ALL
-                .iter()
-                .filter(|f| f.kind() == FieldKind::Numeric)
-                .map(|f| f.name())
-                .collect();
+            let numeric = Field::ALL.iter().filter(|f| f.kind() == FieldKind::Numeric);
+            let names: Vec<&str> = numeric.map(|f| f.name()).collect();
             let message = format!(
                 "comparison \"{}\" only works on numeric fields ({}); quote the value to match it literally",
                 op.symbol(),
-                numeric.join(", ")
+                names.join(", ")
             );
             return Err(self.err(start, message));
         }
@@ -465,6 +459,9 @@ impl Parser<'_> {
 
     /// A `/pattern/` at the cursor (see the module docs), or None leaving the cursor alone.
     fn regex(&mut self) -> Option<String> {
+        if self.peek_char() != Some('/') {
+            return None;
+        }
         let mut pattern = String::new();
         let mut j = self.i + 1;
         while let Some(&c) = self.chars.get(j) {
@@ -499,15 +496,8 @@ impl Parser<'_> {
             return Err(self.err(at, "expected a saved query name after \"@\""));
         }
         if let Some(first) = self.expanding.iter().position(|n| *n == name) {
-            let chain: Vec<String> = self.expanding[first..]
-                .iter()
-                .chain([&name])
-                .map(|n| format!("@{n}"))
-                .collect();
-            let message = format!(
-                "saved query @{name} includes itself: {}",
-                chain.join(" -> ")
-            );
+            let chain = self.expanding[first..].join(" -> @");
+            let message = format!("saved query @{name} includes itself: @{chain} -> @{name}");
             return Err(self.err(at, message));
         }
         if self.expanding.len() >= MAX_SAVED_DEPTH {
@@ -710,3 +700,310 @@ impl fmt::Display for Expr {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Field::*;
+
+    fn no_saved(_: &str) -> Option<String> {
+        None
+    }
+
+    fn p(query: &str) -> Expr {
+        parse(query, &no_saved).unwrap_or_else(|e| panic!("{query}: {e}"))
+    }
+
+    fn err(query: &str) -> SyntaxError {
+        parse(query, &no_saved).expect_err(query)
+    }
+
+    fn exact(field: Field, value: &str) -> Expr {
+        Expr::Field(field, Value::Exact(value.to_string()))
+    }
+
+    fn text(s: &str) -> Expr {
+        Expr::Text(s.to_string())
+    }
+
+    fn not(e: Expr) -> Expr {
+        Expr::Not(Box::new(e))
+    }
+
+    #[test]
+    fn terms_and_values() {
+        let s = |v: &str| v.to_string();
+        let cases = [
+            ("", Expr::All),
+            (" \t\n ", Expr::All),
+            ("kubectl", text("kubectl")),
+            ("\"exec into\"", text("exec into")),
+            ("sa:ci/deployer", exact(ServiceAccount, "ci/deployer")),
+            ("ip:::1", exact(SourceIp, "::1")),
+            ("name:a=b", exact(Name, "a=b")),
+            ("VERB:GET", exact(Verb, "GET")),
+            ("Namespace:x", exact(Namespace, "x")),
+            (
+                "user:\"system:serviceaccount:ns:sa\"",
+                exact(User, "system:serviceaccount:ns:sa"),
+            ),
+            (
+                r#"reason:"say \"hi\" \\o/ \d""#,
+                exact(Reason, r#"say "hi" \o/ \d"#),
+            ),
+            ("name:\"db-*\"", exact(Name, "db-*")),
+            ("name:db-*", Expr::Field(Name, Value::Prefix(s("db-")))),
+            ("name:*", Expr::Field(Name, Value::Any)),
+            ("uri:/api/v1/pods", exact(RequestUri, "/api/v1/pods")),
+            ("(uri:/api/v1/pods)", exact(RequestUri, "/api/v1/pods")),
+            ("uri:/", exact(RequestUri, "/")),
+            ("uri:/api/", Expr::Field(RequestUri, Value::Regex(s("api")))),
+            ("name:/db-.*/", Expr::Field(Name, Value::Regex(s("db-.*")))),
+            (
+                r"uri:/a\/b\d/",
+                Expr::Field(RequestUri, Value::Regex(s(r"a/b\d"))),
+            ),
+            (
+                "(name:/(a|b)/)",
+                Expr::Field(Name, Value::Regex(s("(a|b)"))),
+            ),
+            (
+                "verb:get or ORACLE",
+                Expr::And(vec![exact(Verb, "get"), text("or"), text("ORACLE")]),
+            ),
+        ];
+        for (query, want) in cases {
+            assert_eq!(p(query), want, "{query}");
+        }
+        for &field in Field::ALL {
+            assert_eq!(Field::from_name(&field.name().to_uppercase()), Some(field));
+        }
+        assert_eq!(Field::from_name("Groups"), Some(Group));
+        assert_eq!(Field::from_name("nmae"), None);
+        assert_eq!(
+            (Code.kind(), Reason.kind(), Verb.kind()),
+            (FieldKind::Numeric, FieldKind::Text, FieldKind::Exact)
+        );
+    }
+
+    #[test]
+    fn numeric_values() {
+        let cases = [
+            ("code:403", Value::Compare(CmpOp::Eq, 403)),
+            ("code:=403", Value::Compare(CmpOp::Eq, 403)),
+            ("code:\"404\"", Value::Compare(CmpOp::Eq, 404)),
+            ("code:>=400", Value::Compare(CmpOp::Ge, 400)),
+            ("code:<500", Value::Compare(CmpOp::Lt, 500)),
+            ("code:>399", Value::Compare(CmpOp::Gt, 399)),
+            ("code:<=499", Value::Compare(CmpOp::Le, 499)),
+            ("code:!=200", Value::Compare(CmpOp::Ne, 200)),
+            ("code:4xx", Value::Range(400, 499)),
+            ("CODE:5XX", Value::Range(500, 599)),
+            ("code:*", Value::Any),
+        ];
+        for (query, want) in cases {
+            assert_eq!(p(query), Expr::Field(Code, want), "{query}");
+        }
+        for bad in ["code:>=", "code:4*", "code:/4../", "code:44xx", "code:-1"] {
+            assert!(
+                err(bad).message.starts_with("\"code\" takes a number"),
+                "{bad}"
+            );
+        }
+        let e = err("name:>=5");
+        assert!(
+            e.message
+                .starts_with("comparison \">=\" only works on numeric fields (code);")
+        );
+    }
+
+    #[test]
+    fn precedence_and_negation() {
+        let [a, b, c] = ["a", "b", "c"].map(text);
+        let and = |v: &[&Expr]| Expr::And(v.iter().map(|&e| e.clone()).collect());
+        let or = |v: &[&Expr]| Expr::Or(v.iter().map(|&e| e.clone()).collect());
+        assert_eq!(p("a OR b c"), or(&[&a, &and(&[&b, &c])]));
+        assert_eq!(p("a b OR c"), or(&[&and(&[&a, &b]), &c]));
+        assert_eq!(p("a AND b OR c"), p("a b OR c"));
+        assert_eq!(p("(a OR b) c"), and(&[&or(&[&a, &b]), &c]));
+        assert_eq!(p("a (b c)"), and(&[&a, &b, &c]));
+        assert_eq!(p("a OR (b OR c)"), or(&[&a, &b, &c]));
+        assert_eq!(p("((a))"), a);
+        assert_eq!(p("NOT decision:forbid"), not(exact(Decision, "forbid")));
+        assert_eq!(p("-ns:kube-system"), not(exact(Namespace, "kube-system")));
+        assert_eq!(p("-(a OR b)"), not(or(&[&a, &b])));
+        assert_eq!(p("NOT(a) -\"b\""), and(&[&not(a.clone()), &not(b.clone())]));
+        assert_eq!(
+            p("--a db-password"),
+            and(&[&not(not(a)), &text("db-password")])
+        );
+        let q = "user:\"system:serviceaccount:ns:sa\" (verb:get OR verb:list) -ns:kube-system";
+        let verbs = or(&[&exact(Verb, "get"), &exact(Verb, "list")]);
+        let sa = exact(User, "system:serviceaccount:ns:sa");
+        assert_eq!(
+            p(q),
+            and(&[&sa, &verbs, &not(exact(Namespace, "kube-system"))])
+        );
+    }
+
+    #[test]
+    fn errors() {
+        let e = err("verb:get nmae:x");
+        assert_eq!(e.position, 9);
+        assert!(
+            e.message
+                .starts_with("unknown field \"nmae\"; fields: verb, user, group, sa, pod,")
+        );
+        assert_eq!(
+            e.to_string(),
+            format!("query syntax error at column 10: {}", e.message)
+        );
+        let cases = [
+            ("name:", 5, "expected a value after \"name:\""),
+            ("Name: x", 5, "expected a value after \"Name:\""),
+            ("(name:)", 6, "expected a value after \"name:\""),
+            ("verb:\"get", 5, "unclosed quote"),
+            ("x \"exec into", 2, "unclosed quote"),
+            (
+                "verb:get (a OR b",
+                16,
+                "unclosed parenthesis opened at column 10",
+            ),
+            ("a)", 1, "unexpected \")\""),
+            ("a () b", 2, "empty parentheses \"()\""),
+            ("OR a", 0, "OR needs a term on both sides"),
+            ("a OR", 2, "OR needs a term on both sides"),
+            ("a OR OR b", 5, "OR needs a term on both sides"),
+            ("a AND", 2, "AND needs a term on both sides"),
+            ("a NOT", 2, "NOT needs a term after it"),
+            ("a - b", 2, MINUS_NEEDS_TERM),
+            ("a -", 2, MINUS_NEEDS_TERM),
+            (
+                "code:abc",
+                5,
+                "\"code\" takes a number, comparison (>=400) or 4xx; got \"abc\"",
+            ),
+            ("name:/a\\/", 5, "invalid regex: unterminated \"/\""),
+            (":x", 0, "expected a field name before \":\""),
+            (
+                "\"a\"b",
+                3,
+                "expected a space or \")\" after the closing quote",
+            ),
+            (
+                "name:a\"b\"",
+                6,
+                "unexpected quote inside a word; quote the whole value instead",
+            ),
+            ("@", 0, "expected a saved query name after \"@\""),
+        ];
+        for (query, position, message) in cases {
+            let e = err(query);
+            assert_eq!(
+                (e.position, e.message.as_str()),
+                (position, message),
+                "{query}"
+            );
+            assert_eq!((e.query.as_str(), e.saved), (query, None));
+        }
+        assert_eq!(err("a  nmae:x").caret(), "a  nmae:x\n   ^");
+        assert_eq!(err("\tnmae:x").caret(), "\tnmae:x\n\t^");
+        let e = SyntaxError {
+            position: 6,
+            message: String::new(),
+            query: "a b\ncd ef\ng".into(),
+            saved: None,
+        };
+        assert_eq!(e.caret(), "cd ef\n  ^");
+    }
+
+    fn library(name: &str) -> Option<String> {
+        if let Some(n) = name.strip_prefix("level") {
+            let n: usize = n.parse().ok()?;
+            return Some(if n == 0 {
+                "leaf".into()
+            } else {
+                format!("@level{}", n - 1)
+            });
+        }
+        let text = match name {
+            "exec-into-pods" => "resource:pods sub:exec",
+            "secrets" => "resource:secrets (verb:get OR verb:list)",
+            "uses-secrets" => "@secrets -user:admin",
+            "outer" => "x @broken",
+            "broken" => "verb:get (",
+            "a" => "verb:get @b",
+            "b" => "(@a)",
+            "self" => "x @self",
+            "empty" => "  ",
+            _ => return None,
+        };
+        Some(text.to_string())
+    }
+
+    #[test]
+    fn saved_queries() {
+        let lib = |q: &str| parse(q, &library);
+        let exec = Expr::And(vec![exact(Resource, "pods"), exact(Subresource, "exec")]);
+        assert_eq!(lib("@exec-into-pods"), Ok(exec.clone()));
+        assert_eq!(lib("-@exec-into-pods"), Ok(not(exec)));
+        let shown = |q: &str| lib(q).unwrap().to_string();
+        assert_eq!(
+            shown("@exec-into-pods OR code:403"),
+            "resource:pods sub:exec OR code:403"
+        );
+        let expanded = "resource:secrets (verb:get OR verb:list) -user:admin ns:x";
+        assert_eq!(shown("@uses-secrets ns:x"), expanded);
+        assert_eq!(lib("@level7"), Ok(text("leaf")));
+
+        let e = lib("verb:get @nope").unwrap_err();
+        assert_eq!(
+            (e.position, e.message.as_str(), e.saved),
+            (9, "unknown saved query @nope", None)
+        );
+        let e = lib("ok @outer").unwrap_err();
+        assert_eq!(
+            (e.position, e.query.as_str(), e.saved.as_deref()),
+            (10, "verb:get (", Some("broken"))
+        );
+        assert!(e.to_string().ends_with("(in saved query @broken)"), "{e}");
+        let e = lib("@a").unwrap_err();
+        assert_eq!(
+            (e.position, e.query.as_str(), e.saved.as_deref()),
+            (1, "(@a)", Some("b"))
+        );
+        assert_eq!(e.message, "saved query @a includes itself: @a -> @b -> @a");
+        let message = |q: &str| lib(q).unwrap_err().message;
+        assert_eq!(
+            message("@self"),
+            "saved query @self includes itself: @self -> @self"
+        );
+        assert!(message("@level8").starts_with("saved queries are nested more than 8 deep"));
+        assert_eq!(message("x @empty"), "saved query @empty is empty");
+    }
+
+    #[test]
+    fn display_round_trips() {
+        let queries = [
+            "",
+            "\"exec into\" kubectl",
+            "user:\"system:serviceaccount:ns:sa\" (verb:get OR verb:list) -ns:kube-system",
+            "NOT decision:forbid OR -(a b) c",
+            "code:>=400 code:<500 code:>399 code:<=499 code:!=200 code:=3 code:4xx code:*",
+            "name:db-* name:* name:\"db-*\" name:\"*\" name:** name:\"\" apigroup:\"\"",
+            r"name:/db-.*/ uri:/a\/b/ name:/(a|b)/ name:/x\\\// reason:/\s/ name://",
+            "uri:/api/v1/pods uri:\"/api/\" name:\"/a\\\\/\" name:\">=5\" name:\"!=x\" name:!x",
+            r#"reason:"say \"hi\" \\o/" "OR" "NOT" "-x" "@x" "a:b" "(" ")" or --x"#,
+            "ip:::1 sa:ci/deployer name:a=b ua:kubectl/v1.30 name:a(b name:-x name:@y",
+            "a OR b OR (c d) OR -(e OR f) g",
+            "((a OR b) (c OR d)) OR e",
+        ];
+        for query in queries {
+            let expr = p(query);
+            let shown = expr.to_string();
+            assert_eq!(p(&shown), expr, "{query} -> {shown}");
+        }
+        assert_eq!(p("verb:GET Or x").to_string(), "verb:GET Or x");
+        let odd_range = Expr::Field(Code, Value::Range(401, 403));
+        assert_eq!(odd_range.to_string(), "(code:>=401 code:<=403)");
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real `kaudit` binary on logs written by the tests, the
+//! shipped sample logs, and the third-party corpus (`$KAUDIT_CORPUS`).
+
+mod common;
+
+mod corpus;
+mod exit_codes;
+mod formats;
+mod ingest;
+mod query_syntax;
+mod redaction;

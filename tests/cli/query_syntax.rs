@@ -1,0 +1,198 @@
+//! Every form of the query language, against a small known set of requests.
+
+use serde_json::json;
+
+use crate::common::{Kaudit, column, event, id};
+
+/// Six requests with distinct traits.
+fn fixture() -> Kaudit {
+    let k = Kaudit::new();
+    let sa = |ns: &str, name: &str| format!("system:serviceaccount:{ns}:{name}");
+    let lines = [
+        // 1: a pod's ServiceAccount reads a secret.
+        event(
+            json!({"auditID": id(1), "verb": "get", "requestURI": "/api/v1/namespaces/payments/secrets/db-password",
+            "user": {"username": sa("payments", "runner"), "groups": ["system:serviceaccounts", "system:authenticated"],
+                     "extra": {"authentication.kubernetes.io/pod-name": ["runner-1"], "authentication.kubernetes.io/node-name": ["worker-2"]}},
+            "objectRef": {"resource": "secrets", "namespace": "payments", "name": "db-password", "apiVersion": "v1"},
+            "requestReceivedTimestamp": "2026-11-20T10:01:00.000000Z"}),
+        ),
+        // 2: a forbidden list of secrets.
+        event(
+            json!({"auditID": id(2), "verb": "list", "requestURI": "/api/v1/namespaces/payments/secrets",
+            "user": {"username": sa("ci", "deployer"), "groups": ["system:serviceaccounts"]},
+            "objectRef": {"resource": "secrets", "namespace": "payments", "apiVersion": "v1"},
+            "responseStatus": {"code": 403}, "annotations": {"authorization.k8s.io/decision": "forbid", "authorization.k8s.io/reason": ""},
+            "requestReceivedTimestamp": "2026-11-20T10:02:00.000000Z"}),
+        ),
+        // 3: an exec.
+        event(
+            json!({"auditID": id(3), "verb": "create", "sourceIPs": ["203.0.113.10", "10.0.0.1"],
+            "requestURI": "/api/v1/namespaces/payments/pods/runner-1/exec?command=sh&command=-c&command=id&container=c",
+            "objectRef": {"resource": "pods", "subresource": "exec", "namespace": "payments", "name": "runner-1", "apiVersion": "v1"},
+            "responseStatus": {"code": 101}, "user": {"username": "bob", "groups": ["admins"]},
+            "requestReceivedTimestamp": "2026-11-20T10:03:00.000000Z"}),
+        ),
+        // 4: impersonation, a different secret.
+        event(
+            json!({"auditID": id(4), "verb": "get", "impersonatedUser": {"username": sa("payments", "runner")},
+            "user": {"username": "ci-bot"}, "requestURI": "/api/v1/namespaces/payments/secrets/db-backup",
+            "objectRef": {"resource": "secrets", "namespace": "payments", "name": "db-backup", "apiVersion": "v1"},
+            "requestReceivedTimestamp": "2026-11-20T10:04:00.000000Z"}),
+        ),
+        // 5: a node reading a configmap with a 404.
+        event(
+            json!({"auditID": id(5), "verb": "get", "user": {"username": "system:node:worker-1", "groups": ["system:nodes"]},
+            "userAgent": "kubelet/v1.31.2 (linux/amd64)", "responseStatus": {"code": 404},
+            "objectRef": {"resource": "configmaps", "namespace": "kube-system", "name": "kube-proxy", "apiVersion": "v1"},
+            "requestURI": "/api/v1/namespaces/kube-system/configmaps/kube-proxy",
+            "requestReceivedTimestamp": "2026-11-20T10:05:00.000000Z"}),
+        ),
+        // 6: a non-resource URL, rbac group present elsewhere, 500.
+        event(
+            json!({"auditID": id(6), "verb": "update", "responseStatus": {"code": 500}, "user": {"username": "alice"},
+            "objectRef": {"resource": "clusterroles", "name": "edit", "apiGroup": "rbac.authorization.k8s.io", "apiVersion": "v1"},
+            "requestURI": "/apis/rbac.authorization.k8s.io/v1/clusterroles/edit",
+            "requestReceivedTimestamp": "2026-11-20T10:06:00.000000Z"}),
+        ),
+    ];
+    let log = k.write("audit.log", &lines);
+    k.ingest(&[&log]);
+    k
+}
+
+/// The auditID suffixes a query matches, oldest first.
+fn ids(k: &Kaudit, query: &str) -> Vec<u32> {
+    let rows = k.rows(query, &["--oldest-first"]);
+    column(&rows, "auditID")
+        .iter()
+        .map(|s| s.rsplit('-').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn every_syntax_form() {
+    let k = fixture();
+    let cases: &[(&str, &[u32])] = &[
+        ("", &[1, 2, 3, 4, 5, 6]),
+        ("resource:secrets verb:get name:db-password", &[1]),
+        ("resource:secrets", &[1, 2, 4]),
+        ("sa:ci/deployer", &[2]),
+        ("pod:payments/runner-1", &[1]),
+        ("node:worker-2", &[1]),
+        ("node:worker-1", &[5]),
+        ("group:system:nodes", &[5]),
+        ("as:system:serviceaccount:payments:runner", &[4]),
+        ("as:*", &[4]),
+        ("user:\"system:serviceaccount:payments:runner\"", &[1]),
+        ("sub:exec", &[3]),
+        ("apigroup:rbac.authorization.k8s.io", &[6]),
+        ("apigroup:core resource:configmaps", &[5]),
+        ("ns:payments -resource:secrets", &[3]),
+        ("ns:payments NOT resource:secrets", &[3]),
+        ("NOT ns:payments", &[5, 6]),
+        ("name:db-*", &[1, 4]),
+        ("name:/db-(pass|back).*/", &[1, 4]),
+        ("code:403", &[2]),
+        ("code:>=400", &[2, 5, 6]),
+        ("code:<200", &[3]),
+        ("code:4xx", &[2, 5]),
+        ("code:!=200", &[2, 3, 5, 6]),
+        ("decision:forbid", &[2]),
+        ("verb:get OR verb:list", &[1, 2, 4, 5]),
+        ("(verb:get OR verb:list) ns:payments", &[1, 2, 4]),
+        ("verb:update OR verb:get ns:kube-system", &[5, 6]),
+        ("ip:203.0.113.10", &[3]),
+        ("ip:10.0.0.1", &[1, 2, 3, 4, 5, 6]),
+        ("auditid:00000000-0000-4000-8000-000000000003", &[3]),
+        ("stage:ResponseComplete level:Metadata", &[1, 2, 3, 4, 5, 6]),
+        ("ua:kubelet", &[5]),
+        ("kubelet", &[5]),
+        ("uri:\"secrets/db-password\"", &[1]),
+        ("\"namespaces/payments/secrets\"", &[1, 2, 4]),
+        ("reason:clusterrolebinding", &[1, 3, 4, 5, 6]),
+        ("@forbidden", &[2]),
+        ("@exec-into-pods OR @impersonation", &[3, 4]),
+        ("name:nothing-like-this", &[]),
+    ];
+    for (query, want) in cases {
+        assert_eq!(ids(&k, query), *want, "query {query:?}");
+    }
+}
+
+#[test]
+fn time_bounds_limit_order_and_count() {
+    let k = fixture();
+    let rows = k.rows(
+        "",
+        &[
+            "--since",
+            "2026-11-20T10:02:00Z",
+            "--until",
+            "2026-11-20T10:04:00Z",
+        ],
+    );
+    assert_eq!(column(&rows, "auditID"), [id(3), id(2)]);
+    // Relative times are counted back from KAUDIT_NOW (or now).
+    let run = k
+        .command()
+        .env("KAUDIT_NOW", "2026-11-20T10:06:30Z")
+        .args(["query", "--count", "--since", "2m"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "2");
+    let run = k.run(&["query", "--format", "ndjson", "--limit", "2", ""]);
+    let newest: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(column(&newest, "auditID"), [id(6), id(5)]);
+    assert_eq!(k.count("resource:secrets"), 3);
+}
+
+#[test]
+fn syntax_errors_show_their_position_and_exit_2() {
+    let k = fixture();
+    let run = k.run(&["query", "resource:secrets nmae:x"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("column 18"), "{}", run.stderr);
+    assert!(run.stderr.contains("unknown field"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("                 ^"),
+        "caret under the error:\n{}",
+        run.stderr
+    );
+    let run = k.run(&["query", "(verb:get"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = k.run(&["query", "@no-such-query"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("unknown saved query"), "{}", run.stderr);
+    let run = k.run(&["query", "name:/[/"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("invalid regex"), "{}", run.stderr);
+}
+
+#[test]
+fn saved_queries_are_listed_and_user_ones_are_read() {
+    let k = fixture();
+    let run = k.run(&["queries"]);
+    assert_eq!(run.code, 0);
+    for name in [
+        "@secret-reads",
+        "@exec-into-pods",
+        "@forbidden",
+        "@impersonation",
+    ] {
+        assert!(run.stdout.contains(name), "{}", run.stdout);
+    }
+    let dir = k.dir.path().join("config/kaudit/queries");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("mine.toml"),
+        "name = \"mine\"\ndescription = \"bob's doings\"\nquery = \"user:bob\"\n",
+    )
+    .unwrap();
+    assert!(k.run(&["queries"]).stdout.contains("bob's doings"));
+    assert_eq!(ids(&k, "@mine"), [3]);
+}
