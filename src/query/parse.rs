@@ -81,8 +81,8 @@ fields! {
     User             "user"     Exact   "authenticated user, e.g. alice@example.com or system:serviceaccount:ns:sa";
     Group            "group"    Exact   "a group of the authenticated user, e.g. system:masters";
     ServiceAccount   "sa"       Exact   "ServiceAccount as ns/name";
-    Pod              "pod"      Exact   "pod whose bound service-account token made the request";
-    Node             "node"     Exact   "node of the pod whose token made the request";
+    Pod              "pod"      Exact   "pod (ns/name) whose ServiceAccount token made the request";
+    Node             "node"     Exact   "node (name) of the token's pod, or the kubelet system:node:NAME";
     ImpersonatedUser "as"       Exact   "user being impersonated (kubectl --as)";
     Resource         "resource" Exact   "resource type, e.g. secrets, pods";
     Subresource      "sub"      Exact   "subresource, e.g. exec, log, status";
