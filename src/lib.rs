@@ -14,4 +14,4 @@ pub mod model;
 pub mod output;
 pub mod query;
 pub mod sanitize;
-// pub mod synth;
+pub mod synth;

@@ -6,7 +6,9 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 
 /// Lifecycle stage of a request. The most complete stage seen for a request is the one
 /// kept for display; its rank decides which wins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Stage {
     RequestReceived,
     ResponseStarted,

@@ -145,7 +145,7 @@ impl Rows {
             .map(|mark| {
                 let mut r = Row::from_request(&request, &stored.stages);
                 r.event = row.event.clone();
-                r.stage = mark.stage.clone();
+                r.stage = mark.stage.map(|s| s.as_str().to_string());
                 r.code = mark.code;
                 r.stage_timestamp = Some(mark.time.map(format_micros));
                 r

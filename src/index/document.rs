@@ -10,7 +10,7 @@ use crate::model::{Request, Stage};
 /// One stage seen for a request: what `--all-stages` lists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageMark {
-    pub stage: Option<String>,
+    pub stage: Option<Stage>,
     /// stageTimestamp, microseconds.
     pub time: Option<i64>,
     pub code: Option<u64>,
@@ -19,14 +19,14 @@ pub struct StageMark {
 impl StageMark {
     pub fn of(r: &Request<'_>) -> StageMark {
         StageMark {
-            stage: r.stage.map(|s| s.as_str().to_string()),
+            stage: r.stage,
             time: r.stage_time,
             code: r.code,
         }
     }
 
     pub fn rank(&self) -> u8 {
-        Stage::rank(self.stage.as_deref().and_then(Stage::parse))
+        Stage::rank(self.stage)
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use tantivy::collector::TopDocs;
+use tantivy::indexer::UserOperation;
 use tantivy::query::TermQuery;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
@@ -23,13 +24,21 @@ const PENDING_CAP: usize = 400_000;
 /// tantivy's indexing memory budget.
 const WRITER_MEMORY: usize = 256 << 20;
 
-/// What the writer remembers of a request it wrote in this run.
+/// Operations handed to tantivy in one batch: one channel send instead of one per doc.
+const BATCH: usize = 512;
+
+/// What the writer remembers of a request seen in this run.
 struct Pending {
     rank: u8,
     stages: Vec<StageMark>,
-    /// The event JSON while the request is not final, to rewrite the document when an
-    /// earlier stage arrives late.
+    /// The event JSON of the most complete stage while the request is not final: its
+    /// document is written at the next commit (searchable from then on), or replaced
+    /// by the final stage's before that, so most requests are indexed once, not twice.
     best: Option<Box<[u8]>>,
+    /// A document for this request is in the index or the current batch.
+    written: bool,
+    /// The document does not reflect `stages`/`best` yet.
+    dirty: bool,
 }
 
 pub struct Writer {
@@ -46,6 +55,7 @@ pub struct Writer {
     last_commit: Instant,
     uncommitted: bool,
     json_buf: Vec<u8>,
+    ops: Vec<UserOperation>,
 }
 
 impl Writer {
@@ -80,6 +90,7 @@ impl Writer {
             last_commit: Instant::now(),
             uncommitted: false,
             json_buf: Vec::new(),
+            ops: Vec::with_capacity(BATCH),
         };
         w.watermark = w.newest_indexed()?;
         Ok(w)
@@ -137,17 +148,52 @@ impl Writer {
     /// Replaces (or adds) the document of `key`.
     fn write(&mut self, key: RequestKey, replace: bool, doc: TantivyDocument) -> Result<()> {
         if replace {
-            self.writer.delete_term(self.key_term(key));
+            self.ops.push(UserOperation::Delete(self.key_term(key)));
         }
-        self.writer
-            .add_document(doc)
-            .map_err(|e| Error::index(&self.store.dir, e))?;
+        self.ops.push(UserOperation::Add(doc));
         self.uncommitted = true;
+        if self.ops.len() >= BATCH {
+            self.send_batch()?;
+        }
         Ok(())
     }
 
-    /// Rewrites a request's document from stored event JSON with a new stage list.
-    fn rewrite_from(&mut self, key: RequestKey, json: &[u8], stages: &[StageMark]) -> Result<()> {
+    fn send_batch(&mut self) -> Result<()> {
+        if !self.ops.is_empty() {
+            let ops = std::mem::replace(&mut self.ops, Vec::with_capacity(BATCH));
+            self.writer
+                .run(ops)
+                .map_err(|e| Error::index(&self.store.dir, e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes the documents of requests still waiting for their final stage.
+    fn write_deferred(&mut self) -> Result<()> {
+        let dirty: Vec<(RequestKey, bool, Box<[u8]>, Vec<StageMark>)> = self
+            .pending
+            .iter_mut()
+            .filter(|(_, p)| p.dirty)
+            .filter_map(|(key, p)| {
+                p.dirty = false;
+                let replace = std::mem::replace(&mut p.written, true);
+                Some((*key, replace, p.best.clone()?, p.stages.clone()))
+            })
+            .collect();
+        for (key, replace, json, stages) in dirty {
+            self.rewrite_from(key, replace, &json, &stages)?;
+        }
+        Ok(())
+    }
+
+    /// (Re)writes a request's document from event JSON with a stage list.
+    fn rewrite_from(
+        &mut self,
+        key: RequestKey,
+        replace: bool,
+        json: &[u8],
+        stages: &[StageMark],
+    ) -> Result<()> {
         let mut buf = std::mem::take(&mut self.json_buf);
         let doc = reparse(json, &mut buf).and_then(|value| {
             normalize(&value)
@@ -156,7 +202,7 @@ impl Writer {
         });
         self.json_buf = buf;
         match doc {
-            Some(doc) => self.write(key, true, doc),
+            Some(doc) => self.write(key, replace, doc),
             // Stored JSON always parsed once; if it no longer does, keep the document.
             None => Ok(()),
         }
@@ -164,6 +210,8 @@ impl Writer {
 
     /// Commits the documents written so far with the checkpoint.
     pub fn commit(&mut self) -> Result<()> {
+        self.write_deferred()?;
+        self.send_batch()?;
         let payload = Payload {
             checkpoint: self.checkpoint.clone(),
         };
@@ -206,6 +254,7 @@ impl Sink for Writer {
         let key = event.key;
         let mark = StageMark::of(r);
         let rank = Stage::rank(r.stage);
+        let is_final = Stage::is_final(r.stage);
         self.newest_seen = self.newest_seen.max(r.received);
 
         if let Some(p) = self.pending.get_mut(&key) {
@@ -214,14 +263,19 @@ impl Sink for Writer {
             }
             p.stages.push(mark);
             p.stages.sort_by_key(|m| (m.rank(), m.time));
-            let stages = p.stages.clone();
-            if rank > p.rank {
+            if rank > p.rank && is_final {
                 p.rank = rank;
-                p.best = (!Stage::is_final(r.stage)).then(|| event.json.into());
-                let doc = document::build(&self.store.fields, key, r, event.json, &stages);
-                self.write(key, true, doc)?;
-            } else if let Some(best) = p.best.clone() {
-                self.rewrite_from(key, &best, &stages)?;
+                p.best = None;
+                p.dirty = false;
+                let replace = std::mem::replace(&mut p.written, true);
+                let doc = document::build(&self.store.fields, key, r, event.json, &p.stages);
+                self.write(key, replace, doc)?;
+            } else if rank > p.rank {
+                p.rank = rank;
+                p.best = Some(event.json.into());
+                p.dirty = true;
+            } else if p.best.is_some() {
+                p.dirty = true;
             }
             // else: a stage arriving after the request's final one; the document keeps
             // the final stage and the late stage is only counted.
@@ -234,55 +288,53 @@ impl Sink for Writer {
             None
         };
         let Some(stored) = existing else {
-            let doc = document::build(
-                &self.store.fields,
-                key,
-                r,
-                event.json,
-                std::slice::from_ref(&mark),
-            );
-            self.write(key, false, doc)?;
-            self.pending.insert(
-                key,
-                Pending {
-                    rank,
-                    stages: vec![mark],
-                    best: (!Stage::is_final(r.stage)).then(|| event.json.into()),
-                },
-            );
+            let mut pending = Pending {
+                rank,
+                stages: vec![mark],
+                best: None,
+                written: is_final,
+                dirty: !is_final,
+            };
+            if is_final {
+                let doc = document::build(&self.store.fields, key, r, event.json, &pending.stages);
+                self.write(key, false, doc)?;
+            } else {
+                pending.best = Some(event.json.into());
+            }
+            self.pending.insert(key, pending);
             return Ok(Outcome::New);
         };
 
+        // Known from an earlier commit: merge the stages and rewrite now (rare).
         let stored_rank = stored.stages.iter().map(StageMark::rank).max().unwrap_or(3);
         let mut stages = stored.stages;
-        if stages.contains(&mark) {
-            self.pending.insert(
-                key,
-                Pending {
-                    rank: stored_rank,
-                    stages,
-                    best: None,
-                },
-            );
-            return Ok(Outcome::Duplicate);
+        let duplicate = stages.contains(&mark);
+        if !duplicate {
+            stages.push(mark);
+            stages.sort_by_key(|m| (m.rank(), m.time));
+            if rank > stored_rank {
+                let doc = document::build(&self.store.fields, key, r, event.json, &stages);
+                self.write(key, true, doc)?;
+            } else {
+                self.rewrite_from(key, true, &stored.event, &stages)?;
+            }
         }
-        stages.push(mark);
-        stages.sort_by_key(|m| (m.rank(), m.time));
-        if rank > stored_rank {
-            let doc = document::build(&self.store.fields, key, r, event.json, &stages);
-            self.write(key, true, doc)?;
-        } else {
-            self.rewrite_from(key, &stored.event, &stages)?;
-        }
+        let best = (rank > stored_rank && !is_final).then(|| event.json.into());
         self.pending.insert(
             key,
             Pending {
                 rank: rank.max(stored_rank),
                 stages,
-                best: None,
+                best,
+                written: true,
+                dirty: false,
             },
         );
-        Ok(Outcome::Collapsed)
+        Ok(if duplicate {
+            Outcome::Duplicate
+        } else {
+            Outcome::Collapsed
+        })
     }
 
     fn reached(&mut self, mark: FileMark, prefix: &[u8]) -> Result<()> {

@@ -15,7 +15,8 @@ use super::redact;
 use crate::model::{Actor, Request, Stage, parse_timestamp};
 
 /// Identity of one API request across its stages: auditID plus the fields every stage of
-/// a request shares. Placeholder auditIDs reused by different fixtures, and an aggregated
+/// a request shares (not impersonatedUser: the apiserver logs RequestReceived before it
+/// resolves impersonation, so only later stages carry it). Placeholder auditIDs reused by different fixtures, and an aggregated
 /// API server's copy of a request (received later), therefore stay separate requests,
 /// while copies of the same log collapse. Events without an auditID are keyed by content.
 pub type RequestKey = u128;
@@ -521,14 +522,7 @@ fn request_key(r: &Request<'_>, event: &Value<'_>, json: &[u8]) -> RequestKey {
                         Some(Value::String(s)) => Some(&**s),
                         _ => None,
                     });
-            for part in [
-                Some(id),
-                r.verb,
-                r.request_uri,
-                r.user,
-                r.impersonated_user,
-                received,
-            ] {
+            for part in [Some(id), r.verb, r.request_uri, r.user, received] {
                 h.update(part.unwrap_or("").as_bytes());
                 h.update(&[0xff]);
             }
