@@ -170,17 +170,17 @@ impl Writer {
 
     /// Writes the documents of requests still waiting for their final stage.
     fn write_deferred(&mut self) -> Result<()> {
-        let dirty: Vec<(RequestKey, bool, Box<[u8]>, Vec<StageMark>)> = self
+        let dirty: Vec<RequestKey> = self
             .pending
-            .iter_mut()
-            .filter(|(_, p)| p.dirty)
-            .filter_map(|(key, p)| {
-                p.dirty = false;
-                let replace = std::mem::replace(&mut p.written, true);
-                Some((*key, replace, p.best.clone()?, p.stages.clone()))
-            })
+            .iter()
+            .filter(|(_, p)| p.dirty && p.best.is_some())
+            .map(|(key, _)| *key)
             .collect();
-        for (key, replace, json, stages) in dirty {
+        for key in dirty {
+            let p = self.pending.get_mut(&key).expect("key just listed");
+            p.dirty = false;
+            let replace = std::mem::replace(&mut p.written, true);
+            let (json, stages) = (p.best.clone().expect("filtered"), p.stages.clone());
             self.rewrite_from(key, replace, &json, &stages)?;
         }
         Ok(())
