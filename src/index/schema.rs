@@ -2,7 +2,7 @@
 
 use tantivy::schema::{
     BytesOptions, DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption, STORED,
-    STRING, Schema, TextFieldIndexing, TextOptions,
+    Schema, TextFieldIndexing, TextOptions,
 };
 
 /// Bumped when the schema changes incompatibly; an index of another version is refused.
@@ -44,17 +44,26 @@ pub struct Fields {
 
 pub fn build() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let exact = STRING;
+    // No field norms: kaudit never ranks by relevance, and they cost indexing time.
+    let exact = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("raw")
+            .set_fieldnorms(false)
+            .set_index_option(IndexRecordOption::Basic),
+    );
     let text = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer("default")
+            .set_fieldnorms(false)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let fields = Fields {
         key: b.add_bytes_field("key", BytesOptions::default().set_indexed()),
+        // Fast field only: range queries use it directly, and indexing a term per
+        // microsecond would add one unique term per request to the term dictionary.
         time: b.add_date_field(
             "time",
-            DateOptions::from(INDEXED)
+            DateOptions::default()
                 .set_fast()
                 .set_precision(DateTimePrecision::Microseconds),
         ),

@@ -84,11 +84,7 @@ impl Store {
         create_private_dir(dir)?;
         let (schema, fields) = schema::build();
         let settings = tantivy::IndexSettings {
-            docstore_compression: tantivy::store::Compressor::Zstd(
-                tantivy::store::ZstdCompressor {
-                    compression_level: Some(1),
-                },
-            ),
+            docstore_compression: tantivy::store::Compressor::Lz4,
             docstore_blocksize: 64 * 1024,
             ..Default::default()
         };

@@ -2,6 +2,7 @@
 //! it as they arrive, and the ingest checkpoint committed with the documents it covers.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::{Duration, Instant};
 
 use tantivy::collector::TopDocs;
@@ -21,8 +22,11 @@ use crate::model::Stage;
 /// Requests remembered between commits. Past this many, the next commit forgets them
 /// (they are then found in the index instead), which bounds memory on any log size.
 const PENDING_CAP: usize = 400_000;
-/// tantivy's indexing memory budget.
+/// tantivy's indexing memory budget, shared by its indexing threads.
 const WRITER_MEMORY: usize = 256 << 20;
+/// Indexing threads besides the reading/parsing thread: indexing is the larger half of
+/// the work, so two threads keep both cores of a small control-plane node busy.
+const INDEXING_THREADS: usize = 2;
 
 /// Operations handed to tantivy in one batch: one channel send instead of one per doc.
 const BATCH: usize = 512;
@@ -41,12 +45,32 @@ struct Pending {
     dirty: bool,
 }
 
+/// Request keys are already xxh3 hashes: hashing them again (SipHash) is wasted work.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_le_bytes(word);
+        }
+    }
+    fn write_u128(&mut self, key: u128) {
+        self.0 = key as u64 ^ (key >> 64) as u64;
+    }
+}
+
 pub struct Writer {
     store: Store,
     writer: IndexWriter,
     reader: IndexReader,
     checkpoint: Checkpoint,
-    pending: HashMap<RequestKey, Pending>,
+    pending: HashMap<RequestKey, Pending, BuildHasherDefault<KeyHasher>>,
     /// Requests received at or before this time may already be in the committed index
     /// (from an earlier run, or forgotten pending entries) and are looked up there.
     watermark: Option<i64>,
@@ -61,7 +85,10 @@ pub struct Writer {
 impl Writer {
     pub fn open(store: Store, commit_interval: Duration) -> Result<Writer> {
         let dir = store.dir.clone();
-        let writer = match store.index.writer_with_num_threads(1, WRITER_MEMORY) {
+        let writer = match store
+            .index
+            .writer_with_num_threads(INDEXING_THREADS, WRITER_MEMORY)
+        {
             Ok(w) => w,
             Err(tantivy::TantivyError::LockFailure(_, _)) => {
                 return Err(Error::IndexLocked {
@@ -71,6 +98,9 @@ impl Writer {
             }
             Err(e) => return Err(Error::index(&dir, e)),
         };
+        if std::env::var_os("KAUDIT_NO_MERGE").is_some() {
+            writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        }
         let reader = store
             .index
             .reader_builder()
@@ -83,7 +113,7 @@ impl Writer {
             writer,
             reader,
             checkpoint,
-            pending: HashMap::new(),
+            pending: HashMap::default(),
             watermark: None,
             newest_seen: None,
             commit_interval,

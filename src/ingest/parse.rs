@@ -115,6 +115,7 @@ impl fmt::Display for Rejection {
 #[derive(Default)]
 pub struct Parser {
     scratch: Vec<u8>,
+    buffers: simd_json::Buffers,
     inner: Vec<u8>,
     encoded: Vec<u8>,
 }
@@ -147,10 +148,11 @@ impl Parser {
         }
         self.scratch.clear();
         self.scratch.extend_from_slice(line);
-        let value = match simd_json::to_borrowed_value(&mut self.scratch) {
-            Ok(v) => v,
-            Err(e) => return Ok(Err(json_error(line, &e))),
-        };
+        let value =
+            match simd_json::to_borrowed_value_with_buffers(&mut self.scratch, &mut self.buffers) {
+                Ok(v) => v,
+                Err(e) => return Ok(Err(json_error(line, &e))),
+            };
         let mut ctx = Ctx {
             inner: &mut self.inner,
             encoded: &mut self.encoded,
