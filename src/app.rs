@@ -361,11 +361,6 @@ fn overview_command(index: &Path, paths: &[PathBuf]) -> Result<u8> {
     if let Some((a, b)) = time_span(&engine)? {
         write!(out, " from {} to {}", format_micros(a), format_micros(b)).map_err(io)?;
     }
-    writeln!(
-        out,
-        "\n\nWhat happened (saved queries; run the command to see the requests):"
-    )
-    .map_err(io)?;
     let index_arg = if std::env::var_os("KAUDIT_INDEX").is_some()
         || Some(index.to_path_buf()) == crate::index::store::default_dir()
     {
@@ -373,6 +368,12 @@ fn overview_command(index: &Path, paths: &[PathBuf]) -> Result<u8> {
     } else {
         format!(" --index {}", index.display())
     };
+    writeln!(
+        out,
+        "\n\nWhat happened, by saved query (see the requests with: kaudit query{index_arg} @NAME):"
+    )
+    .map_err(io)?;
+    let width = saved.iter().map(|q| q.name.len()).max().unwrap_or(0);
     for q in &saved {
         let expr = query::parse_query(&q.query, &saved)?;
         let n = engine.count(&Search {
@@ -382,10 +383,10 @@ fn overview_command(index: &Path, paths: &[PathBuf]) -> Result<u8> {
         })?;
         writeln!(
             out,
-            "  {:>7}  {:<40}  kaudit query{index_arg} @{}",
+            "  {:>7}  @{:<width$}  {}",
             thousands(n),
-            truncate(&q.description, 40),
-            q.name
+            q.name,
+            q.description
         )
         .map_err(io)?;
     }
@@ -395,14 +396,4 @@ fn overview_command(index: &Path, paths: &[PathBuf]) -> Result<u8> {
     )
     .map_err(io)?;
     Ok(status)
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(n - 1).collect();
-        t.push('…');
-        t
-    }
 }

@@ -9,3 +9,4 @@ mod formats;
 mod ingest;
 mod query_syntax;
 mod redaction;
+mod samples;
