@@ -36,6 +36,11 @@ pub struct LineReader<R> {
     start: usize,
     end: usize,
     eof: bool,
+    /// Following a file that is still written: end of file means "no more yet", and a
+    /// partial last line waits for its newline instead of being returned.
+    tail: bool,
+    /// Bytes of an over-long line skipped so far (it may span several reads).
+    skipping: Option<u64>,
     max_line: usize,
     /// Position of the next line to be returned.
     next: Position,
@@ -50,9 +55,25 @@ impl<R: Read> LineReader<R> {
             start: 0,
             end: 0,
             eof: false,
+            tail: false,
+            skipping: None,
             max_line,
             next: first,
         }
+    }
+
+    /// A reader for a file being written: see `tail`.
+    pub fn tailing(inner: R, max_line: usize, first: Position) -> LineReader<R> {
+        LineReader {
+            tail: true,
+            ..LineReader::new(inner, max_line, first)
+        }
+    }
+
+    /// Stops tailing: the file will not grow any more (it was rotated away), so a
+    /// partial last line is returned as it is.
+    pub fn finish_tail(&mut self) {
+        self.tail = false;
     }
 
     /// Position of the next line: after the last line returned, this is how far the
@@ -61,41 +82,58 @@ impl<R: Read> LineReader<R> {
         self.next
     }
 
-    /// The next line and where it starts, or None at end of stream.
+    /// Bytes read from the stream but not returned yet (a partial line while tailing).
+    pub fn buffered(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// The next line and where it starts, or None at end of stream (while tailing:
+    /// when no complete line is available yet).
     pub fn next_line(&mut self) -> io::Result<Option<(Position, Line<'_>)>> {
         let at = self.next;
-        let mut scanned = 0;
         loop {
+            if let Some(skipped) = self.skipping {
+                let pending = &self.buf[self.start..self.end];
+                if let Some(i) = memchr::memchr(b'\n', pending) {
+                    let bytes = skipped + i as u64;
+                    self.start += i + 1;
+                    self.skipping = None;
+                    self.advance(bytes + 1);
+                    return Ok(Some((at, Line::TooLong { bytes, terminated: true })));
+                }
+                self.skipping = Some(skipped + pending.len() as u64);
+                self.start = 0;
+                self.end = 0;
+                if self.eof && !self.tail {
+                    let bytes = self.skipping.take().unwrap_or(0);
+                    self.advance(bytes);
+                    return Ok(Some((at, Line::TooLong { bytes, terminated: false })));
+                }
+                if !self.fill()? {
+                    return Ok(None);
+                }
+                continue;
+            }
             let pending = &self.buf[self.start..self.end];
-            if let Some(i) = memchr::memchr(b'\n', &pending[scanned..]) {
-                let len = scanned + i;
+            if let Some(len) = memchr::memchr(b'\n', pending) {
                 let line_start = self.start;
                 self.start += len + 1;
                 self.advance(len as u64 + 1);
                 if len > self.max_line {
-                    return Ok(Some((
-                        at,
-                        Line::TooLong {
-                            bytes: len as u64,
-                            terminated: true,
-                        },
-                    )));
+                    let line = Line::TooLong {
+                        bytes: len as u64,
+                        terminated: true,
+                    };
+                    return Ok(Some((at, line)));
                 }
                 let bytes = &self.buf[line_start..line_start + len];
-                return Ok(Some((
-                    at,
-                    Line::Text {
-                        bytes,
-                        terminated: true,
-                    },
-                )));
+                return Ok(Some((at, Line::Text { bytes, terminated: true })));
             }
-            scanned = pending.len();
             if pending.len() > self.max_line {
-                let (bytes, terminated) = self.skip_rest_of_line()?;
-                return Ok(Some((at, Line::TooLong { bytes, terminated })));
+                self.skipping = Some(0);
+                continue;
             }
-            if self.eof {
+            if self.eof && !self.tail {
                 if pending.is_empty() {
                     return Ok(None);
                 }
@@ -103,15 +141,12 @@ impl<R: Read> LineReader<R> {
                 let line_start = self.start;
                 self.start = self.end;
                 self.advance(len as u64);
-                return Ok(Some((
-                    at,
-                    Line::Text {
-                        bytes: &self.buf[line_start..line_start + len],
-                        terminated: false,
-                    },
-                )));
+                let bytes = &self.buf[line_start..line_start + len];
+                return Ok(Some((at, Line::Text { bytes, terminated: false })));
             }
-            self.fill()?;
+            if !self.fill()? {
+                return Ok(None);
+            }
         }
     }
 
@@ -120,8 +155,9 @@ impl<R: Read> LineReader<R> {
         self.next.line += 1;
     }
 
-    /// Moves unread bytes to the front and reads more; grows the buffer only up to the cap.
-    fn fill(&mut self) -> io::Result<()> {
+    /// Moves unread bytes to the front and reads more; grows the buffer only up to the
+    /// cap. Returns false when tailing and nothing new is there yet.
+    fn fill(&mut self) -> io::Result<bool> {
         if self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
@@ -133,39 +169,18 @@ impl<R: Read> LineReader<R> {
         }
         loop {
             match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) if self.tail => return Ok(false),
                 Ok(0) => {
                     self.eof = true;
-                    return Ok(());
+                    return Ok(true);
                 }
                 Ok(n) => {
                     self.end += n;
-                    return Ok(());
+                    return Ok(true);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
-        }
-    }
-
-    /// Discards the current (over-long) line up to and including its newline.
-    fn skip_rest_of_line(&mut self) -> io::Result<(u64, bool)> {
-        let mut skipped = 0u64;
-        loop {
-            let pending = &self.buf[self.start..self.end];
-            if let Some(i) = memchr::memchr(b'\n', pending) {
-                skipped += i as u64;
-                self.start += i + 1;
-                self.advance(skipped + 1);
-                return Ok((skipped, true));
-            }
-            skipped += pending.len() as u64;
-            self.start = 0;
-            self.end = 0;
-            if self.eof {
-                self.advance(skipped);
-                return Ok((skipped, false));
-            }
-            self.fill()?;
         }
     }
 }
@@ -207,6 +222,48 @@ mod tests {
                 (4, 8, "f<eof>".into())
             ]
         );
+    }
+
+    #[test]
+    fn tailing_holds_a_partial_line_until_its_newline() {
+        // A reader over a growing buffer: a shared Vec the test appends to.
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone)]
+        struct Growing(Arc<Mutex<(Vec<u8>, usize)>>);
+        impl Read for Growing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let mut g = self.0.lock().unwrap();
+                let (data, pos) = &mut *g;
+                let n = buf.len().min(data.len() - *pos);
+                buf[..n].copy_from_slice(&data[*pos..*pos + n]);
+                *pos += n;
+                Ok(n)
+            }
+        }
+        let file = Growing(Arc::new(Mutex::new((b"one\ntw".to_vec(), 0))));
+        let mut r = LineReader::tailing(file.clone(), 100, Position::START);
+        let first = match r.next_line().unwrap() {
+            Some((_, Line::Text { bytes, .. })) => bytes.to_vec(),
+            _ => panic!("first line"),
+        };
+        assert_eq!(first, b"one");
+        assert!(r.next_line().unwrap().is_none(), "partial line is held");
+        assert_eq!(r.buffered(), 2);
+        file.0.lock().unwrap().0.extend_from_slice(b"o\nthree");
+        match r.next_line().unwrap() {
+            Some((pos, Line::Text { bytes, terminated })) => {
+                assert_eq!((bytes, terminated, pos.line, pos.offset), (&b"two"[..], true, 2, 4));
+            }
+            _ => panic!("second line"),
+        }
+        assert!(r.next_line().unwrap().is_none());
+        r.finish_tail();
+        match r.next_line().unwrap() {
+            Some((_, Line::Text { bytes, terminated })) => {
+                assert_eq!((bytes, terminated), (&b"three"[..], false));
+            }
+            _ => panic!("rotated-away partial line"),
+        }
     }
 
     #[test]
