@@ -3,7 +3,8 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -106,7 +107,10 @@ fn ingest_paths(cfg: &config::Ingest) -> Result<(Summary, Vec<Error>)> {
 }
 
 fn ingest_command(cfg: &config::Ingest) -> Result<u8> {
-    let (summary, errors) = ingest_paths(cfg)?;
+    let (summary, errors) = match &cfg.follow {
+        Some(follow) => (follow_command(cfg, follow)?, Vec::new()),
+        None => ingest_paths(cfg)?,
+    };
     let unreadable = report_unreadable(&summary, errors);
     if unreadable {
         return Ok(2);
@@ -115,6 +119,48 @@ fn ingest_command(cfg: &config::Ingest) -> Result<u8> {
         return Err(Error::Strict(summary.rejected_lines()));
     }
     Ok(0)
+}
+
+/// `ingest --follow`: replay, then follow the live log until SIGINT/SIGTERM; then
+/// commit and print the summary.
+fn follow_command(cfg: &config::Ingest, follow: &config::Follow) -> Result<Summary> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .map_err(|e| Error::io("<signal handler>", e))?;
+    }
+    let (dir, log) = ingest::follow::resolve(&cfg.paths[0])?;
+    let store = Store::open_or_create(&cfg.index)?;
+    let mut writer = Writer::open(store, cfg.commit_interval)?;
+    eprintln!(
+        "kaudit: following {} (backups in {}); Ctrl-C to stop",
+        for_terminal(&log.display().to_string()),
+        for_terminal(&dir.display().to_string())
+    );
+    let options = ingest::Options {
+        max_line_bytes: cfg.max_line_bytes,
+    };
+    let follow_options = ingest::follow::FollowOptions {
+        poll: follow.poll,
+        tick: std::time::Duration::from_millis(if follow.poll { 250 } else { 1000 }),
+    };
+    let started = std::time::Instant::now();
+    let mut summary = Summary::default();
+    let result = ingest::follow::follow(
+        &log,
+        &dir,
+        &options,
+        &follow_options,
+        &mut writer,
+        &stop,
+        &mut summary,
+    );
+    summary.seconds = started.elapsed().as_secs_f64();
+    // Commit what was read even when following failed: the checkpoint matches it.
+    writer.finish()?;
+    result?;
+    print_summary(&summary, &[], &cfg.index);
+    Ok(summary)
 }
 
 /// Prints the paths that could not be read; true if there were any.
@@ -295,14 +341,22 @@ fn status_command(index: &Path) -> Result<u8> {
         )
         .map_err(io)?;
     }
+    match writer_holder(index) {
+        Some(holder) => writeln!(out, "writer:   {}", for_terminal(&holder)).map_err(io)?,
+        None => writeln!(out, "writer:   none running").map_err(io)?,
+    }
+    if let Ok(meta) = engine.store.index.load_metas() {
+        writeln!(out, "commit:   opstamp {}", meta.opstamp).map_err(io)?;
+    }
     writeln!(out, "files:    {}", payload.checkpoint.files.len()).map_err(io)?;
     for f in &payload.checkpoint.files {
         writeln!(
             out,
-            "  {}  offset {} (line {})  inode {}  fingerprint {}/{}",
+            "  {}  offset {} (line {}){}  inode {}  fingerprint {}/{}",
             for_terminal(&f.path),
             f.offset,
             f.next_line,
+            if f.complete { ", complete" } else { "" },
             f.inode,
             f.fingerprint,
             f.fingerprint_len
@@ -310,6 +364,21 @@ fn status_command(index: &Path) -> Result<u8> {
         .map_err(io)?;
     }
     Ok(0)
+}
+
+/// The process named in the index's holder file, if it is still running.
+fn writer_holder(index: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(index.join(crate::index::writer::HOLDER)).ok()?;
+    let pid: u32 = text
+        .strip_prefix("pid ")?
+        .split(':')
+        .next()?
+        .trim()
+        .parse()
+        .ok()?;
+    Path::new(&format!("/proc/{pid}"))
+        .exists()
+        .then(|| text.trim().to_string())
 }
 
 /// Receive times of the oldest and newest requests.
@@ -346,6 +415,7 @@ fn overview_command(index: &Path, paths: &[PathBuf]) -> Result<u8> {
             strict: false,
             max_line_bytes: 16 << 20,
             commit_interval: std::time::Duration::from_secs(10),
+            follow: None,
         };
         let (summary, errors) = ingest_paths(&cfg)?;
         if report_unreadable(&summary, errors) {

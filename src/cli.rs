@@ -44,9 +44,18 @@ enum Sub {
         /// Lines longer than this are skipped and reported (memory stays bounded).
         #[arg(long, value_name = "N", default_value_t = 16 << 20)]
         max_line_bytes: usize,
-        /// Seconds between commits while ingesting (a crash loses nothing: the rerun resumes).
-        #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
-        commit_interval: f64,
+        /// Seconds between commits [default: 1 with --follow, else 10]. New requests are
+        /// searchable after the next commit; a crash loses nothing (the rerun resumes).
+        #[arg(long, value_name = "SECONDS")]
+        commit_interval: Option<f64>,
+        /// Keep following the log (PATH: its directory or the audit.log file) through
+        /// rotation until SIGINT/SIGTERM, after replaying the backups not read yet.
+        #[arg(long)]
+        follow: bool,
+        /// With --follow: check the file on a timer only, without inotify (NFS, some
+        /// container mounts).
+        #[arg(long, requires = "follow")]
+        poll: bool,
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
@@ -124,11 +133,19 @@ impl Cli {
                 strict,
                 max_line_bytes,
                 commit_interval,
+                follow,
+                poll,
                 paths,
             }) => {
                 if max_line_bytes == 0 {
                     return Err(Error::Usage("--max-line-bytes must be at least 1".into()));
                 }
+                if follow && paths.len() != 1 {
+                    return Err(Error::Usage(
+                        "--follow takes one PATH: the audit log directory or its audit.log".into(),
+                    ));
+                }
+                let commit_interval = commit_interval.unwrap_or(if follow { 1.0 } else { 10.0 });
                 if !(commit_interval.is_finite() && commit_interval > 0.0) {
                     return Err(Error::Usage(
                         "--commit-interval must be a positive number of seconds".into(),
@@ -140,6 +157,7 @@ impl Cli {
                     strict,
                     max_line_bytes,
                     commit_interval: std::time::Duration::from_secs_f64(commit_interval),
+                    follow: follow.then_some(config::Follow { poll }),
                 })
             }
             Some(Sub::Query {

@@ -28,6 +28,12 @@ pub struct Ingest {
     pub strict: bool,
     pub max_line_bytes: usize,
     pub commit_interval: Duration,
+    /// Keep following the live log after replaying.
+    pub follow: Option<Follow>,
+}
+
+pub struct Follow {
+    pub poll: bool,
 }
 
 pub struct Query {

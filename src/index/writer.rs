@@ -22,6 +22,9 @@ use crate::model::Stage;
 /// Requests remembered between commits. Past this many, the next commit forgets them
 /// (they are then found in the index instead), which bounds memory on any log size.
 const PENDING_CAP: usize = 400_000;
+/// File in the index directory naming the process that holds the writer lock.
+pub const HOLDER: &str = "writer.pid";
+
 /// tantivy's indexing memory budget, shared by its indexing threads.
 const WRITER_MEMORY: usize = 256 << 20;
 /// Indexing threads besides the reading/parsing thread: indexing is the larger half of
@@ -91,10 +94,10 @@ impl Writer {
         {
             Ok(w) => w,
             Err(tantivy::TantivyError::LockFailure(_, _)) => {
-                return Err(Error::IndexLocked {
-                    path: dir,
-                    holder: String::new(),
-                });
+                let holder = std::fs::read_to_string(dir.join(HOLDER))
+                    .map(|h| format!(" ({})", h.trim()))
+                    .unwrap_or_default();
+                return Err(Error::IndexLocked { path: dir, holder });
             }
             Err(e) => return Err(Error::index(&dir, e)),
         };
@@ -108,6 +111,11 @@ impl Writer {
             .try_into()
             .map_err(|e| Error::index(&dir, e))?;
         let checkpoint = store.payload()?.checkpoint;
+        // Name ourselves as the holder of tantivy's writer lock, for a second writer's
+        // error message and `kaudit status`.
+        let command: Vec<String> = std::env::args().collect();
+        let holder = format!("pid {}: {}", std::process::id(), command.join(" "));
+        std::fs::write(dir.join(HOLDER), holder).map_err(|e| Error::io(dir.join(HOLDER), e))?;
         let mut w = Writer {
             store,
             writer,
@@ -270,7 +278,16 @@ impl Writer {
         self.writer
             .wait_merging_threads()
             .map_err(|e| Error::index(&dir, e))?;
+        let _ = std::fs::remove_file(dir.join(HOLDER));
         Ok(self.store)
+    }
+
+    /// Commits if something is waiting and the commit interval has passed.
+    fn commit_if_due(&mut self) -> Result<()> {
+        if self.uncommitted && self.last_commit.elapsed() >= self.commit_interval {
+            self.commit()?;
+        }
+        Ok(())
     }
 }
 
@@ -370,9 +387,13 @@ impl Sink for Writer {
     fn reached(&mut self, mark: FileMark, prefix: &[u8]) -> Result<()> {
         self.checkpoint.record(mark, prefix);
         self.uncommitted = true;
-        if self.last_commit.elapsed() >= self.commit_interval || self.pending.len() > PENDING_CAP {
-            self.commit()?;
+        if self.pending.len() > PENDING_CAP {
+            return self.commit();
         }
-        Ok(())
+        self.commit_if_due()
+    }
+
+    fn idle(&mut self) -> Result<()> {
+        self.commit_if_due()
     }
 }

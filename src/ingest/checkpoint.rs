@@ -24,6 +24,10 @@ pub struct FileMark {
     pub offset: u64,
     /// 1-based number of the next line, so locations stay right after a resume.
     pub next_line: u64,
+    /// Read to its end after it stopped growing (a rotated backup): later copies of it
+    /// (renamed, gzipped) are skipped without being read.
+    #[serde(default)]
+    pub complete: bool,
 }
 
 impl FileMark {
@@ -86,6 +90,7 @@ pub fn mark_for(path: String, device: u64, inode: u64, prefix: &[u8], at: Positi
         fingerprint: fingerprint(prefix),
         offset: at.offset,
         next_line: at.line,
+        complete: false,
     }
 }
 

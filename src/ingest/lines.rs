@@ -99,7 +99,13 @@ impl<R: Read> LineReader<R> {
                     self.start += i + 1;
                     self.skipping = None;
                     self.advance(bytes + 1);
-                    return Ok(Some((at, Line::TooLong { bytes, terminated: true })));
+                    return Ok(Some((
+                        at,
+                        Line::TooLong {
+                            bytes,
+                            terminated: true,
+                        },
+                    )));
                 }
                 self.skipping = Some(skipped + pending.len() as u64);
                 self.start = 0;
@@ -107,7 +113,13 @@ impl<R: Read> LineReader<R> {
                 if self.eof && !self.tail {
                     let bytes = self.skipping.take().unwrap_or(0);
                     self.advance(bytes);
-                    return Ok(Some((at, Line::TooLong { bytes, terminated: false })));
+                    return Ok(Some((
+                        at,
+                        Line::TooLong {
+                            bytes,
+                            terminated: false,
+                        },
+                    )));
                 }
                 if !self.fill()? {
                     return Ok(None);
@@ -127,7 +139,13 @@ impl<R: Read> LineReader<R> {
                     return Ok(Some((at, line)));
                 }
                 let bytes = &self.buf[line_start..line_start + len];
-                return Ok(Some((at, Line::Text { bytes, terminated: true })));
+                return Ok(Some((
+                    at,
+                    Line::Text {
+                        bytes,
+                        terminated: true,
+                    },
+                )));
             }
             if pending.len() > self.max_line {
                 self.skipping = Some(0);
@@ -142,7 +160,13 @@ impl<R: Read> LineReader<R> {
                 self.start = self.end;
                 self.advance(len as u64);
                 let bytes = &self.buf[line_start..line_start + len];
-                return Ok(Some((at, Line::Text { bytes, terminated: false })));
+                return Ok(Some((
+                    at,
+                    Line::Text {
+                        bytes,
+                        terminated: false,
+                    },
+                )));
             }
             if !self.fill()? {
                 return Ok(None);
@@ -252,7 +276,10 @@ mod tests {
         file.0.lock().unwrap().0.extend_from_slice(b"o\nthree");
         match r.next_line().unwrap() {
             Some((pos, Line::Text { bytes, terminated })) => {
-                assert_eq!((bytes, terminated, pos.line, pos.offset), (&b"two"[..], true, 2, 4));
+                assert_eq!(
+                    (bytes, terminated, pos.line, pos.offset),
+                    (&b"two"[..], true, 2, 4)
+                );
             }
             _ => panic!("second line"),
         }

@@ -3,6 +3,7 @@
 //! tantivy: the index is one sink among others.
 
 pub mod checkpoint;
+pub mod follow;
 pub mod lines;
 pub mod parse;
 pub mod redact;
@@ -58,6 +59,10 @@ pub trait Sink {
     fn event(&mut self, event: &ParsedEvent<'_>, at: &Location) -> Result<Outcome>;
     /// Everything up to `mark` has been passed to `event`.
     fn reached(&mut self, mark: FileMark, prefix: &[u8]) -> Result<()>;
+    /// Nothing to read for now (following a live log): a chance to commit.
+    fn idle(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Called as reading proceeds (progress bars).
@@ -181,6 +186,10 @@ fn read_source(
     let prefix = opened.prefix.clone();
     let (device, inode) = (opened.device, opened.inode);
     let start = match sink.resume_point(&prefix) {
+        Some(mark) if mark.complete => {
+            summary.files_resumed += 1;
+            return Ok(());
+        }
         Some(mark) => {
             summary.files_resumed += 1;
             mark.position()
@@ -225,32 +234,11 @@ fn read_source(
     let mut last_report = start.offset;
     let mut consumed = start;
     while let Some((at, line)) = lines.next_line().map_err(io_err)? {
-        summary.lines += 1;
-        let location = Location {
-            file: name.clone(),
-            line: at.line,
-            item: None,
-        };
-        match line {
-            Line::TooLong { bytes, .. } => {
-                summary.bytes += bytes;
-                summary.reject(
-                    location,
-                    Rejection::TooLong {
-                        bytes,
-                        limit: options.max_line_bytes,
-                    },
-                );
-            }
-            Line::Text { bytes, terminated } => {
-                summary.bytes += bytes.len() as u64 + u64::from(terminated);
-                parse_record(parser, sink, summary, bytes, location, terminated)?;
-                if !terminated {
-                    // A line still being written: the checkpoint stays before it so a
-                    // later run reads it whole.
-                    break;
-                }
-            }
+        let terminated = handle_line(parser, sink, summary, options, &name, at, line)?;
+        if !terminated {
+            // A line still being written: the checkpoint stays before it so a later run
+            // reads it whole.
+            break;
         }
         consumed = lines.position();
         if consumed.offset - last_report >= 1 << 20 {
@@ -264,12 +252,49 @@ fn read_source(
     }
     progress.bytes_read(raw_bytes.load(std::sync::atomic::Ordering::Relaxed));
     if !prefix.is_empty() {
-        sink.reached(
-            checkpoint::mark_for(source.display(), device, inode, &prefix, consumed),
-            &prefix,
-        )?;
+        let mut mark = checkpoint::mark_for(source.display(), device, inode, &prefix, consumed);
+        // A rotated backup never grows again: later sightings of it (renamed, gzipped)
+        // are skipped without being read.
+        mark.complete = source::is_rotated_backup(source);
+        sink.reached(mark, &prefix)?;
     }
     Ok(())
+}
+
+/// Handles one line read from a source; returns whether it was newline-terminated.
+pub(crate) fn handle_line(
+    parser: &mut Parser,
+    sink: &mut dyn Sink,
+    summary: &mut Summary,
+    options: &Options,
+    file: &Arc<str>,
+    at: Position,
+    line: Line<'_>,
+) -> Result<bool> {
+    summary.lines += 1;
+    let location = Location {
+        file: file.clone(),
+        line: at.line,
+        item: None,
+    };
+    match line {
+        Line::TooLong { bytes, terminated } => {
+            summary.bytes += bytes + u64::from(terminated);
+            summary.reject(
+                location,
+                Rejection::TooLong {
+                    bytes,
+                    limit: options.max_line_bytes,
+                },
+            );
+            Ok(terminated)
+        }
+        Line::Text { bytes, terminated } => {
+            summary.bytes += bytes.len() as u64 + u64::from(terminated);
+            parse_record(parser, sink, summary, bytes, location, terminated)?;
+            Ok(terminated)
+        }
+    }
 }
 
 /// Largest JSON document (a multi-line EventList) read whole; see `read_source`.

@@ -73,6 +73,27 @@ fn rotation_role(name: &str) -> Option<(String, Role)> {
     Some((base.to_string(), Role::Active))
 }
 
+/// A lumberjack or logrotate backup: a file that no longer grows.
+pub fn is_rotated_backup(source: &Source) -> bool {
+    let Source::File(path) = source else {
+        return false;
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    matches!(
+        rotation_role(&name),
+        Some((_, Role::Lumberjack(_) | Role::Logrotate(_)))
+    )
+}
+
+/// The base name of the rotation family a file name belongs to (`audit` for
+/// `audit.log`, `audit-2026-…log.gz` and `audit.log.1`).
+pub fn family_of(name: &str) -> Option<String> {
+    rotation_role(name).map(|(family, _)| family)
+}
+
 /// Other names taken as logs when found in a directory.
 fn is_standalone_log(name: &str) -> bool {
     [".jsonl", ".json", ".ndjson", ".gz"]
