@@ -42,12 +42,46 @@ pub struct FollowOptions {
 struct Tailed {
     path: PathBuf,
     name: Arc<str>,
+    /// For fstat and for comparing the file with what was read.
     file: File,
-    reader: LineReader<File>,
+    reader: LineReader<Recorder>,
     device: u64,
     inode: u64,
-    /// The file's first bytes (up to FINGERPRINT_BYTES) as far as they exist yet.
-    prefix: Vec<u8>,
+    /// How far reading went while the file was verifiably still the one we opened:
+    /// the checkpoint, and where the copy of a truncated file is read from.
+    verified: Position,
+}
+
+/// How many of the last bytes read are kept to detect a rewritten file.
+const LAST_READ_BYTES: usize = 256;
+
+/// Reads the file and keeps what identifies it, from the bytes actually read (never
+/// re-read later, when the file may already hold something else): its first bytes
+/// (the fingerprint) and the last bytes read. If the file no longer holds them, it was
+/// truncated and written again (copytruncate) and nothing read since can be trusted.
+struct Recorder {
+    file: File,
+    /// Bytes read from the file so far: the offset of the next read.
+    offset: u64,
+    head: Vec<u8>,
+    tail: Vec<u8>,
+}
+
+impl std::io::Read for Recorder {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        let got = &buf[..n];
+        if self.offset < FINGERPRINT_BYTES as u64 && self.head.len() as u64 == self.offset {
+            let want = FINGERPRINT_BYTES - self.head.len();
+            self.head.extend_from_slice(&got[..want.min(n)]);
+        }
+        self.tail.extend_from_slice(got);
+        if self.tail.len() > LAST_READ_BYTES {
+            self.tail.drain(..self.tail.len() - LAST_READ_BYTES);
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
 }
 
 impl Tailed {
@@ -57,40 +91,81 @@ impl Tailed {
         let meta = file.metadata()?;
         let prefix = read_prefix(&file)?;
         let start = match sink.resume_point(&prefix) {
-            Some(mark) if !prefix.is_empty() && mark.offset <= meta.len() => mark.position(),
+            Some(mark) if identifies(&prefix) && mark.offset <= meta.len() => mark.position(),
             _ => Position::START,
         };
-        let reading = file.try_clone()?;
-        let mut positioned = reading;
-        std::io::Seek::seek(&mut positioned, std::io::SeekFrom::Start(start.offset))?;
+        let mut reading = file.try_clone()?;
+        std::io::Seek::seek(&mut reading, std::io::SeekFrom::Start(start.offset))?;
+        // Resuming mid-file, the first bytes come from the file as it is now: the
+        // fingerprint match just said it is the same file.
+        let head = if start.offset > 0 { prefix } else { Vec::new() };
+        let recorder = Recorder {
+            file: reading,
+            offset: start.offset,
+            head,
+            tail: Vec::new(),
+        };
         Ok(Tailed {
             path: path.to_path_buf(),
             name: path.display().to_string().into(),
-            reader: LineReader::tailing(positioned, options.max_line_bytes, start),
+            reader: LineReader::tailing(recorder, options.max_line_bytes, start),
             file,
             device: meta.dev(),
             inode: meta.ino(),
-            prefix,
+            verified: start,
         })
+    }
+
+    fn recorder(&self) -> &Recorder {
+        self.reader.get_ref()
+    }
+
+    fn prefix(&self) -> &[u8] {
+        &self.recorder().head
     }
 
     /// Bytes of the file read so far (consumed lines plus a held partial line).
     fn read_offset(&self) -> u64 {
-        self.reader.position().offset + self.reader.buffered() as u64
+        self.recorder().offset
     }
 
-    fn mark(&mut self) -> std::io::Result<FileMark> {
-        if self.prefix.len() < FINGERPRINT_BYTES {
-            self.prefix = read_prefix(&self.file)?;
-        }
-        Ok(checkpoint::mark_for(
+    /// The file no longer holds what was read from it: truncated and written again.
+    fn rewritten(&self) -> std::io::Result<bool> {
+        let r = self.recorder();
+        let same_at = |offset: u64, expected: &[u8]| -> std::io::Result<bool> {
+            let mut now = vec![0; expected.len()];
+            let mut filled = 0;
+            while filled < now.len() {
+                match self
+                    .file
+                    .read_at(&mut now[filled..], offset + filled as u64)?
+                {
+                    0 => break,
+                    n => filled += n,
+                }
+            }
+            Ok(filled == expected.len() && now == expected)
+        };
+        let tail_start = r.offset - r.tail.len() as u64;
+        Ok(!same_at(0, &r.head)? || !same_at(tail_start, &r.tail)?)
+    }
+
+    /// The checkpoint mark of what has been read and verified.
+    fn mark(&self) -> FileMark {
+        checkpoint::mark_for(
             self.path.display().to_string(),
             self.device,
             self.inode,
-            &self.prefix,
-            self.reader.position(),
-        ))
+            self.prefix(),
+            self.verified,
+        )
     }
+}
+
+/// A prefix identifies a file once it holds a whole line (audit lines all start
+/// alike; the auditID comes later in the line) or is as long as fingerprints get.
+fn identifies(prefix: &[u8]) -> bool {
+    prefix.len() >= FINGERPRINT_BYTES || memchr::memchr(b'\n', prefix).is_some()
 }
 
 fn read_prefix(file: &File) -> std::io::Result<Vec<u8>> {
@@ -158,6 +233,8 @@ pub fn follow(
         parser: Parser::default(),
         current: None,
         raw_bytes: Arc::new(AtomicU64::new(0)),
+        retry: false,
+        last_catch_up: std::time::Instant::now(),
     };
     f.catch_up(sink, summary)?;
     let (tx, rx) = mpsc::channel::<()>();
@@ -202,11 +279,19 @@ struct Follower {
     parser: Parser,
     current: Option<Tailed>,
     raw_bytes: Arc<AtomicU64>,
+    /// A backup could not be read whole (a gzip still being written): look again.
+    retry: bool,
+    last_catch_up: std::time::Instant,
 }
+
+/// Backups are also looked at this often without a rotation, in case one was missed.
+const CATCH_UP_EVERY: Duration = Duration::from_secs(10);
 
 impl Follower {
     /// Reads the family's backups that are not (completely) read yet, oldest first.
     fn catch_up(&mut self, sink: &mut dyn Sink, summary: &mut Summary) -> Result<()> {
+        self.retry = false;
+        self.last_catch_up = std::time::Instant::now();
         let discovery = source::discover(std::slice::from_ref(&self.dir));
         for src in discovery.sources {
             let Source::File(path) = &src else { continue };
@@ -232,7 +317,10 @@ impl Follower {
                     if matches!(
                         source.kind(),
                         std::io::ErrorKind::NotFound | std::io::ErrorKind::UnexpectedEof
-                    ) => {}
+                    ) =>
+                {
+                    self.retry = true;
+                }
                 Err(Error::Io { path, source }) => summary
                     .file_errors
                     .push(format!("{}: {source}", path.display())),
@@ -242,36 +330,53 @@ impl Follower {
         Ok(())
     }
 
-    /// One look at the log: read what is new, and follow any rotation.
+    /// One look at the log: follow any rotation, then read what is new. Rotation is
+    /// checked before reading, so a file truncated and written again is never read from
+    /// the old offset.
     fn step(&mut self, sink: &mut dyn Sink, summary: &mut Summary) -> Result<()> {
         let io = |path: &Path, e| Error::io(path, e);
-        self.drain(sink, summary)?;
+        if self.retry || self.last_catch_up.elapsed() >= CATCH_UP_EVERY {
+            self.catch_up(sink, summary)?;
+        }
         let meta = match std::fs::metadata(&self.log) {
             Ok(meta) => Some(meta),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(io(&self.log, e)),
         };
+        // Our file was renamed away, or deleted. A deleted file's inode number can be
+        // reused at once by the new log, so a deleted (unlinked) file counts as rotated
+        // even when the numbers match.
         let rotated = match (&self.current, &meta) {
-            (Some(t), Some(m)) => (m.dev(), m.ino()) != (t.device, t.inode),
+            (Some(t), Some(m)) => {
+                let unlinked = t.file.metadata().map_err(|e| io(&t.path, e))?.nlink() == 0;
+                unlinked || (m.dev(), m.ino()) != (t.device, t.inode)
+            }
             (Some(_), None) => true,
             (None, _) => false,
         };
+        let mut truncated = false;
         if rotated {
             self.finish_current(sink, summary)?;
             self.catch_up(sink, summary)?;
         } else if let (Some(t), Some(m)) = (&mut self.current, &meta)
-            && m.len() < t.read_offset()
+            && (m.len() < t.read_offset() || t.rewritten().map_err(|e| io(&t.path, e))?)
         {
             // copytruncate: what was written between our last read and the copy is in
-            // the copy, which has this file's fingerprint.
-            let mark = t.mark().map_err(|e| io(&t.path, e))?;
-            sink.reached(mark, &t.prefix.clone())?;
+            // the copy, which has this file's fingerprint: record how far we read, then
+            // read the copy from there.
+            truncated = true;
+            if identifies(t.prefix()) {
+                sink.reached(t.mark(), t.prefix())?;
+            }
             self.current = None;
             self.catch_up(sink, summary)?;
-            let t = Tailed::open(&self.log, sink, &self.options).map_err(|e| io(&self.log, e))?;
-            self.current = Some(t);
         }
         if self.current.is_none() && meta.is_some() {
+            // The log appeared (at start, or after a delete): it may have been rotated
+            // already, more than once, before we looked.
+            if !rotated && !truncated {
+                self.catch_up(sink, summary)?;
+            }
             match Tailed::open(&self.log, sink, &self.options) {
                 Ok(t) => {
                     summary.files += 1;
@@ -301,10 +406,15 @@ impl Follower {
                 line,
             )?;
         }
-        if t.reader.position() != before {
-            let mark = t.mark().map_err(|e| Error::io(&t.path, e))?;
-            let prefix = t.prefix.clone();
-            sink.reached(mark, &prefix)?;
+        // Truncated and written again while we read: what was just read may be the
+        // new content at old offsets. Record nothing; the next step handles the
+        // truncation from the last verified position.
+        if t.rewritten().map_err(|e| Error::io(&t.path, e))? {
+            return Ok(());
+        }
+        t.verified = t.reader.position();
+        if t.reader.position() != before && identifies(t.prefix()) {
+            sink.reached(t.mark(), t.prefix())?;
         }
         Ok(())
     }
@@ -315,6 +425,15 @@ impl Follower {
         let Some(mut t) = self.current.take() else {
             return Ok(());
         };
+        if t.rewritten().map_err(|e| Error::io(&t.path, e))? {
+            // Truncated and written again before it was renamed (copytruncate, then a
+            // rename): the old content is in the copy, read from the last verified
+            // position; the new content is a backup of its own, read by catch_up.
+            if identifies(t.prefix()) {
+                sink.reached(t.mark(), t.prefix())?;
+            }
+            return Ok(());
+        }
         t.reader.finish_tail();
         while let Some((at, line)) = t.reader.next_line().map_err(|e| Error::io(&t.path, e))? {
             handle_line(
@@ -327,10 +446,11 @@ impl Follower {
                 line,
             )?;
         }
-        let mut mark = t.mark().map_err(|e| Error::io(&t.path, e))?;
-        if !t.prefix.is_empty() {
+        t.verified = t.reader.position();
+        if identifies(t.prefix()) {
+            let mut mark = t.mark();
             mark.complete = true;
-            sink.reached(mark, &t.prefix)?;
+            sink.reached(mark, t.prefix())?;
         }
         Ok(())
     }

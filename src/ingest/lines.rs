@@ -76,6 +76,11 @@ impl<R: Read> LineReader<R> {
         self.tail = false;
     }
 
+    /// The stream being read.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
     /// Position of the next line: after the last line returned, this is how far the
     /// stream has been consumed (what a checkpoint records).
     pub fn position(&self) -> Position {

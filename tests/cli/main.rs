@@ -5,6 +5,7 @@ mod common;
 
 mod corpus;
 mod exit_codes;
+mod follow;
 mod formats;
 mod ingest;
 mod query_syntax;
