@@ -393,7 +393,11 @@ impl Sink for Writer {
         self.commit_if_due()
     }
 
-    fn idle(&mut self) -> Result<()> {
-        self.commit_if_due()
+    fn idle(&mut self) -> Result<Option<Duration>> {
+        self.commit_if_due()?;
+        Ok(self.uncommitted.then(|| {
+            self.commit_interval
+                .saturating_sub(self.last_commit.elapsed())
+        }))
     }
 }

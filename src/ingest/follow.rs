@@ -246,8 +246,13 @@ pub fn follow(
     };
     while !stop.load(Ordering::Relaxed) {
         f.step(sink, summary)?;
-        sink.idle()?;
-        match rx.recv_timeout(follow.tick) {
+        // Wake for the next commit as well, so new requests are searchable one commit
+        // interval after they are written, not one tick later.
+        let wait = match sink.idle()? {
+            Some(due) => due.min(follow.tick),
+            None => follow.tick,
+        };
+        match rx.recv_timeout(wait) {
             Ok(()) => while rx.try_recv().is_ok() {},
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(follow.tick),

@@ -59,9 +59,10 @@ pub trait Sink {
     fn event(&mut self, event: &ParsedEvent<'_>, at: &Location) -> Result<Outcome>;
     /// Everything up to `mark` has been passed to `event`.
     fn reached(&mut self, mark: FileMark, prefix: &[u8]) -> Result<()>;
-    /// Nothing to read for now (following a live log): a chance to commit.
-    fn idle(&mut self) -> Result<()> {
-        Ok(())
+    /// Nothing to read for now (following a live log): a chance to commit. Returns
+    /// how soon it wants to be called again (a commit falls due), if at all.
+    fn idle(&mut self) -> Result<Option<std::time::Duration>> {
+        Ok(None)
     }
 }
 
