@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -31,16 +31,12 @@ pub fn run(command: Command) -> Result<u8> {
 /// Progress on stderr, only when it is a terminal.
 struct Bar {
     bar: Option<ProgressBar>,
-    last: AtomicU64,
 }
 
 impl Bar {
     fn new(sources: &[Source]) -> Bar {
         if !std::io::stderr().is_terminal() {
-            return Bar {
-                bar: None,
-                last: AtomicU64::new(0),
-            };
+            return Bar { bar: None };
         }
         let total: u64 = sources
             .iter()
@@ -56,10 +52,7 @@ impl Bar {
             )
             .expect("valid template"),
         );
-        Bar {
-            bar: Some(bar),
-            last: AtomicU64::new(0),
-        }
+        Bar { bar: Some(bar) }
     }
 }
 
@@ -71,7 +64,6 @@ impl ingest::Progress for Bar {
     }
     fn bytes_read(&self, total: u64) {
         if let Some(bar) = &self.bar {
-            self.last.store(total, Ordering::Relaxed);
             bar.set_position(total);
         }
     }

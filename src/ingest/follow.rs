@@ -400,17 +400,7 @@ impl Follower {
             return Ok(());
         };
         let before = t.reader.position();
-        while let Some((at, line)) = t.reader.next_line().map_err(|e| Error::io(&t.path, e))? {
-            handle_line(
-                &mut self.parser,
-                sink,
-                summary,
-                &self.options,
-                &t.name,
-                at,
-                line,
-            )?;
-        }
+        read_lines(&mut self.parser, &self.options, t, sink, summary)?;
         // Truncated and written again while we read: what was just read may be the
         // new content at old offsets. Record nothing; the next step handles the
         // truncation from the last verified position.
@@ -440,17 +430,7 @@ impl Follower {
             return Ok(());
         }
         t.reader.finish_tail();
-        while let Some((at, line)) = t.reader.next_line().map_err(|e| Error::io(&t.path, e))? {
-            handle_line(
-                &mut self.parser,
-                sink,
-                summary,
-                &self.options,
-                &t.name,
-                at,
-                line,
-            )?;
-        }
+        read_lines(&mut self.parser, &self.options, &mut t, sink, summary)?;
         t.verified = t.reader.position();
         if identifies(t.prefix()) {
             let mut mark = t.mark();
@@ -459,4 +439,18 @@ impl Follower {
         }
         Ok(())
     }
+}
+
+/// Reads the lines the followed file has for now into the sink.
+fn read_lines(
+    parser: &mut Parser,
+    options: &Options,
+    t: &mut Tailed,
+    sink: &mut dyn Sink,
+    summary: &mut Summary,
+) -> Result<()> {
+    while let Some((at, line)) = t.reader.next_line().map_err(|e| Error::io(&t.path, e))? {
+        handle_line(parser, sink, summary, options, &t.name, at, line)?;
+    }
+    Ok(())
 }
