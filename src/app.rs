@@ -337,8 +337,8 @@ fn status_command(index: &Path) -> Result<u8> {
         Some(holder) => writeln!(out, "writer:   {}", for_terminal(&holder)).map_err(io)?,
         None => writeln!(out, "writer:   none running").map_err(io)?,
     }
-    if let Ok(meta) = engine.store.index.load_metas() {
-        writeln!(out, "commit:   opstamp {}", meta.opstamp).map_err(io)?;
+    if let Some(at) = &payload.committed_at {
+        writeln!(out, "commit:   {at}").map_err(io)?;
     }
     writeln!(out, "files:    {}", payload.checkpoint.files.len()).map_err(io)?;
     for f in &payload.checkpoint.files {

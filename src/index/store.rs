@@ -23,6 +23,9 @@ struct Marker {
 #[derive(Serialize, Deserialize, Default)]
 pub struct Payload {
     pub checkpoint: Checkpoint,
+    /// When the commit was made (RFC 3339), for `kaudit status`.
+    #[serde(default)]
+    pub committed_at: Option<String>,
 }
 
 /// An opened index and its field handles.

@@ -252,6 +252,9 @@ impl Writer {
         self.send_batch()?;
         let payload = Payload {
             checkpoint: self.checkpoint.clone(),
+            committed_at: Some(
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            ),
         };
         let text = serde_json::to_string(&payload).expect("payload serializes");
         let dir = self.store.dir.clone();
