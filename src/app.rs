@@ -385,7 +385,7 @@ fn time_span(engine: &Engine) -> Result<Option<(i64, i64)>> {
         let mut buf = Vec::new();
         Ok(hits.first().and_then(|h| {
             let v = crate::ingest::parse::reparse(&h.event, &mut buf)?;
-            crate::ingest::parse::normalize(&v).ok()?.received
+            crate::ingest::parse::normalize(&v).ok()?.time()
         }))
     };
     Ok(

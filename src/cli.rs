@@ -146,9 +146,12 @@ impl Cli {
                     ));
                 }
                 let commit_interval = commit_interval.unwrap_or(if follow { 1.0 } else { 10.0 });
-                if !(commit_interval.is_finite() && commit_interval > 0.0) {
+                if !(commit_interval.is_finite()
+                    && commit_interval > 0.0
+                    && commit_interval <= 86_400.0)
+                {
                     return Err(Error::Usage(
-                        "--commit-interval must be a positive number of seconds".into(),
+                        "--commit-interval must be a number of seconds between 0 and 86400".into(),
                     ));
                 }
                 Command::Ingest(config::Ingest {

@@ -117,12 +117,18 @@ pub struct Request<'a> {
     pub decision: Option<&'a str>,
     pub reason: Option<&'a str>,
     /// requestReceivedTimestamp (or v1beta1 `timestamp`), microseconds since the epoch.
+    /// Absent when the event has neither; see `time`.
     pub received: Option<i64>,
     /// stageTimestamp of this event, microseconds since the epoch.
     pub stage_time: Option<i64>,
 }
 
 impl Request<'_> {
+    /// The request's time: when it was received, else the time of this stage.
+    pub fn time(&self) -> Option<i64> {
+        self.received.or(self.stage_time)
+    }
+
     /// `resource` or `resource/subresource`.
     pub fn resource_path(&self) -> Option<String> {
         match (self.resource, self.subresource) {
@@ -207,16 +213,24 @@ pub fn percent_decode(s: &str) -> String {
 /// Parses the timestamps found in audit logs: RFC 3339 with any number of fraction
 /// digits (apiserver: 6, v1beta1: 0, AKS: 7, GKE: 9), and the zone-less
 /// `2022-11-29 00:09:04.38` spellings of some exporters, read as UTC.
+/// Times outside 1678–2261 (Go's zero time `0001-01-01T00:00:00Z`, say) are taken as
+/// absent: the index keeps times as nanoseconds in an i64.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc).timestamp_micros());
-    }
-    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
-            return Some(t.and_utc().timestamp_micros());
-        }
-    }
-    None
+    let micros = if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        t.with_timezone(&Utc).timestamp_micros()
+    } else {
+        ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+            .iter()
+            .find_map(|format| NaiveDateTime::parse_from_str(s, format).ok())?
+            .and_utc()
+            .timestamp_micros()
+    };
+    in_index_range(micros).then_some(micros)
+}
+
+/// Whether a time fits the index (nanoseconds since the epoch in an i64).
+pub fn in_index_range(micros: i64) -> bool {
+    micros.checked_mul(1000).is_some()
 }
 
 /// Formats microseconds since the epoch as RFC 3339 UTC with microseconds, as the apiserver does.
@@ -260,6 +274,8 @@ mod tests {
         assert!(parse_timestamp("2022-11-29 00:09:04.38").is_some());
         assert!(parse_timestamp("2025-08-26 17:40:49.320496000").is_some());
         assert!(parse_timestamp("2020-13-45T99:00:00Z").is_none());
+        assert!(parse_timestamp("0001-01-01T00:00:00Z").is_none());
+        assert!(parse_timestamp("9999-12-31T23:59:59Z").is_none());
     }
 
     #[test]

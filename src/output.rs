@@ -75,7 +75,7 @@ impl Row {
             .find_map(|m| m.time)
             .or_else(|| Stage::is_final(r.stage).then_some(r.stage_time).flatten());
         Row {
-            time: r.received.map(format_micros),
+            time: r.time().map(format_micros),
             completed: completed.map(format_micros),
             audit_id: own(r.audit_id),
             stage: r.stage.map(|s| s.as_str().to_string()),

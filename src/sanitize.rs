@@ -31,10 +31,15 @@ pub fn for_terminal(s: &str) -> Cow<'_, str> {
 fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(c,
-            '\u{200b}'..='\u{200f}'   // zero-width space/joiners, LRM, RLM
+            '\u{ad}'                  // soft hyphen
+            | '\u{61c}'               // Arabic letter mark
+            | '\u{180e}'              // Mongolian vowel separator
+            | '\u{200b}'..='\u{200f}' // zero-width space/joiners, LRM, RLM
+            | '\u{2028}'..='\u{2029}' // line and paragraph separators
             | '\u{202a}'..='\u{202e}' // bidi embeddings and overrides
-            | '\u{2066}'..='\u{2069}' // bidi isolates
+            | '\u{2060}'..='\u{206f}' // word joiner, invisible operators, bidi isolates
             | '\u{feff}'              // zero-width no-break space / BOM
+            | '\u{fff9}'..='\u{fffb}' // interlinear annotation
         )
 }
 
@@ -63,6 +68,7 @@ mod tests {
         assert_eq!(for_terminal("x\u{202e}y"), "x\\u{202e}y");
         assert_eq!(for_terminal("nul\0"), "nul\\x00");
         assert_eq!(for_terminal("µs"), "µs");
+        assert_eq!(for_terminal("db\u{2060}-password"), "db\\u{2060}-password");
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub fn build(
 ) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
     doc.add_bytes(f.key, &key.to_be_bytes());
-    if let Some(t) = r.received {
+    if let Some(t) = r.time() {
         doc.add_date(f.time, DateTime::from_timestamp_micros(t));
     }
     let mut text = |field, value: Option<&str>| {

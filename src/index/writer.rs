@@ -305,7 +305,7 @@ impl Sink for Writer {
         let mark = StageMark::of(r);
         let rank = Stage::rank(r.stage);
         let is_final = Stage::is_final(r.stage);
-        self.newest_seen = self.newest_seen.max(r.received);
+        self.newest_seen = self.newest_seen.max(r.time());
 
         if let Some(p) = self.pending.get_mut(&key) {
             if p.stages.contains(&mark) {

@@ -39,6 +39,12 @@ impl FileMark {
     }
 }
 
+/// A prefix identifies a file once it holds a whole line (audit lines all start
+/// alike; the auditID comes later in the line) or is as long as fingerprints get.
+pub fn identifies(prefix: &[u8]) -> bool {
+    prefix.len() >= super::source::FINGERPRINT_BYTES || memchr::memchr(b'\n', prefix).is_some()
+}
+
 pub fn fingerprint(bytes: &[u8]) -> String {
     format!("{:016x}", xxhash_rust::xxh3::xxh3_64(bytes))
 }

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::checkpoint::{self, FileMark};
+use super::checkpoint::{self, FileMark, identifies};
 use super::lines::{LineReader, Position};
 use super::parse::Parser;
 use super::source::{self, FINGERPRINT_BYTES, Source};
@@ -162,12 +162,6 @@ impl Tailed {
     }
 }
 
-/// A prefix identifies a file once it holds a whole line (audit lines all start
-/// alike; the auditID comes later in the line) or is as long as fingerprints get.
-fn identifies(prefix: &[u8]) -> bool {
-    prefix.len() >= FINGERPRINT_BYTES || memchr::memchr(b'\n', prefix).is_some()
-}
-
 fn read_prefix(file: &File) -> std::io::Result<Vec<u8>> {
     let mut prefix = vec![0; FINGERPRINT_BYTES];
     let mut filled = 0;
@@ -185,6 +179,8 @@ fn read_prefix(file: &File) -> std::io::Result<Vec<u8>> {
 /// directory (where the one `*.log` that is not a backup is taken, else `audit.log`).
 pub fn resolve(path: &Path) -> Result<(PathBuf, PathBuf)> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    // Absolute, so the live log is recognized among the files listed in its directory.
+    let path = &std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
     if !meta.is_dir() {
         let dir = path
             .parent()
@@ -266,8 +262,11 @@ pub fn follow(
 /// the tick alone) if the watch cannot be set up.
 fn watch(dir: &Path, tx: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher;
-    let mut watcher = notify::recommended_watcher(move |_event: notify::Result<notify::Event>| {
-        let _ = tx.send(());
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        // Reads and opens (kaudit's own, among others) are no news.
+        if !matches!(&event, Ok(e) if matches!(e.kind, notify::EventKind::Access(_))) {
+            let _ = tx.send(());
+        }
     })
     .ok()?;
     watcher
@@ -291,6 +290,8 @@ struct Follower {
 
 /// Backups are also looked at this often without a rotation, in case one was missed.
 const CATCH_UP_EVERY: Duration = Duration::from_secs(10);
+/// A backup that could not be read whole (a gzip being written) is retried this often.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
 
 impl Follower {
     /// Reads the family's backups that are not (completely) read yet, oldest first.
@@ -340,7 +341,8 @@ impl Follower {
     /// the old offset.
     fn step(&mut self, sink: &mut dyn Sink, summary: &mut Summary) -> Result<()> {
         let io = |path: &Path, e| Error::io(path, e);
-        if self.retry || self.last_catch_up.elapsed() >= CATCH_UP_EVERY {
+        let since = self.last_catch_up.elapsed();
+        if (self.retry && since >= RETRY_EVERY) || since >= CATCH_UP_EVERY {
             self.catch_up(sink, summary)?;
         }
         let meta = match std::fs::metadata(&self.log) {

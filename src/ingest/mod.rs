@@ -242,7 +242,7 @@ fn read_source(
             break;
         }
         consumed = lines.position();
-        if consumed.offset - last_report >= 1 << 20 {
+        if consumed.offset - last_report >= 1 << 20 && checkpoint::identifies(&prefix) {
             last_report = consumed.offset;
             progress.bytes_read(raw_bytes.load(std::sync::atomic::Ordering::Relaxed));
             sink.reached(
@@ -252,7 +252,7 @@ fn read_source(
         }
     }
     progress.bytes_read(raw_bytes.load(std::sync::atomic::Ordering::Relaxed));
-    if !prefix.is_empty() {
+    if checkpoint::identifies(&prefix) {
         let mut mark = checkpoint::mark_for(source.display(), device, inode, &prefix, consumed);
         // A rotated backup never grows again: later sightings of it (renamed, gzipped)
         // are skipped without being read.
@@ -334,7 +334,7 @@ fn parse_record(
         match parsed {
             Ok(event) => {
                 summary.events += 1;
-                summary.saw_time(event.request.received);
+                summary.saw_time(event.request.time());
                 match sink.event(&event, &at)? {
                     Outcome::New => summary.requests += 1,
                     Outcome::Collapsed => summary.collapsed += 1,

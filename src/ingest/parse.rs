@@ -490,16 +490,13 @@ pub fn normalize<'v>(v: &'v Value<'_>) -> Result<Request<'v>, Rejection> {
         r.reason = text("authorization.k8s.io/reason");
     }
     // v1beta1 events may carry only `timestamp` (second precision).
-    let received = opt_str(v, "requestReceivedTimestamp", "requestReceivedTimestamp")?.or(opt_str(
-        v,
-        "timestamp",
-        "timestamp",
-    )?);
+    // A `timestamp` of another type (added by a log shipper) is not this one: ignored.
+    let received = match opt_str(v, "requestReceivedTimestamp", "requestReceivedTimestamp")? {
+        Some(t) => Some(t),
+        None => opt_str(v, "timestamp", "timestamp").ok().flatten(),
+    };
     r.received = received.and_then(parse_timestamp);
     r.stage_time = opt_str(v, "stageTimestamp", "stageTimestamp")?.and_then(parse_timestamp);
-    if r.received.is_none() {
-        r.received = r.stage_time;
-    }
     if r.audit_id.is_none()
         && r.verb.is_none()
         && r.request_uri.is_none()

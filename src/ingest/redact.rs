@@ -50,35 +50,64 @@ fn redact_body(body: &mut Value<'_>, secrets_request: bool) -> bool {
                     changed |= redact_patch_op(op);
                 }
             }
-            // A merge/strategic/apply patch or an object without kind: treat as a Secret.
-            Value::Object(_) if kind_of(body).is_none() => {
-                changed |= redact_secret_object(body);
-            }
+            // A Secret, or a merge/strategic/apply patch to one. Whatever `kind` a
+            // client wrote, the body of a request on `secrets` is treated as a Secret.
+            Value::Object(_) => changed |= redact_secret_object(body),
             _ => {}
         }
     }
     changed | redact_nested(body)
 }
 
-/// Walks a body for objects that are Secrets or hold bearer tokens. Depth is bounded by
-/// the JSON parser's own nesting limit.
+/// Every value stored under `key`. simd-json keeps the repeated keys of small objects,
+/// and Go (the apiserver) honours the last of them, so every copy is handled alike.
+fn each_mut<'v, 'a>(
+    obj: &'v mut simd_json::borrowed::Object<'a>,
+    key: &'static str,
+) -> impl Iterator<Item = &'v mut Value<'a>> {
+    obj.iter_mut()
+        .filter(move |(k, _)| k.as_ref() == key)
+        .map(|(_, v)| v)
+}
+
+/// True when any `kind` of the object is `kind`.
+fn is_kind(v: &Value<'_>, kind: &str) -> bool {
+    match v {
+        Value::Object(obj) => obj
+            .iter()
+            .any(|(k, v)| k.as_ref() == "kind" && matches!(v, Value::String(s) if s == kind)),
+        _ => false,
+    }
+}
+
+/// Walks a body for objects that are Secrets or hold bearer tokens, and for
+/// last-applied annotations that copy a Secret (metadata-only tables and lists carry
+/// them too). Depth is bounded by the JSON parser's own nesting limit.
 fn redact_nested(v: &mut Value<'_>) -> bool {
     let mut changed = false;
-    match kind_of(v) {
-        Some("Secret") => changed |= redact_secret_object(v),
-        // List items carry no kind of their own.
-        Some("SecretList") => {
-            if let Value::Object(obj) = v
-                && let Some(Value::Array(items)) = obj.get_mut("items")
-            {
+    if is_kind(v, "Secret") {
+        changed |= redact_secret_object(v);
+    }
+    if is_kind(v, "TokenRequest") {
+        changed |= redact_path(v, &["status", "token"]);
+    }
+    if is_kind(v, "TokenReview") {
+        changed |= redact_path(v, &["spec", "token"]);
+    }
+    // List items carry no kind of their own.
+    if is_kind(v, "SecretList")
+        && let Value::Object(obj) = v
+    {
+        for items in each_mut(obj, "items") {
+            if let Value::Array(items) = items {
                 for item in items.iter_mut() {
                     changed |= redact_secret_object(item);
                 }
             }
         }
-        Some("TokenRequest") => changed |= redact_path(v, &["status", "token"]),
-        Some("TokenReview") => changed |= redact_path(v, &["spec", "token"]),
-        _ => {}
+    }
+    if let Value::Object(obj) = v {
+        changed |= redact_annotations(obj, false);
     }
     match v {
         Value::Object(obj) => {
@@ -96,32 +125,34 @@ fn redact_nested(v: &mut Value<'_>) -> bool {
     changed
 }
 
-fn kind_of<'v>(v: &'v Value<'_>) -> Option<&'v str> {
-    match v {
-        Value::Object(obj) => match obj.get("kind") {
-            Some(Value::String(s)) => Some(s),
-            _ => None,
-        },
-        _ => None,
+/// The last-applied annotations in an object's metadata: all of them (`always`, for a
+/// Secret), or those whose JSON is a Secret.
+fn redact_annotations(obj: &mut simd_json::borrowed::Object<'_>, always: bool) -> bool {
+    let mut changed = false;
+    for meta in each_mut(obj, "metadata") {
+        if let Value::Object(meta) = meta {
+            for annotations in each_mut(meta, "annotations") {
+                if let Value::Object(annotations) = annotations {
+                    for applied in each_mut(annotations, LAST_APPLIED) {
+                        changed |= redact_last_applied(applied, always);
+                    }
+                }
+            }
+        }
     }
+    changed
 }
 
 /// Replaces every value of `data` and `stringData`, and the last-applied annotation.
 fn redact_secret_object(v: &mut Value<'_>) -> bool {
     let Value::Object(obj) = v else { return false };
     let mut changed = false;
-    for field in ["data", "stringData"] {
-        if let Some(map) = obj.get_mut(field) {
+    for (key, map) in obj.iter_mut() {
+        if key == "data" || key == "stringData" {
             changed |= redact_values(map);
         }
     }
-    if let Some(Value::Object(meta)) = obj.get_mut("metadata")
-        && let Some(Value::Object(annotations)) = meta.get_mut("annotations")
-        && let Some(applied) = annotations.get_mut(LAST_APPLIED)
-    {
-        changed |= redact_last_applied(applied);
-    }
-    changed
+    changed | redact_annotations(obj, true)
 }
 
 /// Every value of a `data`-like map; a non-map value is replaced whole.
@@ -155,26 +186,38 @@ fn is_marker(s: &str) -> bool {
     s.starts_with("<redacted: ") && s.ends_with(" bytes>")
 }
 
-/// The annotation is a JSON string holding the whole Secret as kubectl applied it.
-fn redact_last_applied(applied: &mut Value<'_>) -> bool {
+/// The annotation is a JSON string holding the whole object as kubectl applied it.
+/// Redacted when `always` (the object is a Secret) or when that JSON is a Secret; text
+/// that is not JSON is replaced whole in the first case.
+fn redact_last_applied(applied: &mut Value<'_>, always: bool) -> bool {
     let Value::String(text) = applied else {
-        return redact_scalar(applied);
+        return always && redact_scalar(applied);
     };
     let Ok(mut inner) = serde_json::from_str::<serde_json::Value>(text) else {
-        return redact_scalar(applied);
+        return always && redact_scalar(applied);
     };
+    let is_secret = inner.get("kind").and_then(|k| k.as_str()) == Some("Secret");
+    if !(always || is_secret) {
+        return false;
+    }
     let mut changed = false;
     if let Some(obj) = inner.as_object_mut() {
         for field in ["data", "stringData"] {
-            if let Some(serde_json::Value::Object(entries)) = obj.get_mut(field) {
-                for (_, value) in entries.iter_mut() {
-                    if let Some(s) = value.as_str()
-                        && !is_marker(s)
-                    {
-                        *value = serde_json::Value::String(marker(s.len()));
-                        changed = true;
+            match obj.get_mut(field) {
+                Some(serde_json::Value::Object(entries)) => {
+                    for (_, value) in entries.iter_mut() {
+                        if !value.as_str().is_some_and(is_marker) && !value.is_null() {
+                            let len = value.as_str().map_or(0, str::len);
+                            *value = serde_json::Value::String(marker(len));
+                            changed = true;
+                        }
                     }
                 }
+                Some(value) if !value.is_null() => {
+                    *value = serde_json::Value::String(marker(0));
+                    changed = true;
+                }
+                _ => {}
             }
         }
     }
@@ -185,31 +228,46 @@ fn redact_last_applied(applied: &mut Value<'_>) -> bool {
 }
 
 /// One JSON-patch operation on a Secret: `{"op":"add","path":"/data/key","value":"…"}`.
+/// Every `path` and every `value` of the operation counts (repeated keys).
 fn redact_patch_op(op: &mut Value<'_>) -> bool {
     let Value::Object(obj) = op else { return false };
-    let path = match obj.get("path") {
-        Some(Value::String(p)) => p.to_string(),
-        _ => return false,
-    };
-    let Some(value) = obj.get_mut("value") else {
-        return false;
-    };
-    if path == "/data" || path == "/stringData" {
-        redact_values(value)
-    } else if path.starts_with("/data/") || path.starts_with("/stringData/") {
-        redact_scalar(value)
-    } else if path == "/metadata/annotations" {
-        match value {
-            Value::Object(a) => a.get_mut(LAST_APPLIED).is_some_and(redact_last_applied),
-            _ => false,
+    let paths: Vec<String> = obj
+        .iter()
+        .filter(|(k, _)| k.as_ref() == "path")
+        .filter_map(|(_, v)| match v {
+            Value::String(p) => Some(p.to_string()),
+            _ => None,
+        })
+        .collect();
+    let mut changed = false;
+    for path in &paths {
+        for value in each_mut(obj, "value") {
+            changed |= if path == "/data" || path == "/stringData" {
+                redact_values(value)
+            } else if path.starts_with("/data/") || path.starts_with("/stringData/") {
+                redact_scalar(value)
+            } else if path == "/metadata/annotations" {
+                match value {
+                    Value::Object(a) => {
+                        let mut c = false;
+                        for applied in each_mut(a, LAST_APPLIED) {
+                            c |= redact_last_applied(applied, true);
+                        }
+                        c
+                    }
+                    _ => false,
+                }
+            } else if path.starts_with("/metadata/annotations/kubectl.kubernetes.io~1last-applied")
+            {
+                redact_last_applied(value, true)
+            } else if path.is_empty() || path == "/" {
+                redact_secret_object(value)
+            } else {
+                false
+            };
         }
-    } else if path.starts_with("/metadata/annotations/kubectl.kubernetes.io~1last-applied") {
-        redact_last_applied(value)
-    } else if path.is_empty() || path == "/" {
-        redact_secret_object(value)
-    } else {
-        false
     }
+    changed
 }
 
 fn redact_path(v: &mut Value<'_>, path: &[&str]) -> bool {
@@ -289,6 +347,50 @@ mod tests {
         // The same merge patch on a ConfigMap is left alone.
         let cm = redacted(r#"{"requestObject":{"data":{"k":"v"}}}"#, false);
         assert!(cm.contains(r#""k":"v""#));
+    }
+
+    #[test]
+    fn repeated_keys_and_a_client_kind_do_not_hide_values() {
+        let merge = redacted(
+            r#"{"requestObject":{"data":null,"data":{"p":"UkVBTA=="}}}"#,
+            true,
+        );
+        assert!(!merge.contains("UkVBTA=="), "{merge}");
+        let twice =
+            redact_twice(r#"{"requestObject":{"data":{"p":"eA=="},"data":{"p":"UkVBTA=="}}}"#);
+        assert!(
+            !twice.contains("UkVBTA==") && !twice.contains("eA=="),
+            "{twice}"
+        );
+        let kind = redacted(
+            r#"{"requestObject":{"kind":"x","data":{"p":"UkVBTA=="}}}"#,
+            true,
+        );
+        assert!(!kind.contains("UkVBTA=="), "{kind}");
+        let op = redacted(
+            r#"{"requestObject":[{"path":"/spec","path":"/data/p","value":"UkVBTA=="}]}"#,
+            true,
+        );
+        assert!(!op.contains("UkVBTA=="), "{op}");
+    }
+
+    fn redact_twice(json: &str) -> String {
+        redacted(json, true)
+    }
+
+    #[test]
+    fn last_applied_secrets_in_metadata_only_tables() {
+        let table = redacted(
+            r#"{"responseObject":{"kind":"Table","rows":[{"object":{"kind":"PartialObjectMetadata","metadata":{"annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{\"data\":{\"k\":\"U0VDUkVU\"},\"kind\":\"Secret\"}"}}}}]}}"#,
+            false,
+        );
+        assert!(!table.contains("U0VDUkVU"), "{table}");
+        // A ConfigMap's last-applied copy is not a secret.
+        let cm = redacted(
+            r#"{"responseObject":{"kind":"ConfigMap","metadata":{"annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{\"data\":{\"k\":\"plain\"},\"kind\":\"ConfigMap\"}"}}}}"#,
+            false,
+        );
+        assert!(cm.contains("plain"), "{cm}");
     }
 
     #[test]

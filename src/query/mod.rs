@@ -52,6 +52,11 @@ pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<i64> {
     if let Some(t) = crate::model::parse_timestamp(text) {
         return Ok(t);
     }
+    if DateTime::parse_from_rfc3339(text).is_ok() {
+        return Err(Error::Usage(format!(
+            "time {text:?} is outside what the index can hold (years 1678 to 2261)"
+        )));
+    }
     let bad = || {
         Error::Usage(format!(
             "invalid time {text:?}: use RFC 3339 (2026-11-20T10:00:00Z) or an age like 15m, 2h, 7d"
@@ -69,7 +74,10 @@ pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<i64> {
         _ => None,
     }
     .ok_or_else(bad)?;
-    Ok((now - age).timestamp_micros())
+    now.checked_sub_signed(age)
+        .map(|t| t.timestamp_micros())
+        .filter(|&t| crate::model::in_index_range(t))
+        .ok_or_else(bad)
 }
 
 /// A reader of the index that answers searches; cheap to keep open, sees new commits

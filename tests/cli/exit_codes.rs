@@ -20,6 +20,14 @@ fn found_nothing_and_errors() {
     assert_eq!(k.run(&["query", "--count", "verb:delete"]).code, 1);
     assert_eq!(k.run(&["query", "--format", "yaml", ""]).code, 2);
     assert_eq!(k.run(&["query", "--since", "yesterday", ""]).code, 2);
+    // Times the index cannot hold are refused, not a crash.
+    assert_eq!(k.run(&["query", "--since", "100000000w", ""]).code, 2);
+    assert_eq!(
+        k.run(&["query", "--until", "2300-01-01T00:00:00Z", ""])
+            .code,
+        2
+    );
+    assert_eq!(k.run(&["ingest", "--commit-interval", "1e20", "x"]).code, 2);
     assert_eq!(k.run(&["query", "verb:"]).code, 2);
     assert_eq!(k.run(&["frobnicate"]).code, 2);
     let not_index = k.dir.path().join("notes");

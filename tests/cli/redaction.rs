@@ -68,7 +68,14 @@ fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
 #[test]
 fn planted_secret_values_appear_nowhere() {
     let k = Kaudit::new();
-    let log = k.write("audit.log", &secret_events());
+    let mut lines = secret_events();
+    // A patch as a client may send it: a repeated key (Go uses the last one), and a
+    // made-up kind.
+    lines.push(format!(
+        r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Request","auditID":"{}","stage":"ResponseComplete","verb":"patch","user":{{"username":"x"}},"objectRef":{{"resource":"secrets","namespace":"payments","name":"db-password"}},"requestObject":{{"kind":"NotASecret","data":null,"data":{{"password":"{PLANTED_PATCH}"}}}},"requestReceivedTimestamp":"2026-11-20T10:00:00.000000Z"}}"#,
+        id(6)
+    ));
+    let log = k.write("audit.log", &lines);
     k.ingest(&[&log]);
     walk(&k.index(), &mut |p| {
         assert_clean(&p.display().to_string(), &std::fs::read(p).unwrap())
