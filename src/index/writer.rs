@@ -83,6 +83,9 @@ pub struct Writer {
     uncommitted: bool,
     json_buf: Vec<u8>,
     ops: Vec<UserOperation>,
+    /// Finished requests that received an earlier stage late: their stage lists are
+    /// rewritten right after the next commit, when their documents can be read back.
+    late_stages: Vec<RequestKey>,
 }
 
 impl Writer {
@@ -129,6 +132,7 @@ impl Writer {
             uncommitted: false,
             json_buf: Vec::new(),
             ops: Vec::with_capacity(BATCH),
+            late_stages: Vec::new(),
         };
         w.watermark = w.newest_indexed()?;
         Ok(w)
@@ -267,9 +271,29 @@ impl Writer {
         self.reader.reload().map_err(|e| Error::index(&dir, e))?;
         self.uncommitted = false;
         self.last_commit = Instant::now();
+        if !self.late_stages.is_empty() {
+            self.add_late_stages()?;
+            return self.commit();
+        }
         if self.pending.len() > PENDING_CAP {
             self.pending.clear();
             self.watermark = self.watermark.max(self.newest_seen);
+        }
+        Ok(())
+    }
+
+    /// Rewrites the documents of requests listed in `late_stages` with every stage seen.
+    fn add_late_stages(&mut self) -> Result<()> {
+        let late = std::mem::take(&mut self.late_stages);
+        for key in late {
+            let Some(stages) = self.pending.get(&key).map(|p| p.stages.clone()) else {
+                continue;
+            };
+            if let Some(stored) = self.lookup(key)?
+                && stored.stages != stages
+            {
+                self.rewrite_from(key, true, &stored.event, &stages)?;
+            }
         }
         Ok(())
     }
@@ -326,9 +350,11 @@ impl Sink for Writer {
                 p.dirty = true;
             } else if p.best.is_some() {
                 p.dirty = true;
+            } else {
+                // A stage arriving after the request's final one (out-of-order batches):
+                // the document, maybe not committed yet, gets the stage after the commit.
+                self.late_stages.push(key);
             }
-            // else: a stage arriving after the request's final one; the document keeps
-            // the final stage and the late stage is only counted.
             return Ok(Outcome::Collapsed);
         }
 

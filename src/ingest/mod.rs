@@ -211,7 +211,8 @@ fn read_source(
             .read_to_end(&mut doc)
             .map_err(io_err)?;
         if doc.len() <= cap && Parser::default().is_valid_json(&doc) {
-            summary.lines += memchr::memchr_iter(b'\n', &doc).count() as u64;
+            let doc_lines = memchr::memchr_iter(b'\n', &doc).count() as u64;
+            summary.lines += doc_lines;
             summary.bytes += doc.len() as u64;
             let location = Location {
                 file: name.clone(),
@@ -220,7 +221,7 @@ fn read_source(
             };
             parse_record(parser, sink, summary, &doc, location, true)?;
             let end = Position {
-                line: summary.lines + 1,
+                line: doc_lines + 1,
                 offset: doc.len() as u64,
             };
             sink.reached(

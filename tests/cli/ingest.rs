@@ -42,6 +42,21 @@ fn stages_of_one_request_collapse_into_one_document() {
 }
 
 #[test]
+fn stages_out_of_order_are_all_listed() {
+    // AKS batches are not time-ordered: the final stage can come first.
+    let k = Kaudit::new();
+    let [received, complete] = <[String; 2]>::try_from(stages(5, 1)).unwrap();
+    let log = k.write("audit.log", &[complete, received]);
+    k.ingest(&[&log]);
+    let all = k.rows("", &["--all-stages"]);
+    assert_eq!(
+        column(&all, "stage"),
+        ["RequestReceived", "ResponseComplete"]
+    );
+    assert_eq!(column(&k.rows("", &[]), "stage"), ["ResponseComplete"]);
+}
+
+#[test]
 fn a_request_is_searchable_from_its_first_stage() {
     let k = Kaudit::new();
     let first = k.write("a/audit.log", &stages(2, 0)[..1]);
