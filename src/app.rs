@@ -185,18 +185,18 @@ fn print_summary(s: &Summary, skipped: &[PathBuf], index: &Path) {
     let _ = writeln!(
         err,
         "kaudit: read {} file(s), {} lines, {:.1} MB in {:.2} s ({:.0} MB/s) into {}",
-        s.files,
+        s.files.len(),
         thousands(s.lines),
         mb,
         s.seconds,
         rate,
         index.display()
     );
-    if s.files_resumed > 0 {
+    if !s.files_resumed.is_empty() {
         let _ = writeln!(
             err,
             "  {} file(s) seen before: read from where the last run stopped",
-            s.files_resumed
+            s.files_resumed.len()
         );
     }
     let _ = writeln!(

@@ -386,7 +386,7 @@ impl Follower {
             }
             match Tailed::open(&self.log, sink, &self.options) {
                 Ok(t) => {
-                    summary.files += 1;
+                    summary.files.insert(t.path.display().to_string());
                     self.current = Some(t);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

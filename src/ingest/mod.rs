@@ -97,9 +97,10 @@ pub struct RejectionStats {
 /// What an ingest run did: printed on stderr at the end.
 #[derive(Debug, Default, Clone)]
 pub struct Summary {
-    pub files: u64,
+    /// Files opened (each counted once, however often a follower looks at it again).
+    pub files: std::collections::BTreeSet<String>,
     /// Files recognized from an earlier run and read only past their checkpoint.
-    pub files_resumed: u64,
+    pub files_resumed: std::collections::BTreeSet<String>,
     pub lines: u64,
     pub bytes: u64,
     pub events: u64,
@@ -183,16 +184,16 @@ fn read_source(
     let name: Arc<str> = source.display().into();
     let io_err = |e| Error::io(&*name, e);
     let opened = source::open(source, raw_bytes).map_err(io_err)?;
-    summary.files += 1;
+    summary.files.insert(source.display());
     let prefix = opened.prefix.clone();
     let (device, inode) = (opened.device, opened.inode);
     let start = match sink.resume_point(&prefix) {
         Some(mark) if mark.complete => {
-            summary.files_resumed += 1;
+            summary.files_resumed.insert(source.display());
             return Ok(());
         }
         Some(mark) => {
-            summary.files_resumed += 1;
+            summary.files_resumed.insert(source.display());
             mark.position()
         }
         None => Position::START,
