@@ -103,7 +103,6 @@ pub struct Summary {
     pub files_resumed: std::collections::BTreeSet<String>,
     pub lines: u64,
     pub bytes: u64,
-    pub events: u64,
     pub requests: u64,
     pub collapsed: u64,
     pub duplicates: u64,
@@ -335,7 +334,6 @@ fn parse_record(
         };
         match parsed {
             Ok(event) => {
-                summary.events += 1;
                 summary.saw_time(event.request.time());
                 match sink.event(&event, &at)? {
                     Outcome::New => summary.requests += 1,

@@ -80,8 +80,7 @@ pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<i64> {
         .ok_or_else(bad)
 }
 
-/// A reader of the index that answers searches; cheap to keep open, sees new commits
-/// after `refresh`.
+/// A reader of the index that answers searches, as of the commit it was opened on.
 pub struct Engine {
     pub store: Store,
     reader: IndexReader,
@@ -97,12 +96,6 @@ impl Engine {
             .try_into()
             .map_err(|e| Error::index(dir, e))?;
         Ok(Engine { store, reader })
-    }
-
-    pub fn refresh(&self) -> Result<()> {
-        self.reader
-            .reload()
-            .map_err(|e| Error::index(&self.store.dir, e))
     }
 
     fn err(&self, e: tantivy::TantivyError) -> Error {

@@ -143,6 +143,17 @@ enum Rotation {
 }
 
 impl LogWriter {
+    fn new(dir: &Path, rng: Rng) -> LogWriter {
+        LogWriter {
+            dir: dir.to_path_buf(),
+            file: None,
+            next: 1,
+            written: BTreeSet::new(),
+            rotations: 0,
+            rng,
+        }
+    }
+
     fn log(&self) -> PathBuf {
         self.dir.join("audit.log")
     }
@@ -253,18 +264,14 @@ fn rotation_harness(poll: bool) {
     let k = Kaudit::new();
     let dir = k.path("logs");
     fs::create_dir_all(&dir).unwrap();
-    let mut w = LogWriter {
-        dir: dir.clone(),
-        file: None,
-        next: 1,
-        written: BTreeSet::new(),
-        rotations: 0,
-        rng: Rng::seeded(if poll {
+    let mut w = LogWriter::new(
+        &dir,
+        Rng::seeded(if poll {
             "rotation (poll)"
         } else {
             "rotation (inotify)"
         }),
-    };
+    );
     // kaudit starts before audit.log exists.
     let child = spawn_follow(&k, &dir, if poll { &["--poll"] } else { &[] });
     std::thread::sleep(Duration::from_millis(300));
@@ -434,14 +441,7 @@ fn kill_9_while_following_then_resume_gives_exactly_the_log() {
     let k = Kaudit::new();
     let dir = k.path("logs");
     fs::create_dir_all(&dir).unwrap();
-    let mut w = LogWriter {
-        dir: dir.clone(),
-        file: None,
-        next: 1,
-        written: BTreeSet::new(),
-        rotations: 0,
-        rng: Rng::seeded("crash while following"),
-    };
+    let mut w = LogWriter::new(&dir, Rng::seeded("crash while following"));
     w.open();
     for round in 0..8 {
         let mut child = spawn_follow(&k, &dir, &[]);
