@@ -22,6 +22,7 @@ pub fn run(command: Command) -> Result<u8> {
     match command {
         Command::Ingest(cfg) => ingest_command(&cfg),
         Command::Query(cfg) => query_command(&cfg),
+        Command::Report(cfg) => report_command(&cfg),
         Command::Queries => queries_command(),
         Command::Status { index } => status_command(&index),
         Command::Overview { index, paths } => overview_command(&index, &paths),
@@ -304,6 +305,28 @@ fn query_command(cfg: &config::Query) -> Result<u8> {
         eprintln!("kaudit: no requests match");
     }
     Ok(if found > 0 { 0 } else { 1 })
+}
+
+fn report_command(cfg: &config::Report) -> Result<u8> {
+    let engine = Engine::open(&cfg.index)?;
+    let saved = saved::load(saved::user_dir().as_deref())?;
+    let scope = Search {
+        expr: query::parse_query(&cfg.filter, &saved)?,
+        since: cfg.since,
+        until: cfg.until,
+    };
+    let report = crate::report::run(&engine, &cfg.kind, &scope)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    crate::report::render::write(&mut out, &report, cfg.format, cfg.section.as_deref())?;
+    out.flush().map_err(|e| Error::io("<stdout>", e))?;
+    if cfg.fail_on_findings && report.flagged > 0 {
+        eprintln!(
+            "kaudit: report {} flagged {} row(s) (--fail-on-findings)",
+            report.name, report.flagged
+        );
+        return Ok(1);
+    }
+    Ok(0)
 }
 
 fn queries_command() -> Result<u8> {

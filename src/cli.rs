@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::config::{self, Command};
 use crate::error::{Error, Result};
 use crate::output::Format;
+use crate::report::render::Format as ReportFormat;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -90,10 +91,108 @@ enum Sub {
         )]
         query: Vec<String>,
     },
+    /// Answer an investigation's first questions from the index (see `kaudit report --help`).
+    Report {
+        #[command(subcommand)]
+        report: ReportSub,
+    },
     /// List the saved queries (use them as `kaudit query @name`).
     Queries,
     /// Show what the index holds: requests, time span, files read and how far.
     Status,
+}
+
+#[derive(Subcommand, Debug)]
+enum ReportSub {
+    /// Who read, tried to read, or changed which secret: one row per secret (or namespace-
+    /// or cluster-wide read), user and impersonated user.
+    Secrets {
+        #[command(flatten)]
+        common: ReportArgs,
+        /// Only this secret (ns/name), with the namespace- and cluster-wide reads that returned it.
+        #[arg(long, value_name = "NS/NAME")]
+        secret: Option<String>,
+        /// Only secrets of this namespace, with the cluster-wide reads.
+        #[arg(long, value_name = "NS")]
+        namespace: Option<String>,
+        /// Only requests by this user, as this user (impersonated), or by this ServiceAccount (ns/name).
+        #[arg(long, value_name = "USER")]
+        actor: Option<String>,
+        #[command(flatten)]
+        fail: FailArg,
+    },
+    /// For each ServiceAccount: the pods that used its tokens, what it did, the secrets it
+    /// read, pods created to run as it, and who requested its tokens.
+    #[command(visible_alias = "sa")]
+    Serviceaccounts {
+        #[command(flatten)]
+        common: ReportArgs,
+        /// Only this ServiceAccount (ns/name).
+        #[arg(long, value_name = "NS/NAME")]
+        sa: Option<String>,
+        #[command(flatten)]
+        fail: FailArg,
+    },
+    /// Privileged or mutable containers in pod and workload writes; exec, attach, cp,
+    /// port-forward and ephemeral containers; and what the audit level hid.
+    Immutability {
+        #[command(flatten)]
+        common: ReportArgs,
+        /// Leave out findings below this severity.
+        #[arg(long, value_enum, default_value_t = SeverityArg::Low)]
+        min_severity: SeverityArg,
+        #[command(flatten)]
+        fail: FailArg,
+    },
+    /// What fills the log: requests and bytes by user, ServiceAccount, verb, resource,
+    /// code, decision, stage, level and hour, and the top talkers.
+    Stats {
+        #[command(flatten)]
+        common: ReportArgs,
+        /// Rows per ranked table (0: all).
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        top: usize,
+    },
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    #[arg(long, value_enum, default_value_t = ReportFormatArg::Table)]
+    format: ReportFormatArg,
+    /// Only requests received at or after T: RFC 3339 or an age (15m, 2h, 7d).
+    #[arg(long, value_name = "T")]
+    since: Option<String>,
+    /// Only requests received before T: RFC 3339 or an age (15m, 2h, 7d).
+    #[arg(long, value_name = "T")]
+    until: Option<String>,
+    /// Only requests matching this query (the `kaudit query` syntax), e.g. 'ns:payments'.
+    #[arg(long = "where", value_name = "QUERY")]
+    filter: Option<String>,
+    /// Only this table of the report (CSV shows one table: the main one by default).
+    #[arg(long, value_name = "NAME")]
+    section: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct FailArg {
+    /// Exit with status 1 when the report lists anything (for cron and CI).
+    #[arg(long)]
+    fail_on_findings: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum ReportFormatArg {
+    Table,
+    Json,
+    Csv,
+    Markdown,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum SeverityArg {
+    Low,
+    Medium,
+    High,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -192,8 +291,85 @@ impl Cli {
                     all_stages,
                 })
             }
+            Some(Sub::Report { report }) => Command::Report(report_config(index, report)?),
             Some(Sub::Queries) => Command::Queries,
             Some(Sub::Status) => Command::Status { index },
         })
     }
+}
+
+/// `ns/name`, both parts non-empty.
+fn namespaced(flag: &str, value: &str) -> Result<(String, String)> {
+    match value.split_once('/') {
+        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+            Ok((ns.to_string(), name.to_string()))
+        }
+        _ => Err(Error::Usage(format!(
+            "{flag} {value:?}: expected NAMESPACE/NAME, e.g. {flag} payments/db-password"
+        ))),
+    }
+}
+
+fn report_config(index: PathBuf, sub: ReportSub) -> Result<config::Report> {
+    use crate::report::{Kind, immutability, podspec::Severity, secrets, serviceaccounts, stats};
+    let (common, kind, fail) = match sub {
+        ReportSub::Secrets {
+            common,
+            secret,
+            namespace,
+            actor,
+            fail,
+        } => {
+            let secret = secret.map(|s| namespaced("--secret", &s)).transpose()?;
+            let filter = secrets::Filter {
+                secret,
+                namespace,
+                actor,
+            };
+            (common, Kind::Secrets(filter), fail.fail_on_findings)
+        }
+        ReportSub::Serviceaccounts { common, sa, fail } => {
+            if let Some(sa) = &sa {
+                namespaced("--sa", sa)?;
+            }
+            let filter = serviceaccounts::Filter {
+                service_account: sa,
+            };
+            (common, Kind::ServiceAccounts(filter), fail.fail_on_findings)
+        }
+        ReportSub::Immutability {
+            common,
+            min_severity,
+            fail,
+        } => {
+            let min_severity = match min_severity {
+                SeverityArg::Low => Severity::Low,
+                SeverityArg::Medium => Severity::Medium,
+                SeverityArg::High => Severity::High,
+            };
+            let filter = immutability::Filter { min_severity };
+            (common, Kind::Immutability(filter), fail.fail_on_findings)
+        }
+        ReportSub::Stats { common, top } => {
+            let top = if top == 0 { usize::MAX } else { top };
+            (common, Kind::Stats(stats::Filter { top }), false)
+        }
+    };
+    let now = config::now()?;
+    let time = |t: Option<String>| t.map(|t| crate::query::parse_time(&t, now)).transpose();
+    Ok(config::Report {
+        index,
+        kind,
+        filter: common.filter.unwrap_or_default(),
+        since: time(common.since)?,
+        until: time(common.until)?,
+        format: match common.format {
+            ReportFormatArg::Table => ReportFormat::Table,
+            ReportFormatArg::Json => ReportFormat::Json,
+            ReportFormatArg::Csv => ReportFormat::Csv,
+            ReportFormatArg::Markdown => ReportFormat::Markdown,
+        },
+        section: common.section,
+        fail_on_findings: fail,
+    })
 }

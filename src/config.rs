@@ -16,6 +16,7 @@ pub enum Command {
     },
     Ingest(Ingest),
     Query(Query),
+    Report(Report),
     Queries,
     Status {
         index: PathBuf,
@@ -46,6 +47,20 @@ pub struct Query {
     pub since: Option<i64>,
     pub until: Option<i64>,
     pub all_stages: bool,
+}
+
+pub struct Report {
+    pub index: PathBuf,
+    pub kind: crate::report::Kind,
+    /// `--where`: a query every report row must come from.
+    pub filter: String,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub format: crate::report::render::Format,
+    /// `--section`: only this table of the report.
+    pub section: Option<String>,
+    /// Exit 1 when the report flags something.
+    pub fail_on_findings: bool,
 }
 
 /// The clock for relative times (`--since 2h`): `$KAUDIT_NOW` (RFC 3339) when set, so an

@@ -13,5 +13,6 @@ pub mod ingest;
 pub mod model;
 pub mod output;
 pub mod query;
+pub mod report;
 pub mod sanitize;
 pub mod synth;

@@ -14,15 +14,25 @@ pub struct StageMark {
     /// stageTimestamp, microseconds.
     pub time: Option<i64>,
     pub code: Option<u64>,
+    /// Size of this stage's event in the log (0 in indexes written before it was kept).
+    #[serde(default)]
+    pub bytes: u64,
 }
 
 impl StageMark {
-    pub fn of(r: &Request<'_>) -> StageMark {
+    pub fn of(r: &Request<'_>, bytes: u64) -> StageMark {
         StageMark {
             stage: r.stage,
             time: r.stage_time,
             code: r.code,
+            bytes,
         }
+    }
+
+    /// The same stage of a request, maybe from another copy of the log: an event
+    /// re-encoded from an envelope has another size, so size is not compared.
+    pub fn same_stage(&self, other: &StageMark) -> bool {
+        (self.stage, self.time, self.code) == (other.stage, other.time, other.code)
     }
 
     pub fn rank(&self) -> u8 {
@@ -52,6 +62,7 @@ pub fn build(
     text(f.user, r.user);
     text(f.sa, r.service_account.as_deref());
     text(f.pod, r.pod.as_deref());
+    text(f.pod_uid, r.pod_uid);
     text(f.node, r.node);
     text(f.impersonated, r.impersonated_user);
     text(f.resource, r.resource);
@@ -80,6 +91,7 @@ pub fn build(
     if let Some(code) = r.code {
         doc.add_u64(f.code, code);
     }
+    doc.add_u64(f.bytes, stages.iter().map(|s| s.bytes).sum());
     doc.add_bytes(f.event, json);
     let stages = serde_json::to_vec(stages).expect("stage marks serialize");
     doc.add_bytes(f.stages, &stages);

@@ -326,13 +326,13 @@ impl Sink for Writer {
     fn event(&mut self, event: &ParsedEvent<'_>, _at: &Location) -> Result<Outcome> {
         let r = &event.request;
         let key = event.key;
-        let mark = StageMark::of(r);
+        let mark = StageMark::of(r, event.bytes);
         let rank = Stage::rank(r.stage);
         let is_final = Stage::is_final(r.stage);
         self.newest_seen = self.newest_seen.max(r.time());
 
         if let Some(p) = self.pending.get_mut(&key) {
-            if p.stages.contains(&mark) {
+            if p.stages.iter().any(|m| m.same_stage(&mark)) {
                 return Ok(Outcome::Duplicate);
             }
             p.stages.push(mark);
@@ -384,7 +384,7 @@ impl Sink for Writer {
         // Known from an earlier commit: merge the stages and rewrite now (rare).
         let stored_rank = stored.stages.iter().map(StageMark::rank).max().unwrap_or(3);
         let mut stages = stored.stages;
-        let duplicate = stages.contains(&mark);
+        let duplicate = stages.iter().any(|m| m.same_stage(&mark));
         if !duplicate {
             stages.push(mark);
             stages.sort_by_key(|m| (m.rank(), m.time));

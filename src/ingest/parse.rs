@@ -26,6 +26,9 @@ pub struct ParsedEvent<'a> {
     pub request: Request<'a>,
     pub json: &'a [u8],
     pub key: RequestKey,
+    /// Size of the event in the log: its line, or its re-encoded JSON when it came
+    /// inside an envelope.
+    pub bytes: u64,
 }
 
 /// Why a line (or one item of an envelope) was not indexed.
@@ -313,6 +316,7 @@ impl<E> Ctx<'_, E> {
             Some(Value::String(r)) if r == "secrets"
         );
         let redacted = redact::redact_event(&mut value, secrets);
+        let bytes = raw.map_or(0, <[u8]>::len);
         let json: &[u8] = match raw {
             Some(raw) if !redacted => raw,
             _ => {
@@ -325,7 +329,14 @@ impl<E> Ctx<'_, E> {
         match normalize(&value) {
             Ok(request) => {
                 let key = request_key(&request, &value, json);
-                (self.emit)(index, Ok(ParsedEvent { request, json, key }))?;
+                let bytes = if bytes > 0 { bytes } else { json.len() } as u64;
+                let event = ParsedEvent {
+                    request,
+                    json,
+                    key,
+                    bytes,
+                };
+                (self.emit)(index, Ok(event))?;
                 Ok(Ok(()))
             }
             Err(r) => Ok(Err(r)),

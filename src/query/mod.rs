@@ -4,6 +4,7 @@
 pub mod build;
 pub mod parse;
 pub mod saved;
+pub mod scan;
 
 use std::path::Path;
 

@@ -1,0 +1,125 @@
+//! Streaming over every match: what reports are built on. Hits are never collected;
+//! each segment is walked in document order (so the document store decompresses each
+//! block once) and deleted documents (stage rewrites) are skipped. Memory stays bounded
+//! at any index size.
+
+use tantivy::columnar::StrColumn;
+use tantivy::query::EnableScoring;
+use tantivy::store::StoreReader;
+use tantivy::{DocId, SegmentReader, TantivyDocument};
+
+use super::{Engine, Search};
+use crate::error::Result;
+use crate::index::document::{self, Stored};
+
+/// Document-store blocks each segment's reader keeps decompressed.
+const STORE_CACHE_BLOCKS: usize = 8;
+
+impl Engine {
+    /// Calls `visit` with the matching live documents of each segment, in blocks.
+    pub fn scan(
+        &self,
+        search: &Search,
+        visit: &mut dyn FnMut(&SegmentReader, &[DocId]) -> Result<()>,
+    ) -> Result<()> {
+        let query = self.to_query(search)?;
+        let searcher = self.reader.searcher();
+        let weight = query
+            .weight(EnableScoring::disabled_from_searcher(&searcher))
+            .map_err(|e| self.err(e))?;
+        let mut live = Vec::new();
+        for segment in searcher.segment_readers() {
+            let alive = segment.alive_bitset();
+            let mut failed = None;
+            weight
+                .for_each_no_score(segment, &mut |docs| {
+                    if failed.is_some() {
+                        return;
+                    }
+                    live.clear();
+                    live.extend(
+                        docs.iter()
+                            .copied()
+                            .filter(|&d| alive.is_none_or(|a| a.is_alive(d))),
+                    );
+                    if let Err(e) = visit(segment, &live) {
+                        failed = Some(e);
+                    }
+                })
+                .map_err(|e| self.err(e))?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `visit` with the stored (redacted) event of every matching request.
+    pub fn scan_stored(
+        &self,
+        search: &Search,
+        visit: &mut dyn FnMut(Stored) -> Result<()>,
+    ) -> Result<()> {
+        let fields = self.store.fields.clone();
+        let dir = self.store.dir.clone();
+        let mut open: Option<(tantivy::index::SegmentId, StoreReader)> = None;
+        self.scan(search, &mut |segment, docs| {
+            let id = segment.segment_id();
+            if open.as_ref().is_none_or(|(open_id, _)| *open_id != id) {
+                let reader = segment
+                    .get_store_reader(STORE_CACHE_BLOCKS)
+                    .map_err(|e| crate::error::Error::io(&dir, e))?;
+                open = Some((id, reader));
+            }
+            let (_, store) = open.as_ref().expect("opened above");
+            for &doc in docs {
+                let doc: TantivyDocument = store
+                    .get(doc)
+                    .map_err(|e| crate::error::Error::index(&dir, e))?;
+                visit(document::stored(&fields, &doc))?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// A string fast field of one segment: values as dictionary ordinals, so grouping
+/// compares integers and decodes each distinct value once.
+pub struct StrValues {
+    column: Option<StrColumn>,
+}
+
+impl StrValues {
+    pub fn open(segment: &SegmentReader, field: &str) -> Result<StrValues> {
+        let column = segment
+            .fast_fields()
+            .str(field)
+            .map_err(|e| crate::error::Error::Usage(format!("fast field {field}: {e}")))?;
+        Ok(StrValues { column })
+    }
+
+    /// The ordinal of the document's (first) value.
+    pub fn ord(&self, doc: DocId) -> Option<u64> {
+        self.column.as_ref()?.term_ords(doc).next()
+    }
+
+    /// The value of an ordinal.
+    pub fn text(&self, ord: u64) -> String {
+        let mut out = String::new();
+        if let Some(column) = &self.column {
+            // An ordinal read from this column is always in its dictionary.
+            let _ = column.ord_to_str(ord, &mut out);
+        }
+        out
+    }
+
+    /// The ordinal of a value, if this segment has it.
+    pub fn ord_of(&self, text: &str) -> Option<u64> {
+        self.column.as_ref()?.dictionary().term_ord(text).ok().flatten()
+    }
+
+    /// Number of distinct values: sizes per-ordinal tallies.
+    pub fn distinct(&self) -> usize {
+        self.column.as_ref().map_or(0, |c| c.num_terms())
+    }
+}

@@ -1,0 +1,322 @@
+//! `report immutability`: the container-immutability checklist.
+//!
+//! - `findings`: pods and pod templates written with privileged or mutable containers
+//!   (checks in `podspec`), one row per container and check.
+//! - `runtime`: exec, attach, `kubectl cp`, port-forward and ephemeral containers: ways
+//!   into a running container, with the decoded command.
+//! - `coverage`: pod writes logged without bodies (Metadata level) cannot be inspected;
+//!   how many there were, and the audit Policy rule that would show them.
+
+use std::collections::BTreeMap;
+
+use super::podspec::{self, Body, Severity};
+use super::{Cell, Event, Report, Section, each_event, has, is, str_at, within};
+use crate::error::Result;
+use crate::model::percent_decode;
+use crate::query::parse::{Expr, Field};
+use crate::query::{Engine, Search};
+
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// Findings below this severity are left out (and not counted as flagged).
+    pub min_severity: Severity,
+}
+
+/// Resources whose bodies hold a pod spec.
+pub const POD_RESOURCES: [&str; 9] = [
+    "pods",
+    "deployments",
+    "daemonsets",
+    "statefulsets",
+    "replicasets",
+    "jobs",
+    "cronjobs",
+    "replicationcontrollers",
+    "podtemplates",
+];
+
+/// Logs the bodies of every write that defines a container, at the Request level
+/// (not RequestResponse: responses add volume but nothing these checks need).
+pub const POLICY_RULE: &str = "\
+- level: Request
+  verbs: [\"create\", \"update\", \"patch\"]
+  resources:
+  - group: \"\"
+    resources: [\"pods\", \"pods/ephemeralcontainers\", \"replicationcontrollers\", \"podtemplates\"]
+  - group: \"apps\"
+    resources: [\"deployments\", \"daemonsets\", \"statefulsets\", \"replicasets\"]
+  - group: \"batch\"
+    resources: [\"jobs\", \"cronjobs\"]";
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Coverage {
+    writes: u64,
+    inspected: u64,
+    metadata_only: u64,
+    rejected: u64,
+}
+
+struct FindingRow {
+    severity: Severity,
+    time: Option<i64>,
+    cells: Vec<Cell>,
+}
+
+pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
+    let any = |field, values: &[&str]| Expr::Or(values.iter().map(|v| is(field, v)).collect());
+    let writes = Expr::And(vec![
+        any(Field::Resource, &POD_RESOURCES),
+        any(Field::Verb, &["create", "update", "patch"]),
+        Expr::Not(Box::new(has(Field::Subresource))),
+    ]);
+    let mut findings = Vec::new();
+    let mut coverage: BTreeMap<String, Coverage> = BTreeMap::new();
+    each_event(engine, &within(scope, writes), &mut |e| {
+        let r = e.request;
+        let resource = r.resource.unwrap_or_default();
+        let c = coverage.entry(resource.to_string()).or_default();
+        c.writes += 1;
+        if r.code.is_some_and(|code| code >= 400) {
+            c.rejected += 1;
+            return;
+        }
+        let Some((object, body)) = body_of(e, resource) else {
+            c.metadata_only += 1;
+            return;
+        };
+        c.inspected += 1;
+        let name = r
+            .name
+            .or_else(|| str_at(e.value, &["requestObject", "metadata", "name"]))
+            .or_else(|| str_at(e.value, &["responseObject", "metadata", "name"]));
+        for f in podspec::inspect(resource, &object, body) {
+            if f.severity < filter.min_severity {
+                continue;
+            }
+            findings.push(FindingRow {
+                severity: f.severity,
+                time: r.time(),
+                cells: vec![
+                    Cell::opt(r.audit_id),
+                    Cell::Time(r.time()),
+                    Cell::opt(r.user),
+                    Cell::opt(r.namespace),
+                    Cell::opt(name),
+                    Cell::text(resource),
+                    Cell::Text(f.container),
+                    Cell::text(f.kind),
+                    Cell::text(f.severity.as_str()),
+                    Cell::text(f.detail),
+                ],
+            });
+        }
+    })?;
+    // Worst first; within a severity, in time order.
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.time.cmp(&b.time)));
+
+    let mut found = Section::new(
+        "findings",
+        "Privileged or mutable containers",
+        &[
+            "auditID",
+            "time",
+            "user",
+            "namespace",
+            "name",
+            "resource",
+            "container",
+            "kind",
+            "severity",
+            "detail",
+        ],
+    );
+    found.rows = findings.into_iter().map(|f| f.cells).collect();
+
+    let runtime = runtime_section(engine, scope)?;
+    let coverage = coverage_section(&coverage);
+    let flagged = (found.rows.len() + runtime.rows.len()) as u64;
+    Ok(Report {
+        name: "immutability",
+        sections: vec![found, runtime, coverage],
+        primary: "findings",
+        json: None,
+        flagged,
+    })
+}
+
+/// The body to inspect: the stored response when it is the whole object after
+/// admission, else the request body (whole for create/update, a fragment for patch).
+/// None when the request was logged without bodies.
+pub fn body_of(e: &Event<'_>, resource: &str) -> Option<(serde_json::Value, Body)> {
+    let event: serde_json::Value = serde_json::from_slice(e.json).ok()?;
+    let response = event.get("responseObject");
+    if let Some(object) = response.filter(|o| podspec::pod_spec(resource, o).is_some()) {
+        return Some((object.clone(), Body::Full));
+    }
+    let request = event.get("requestObject").filter(|o| !o.is_null())?;
+    let body = if e.request.verb == Some("patch") {
+        Body::Patch
+    } else {
+        Body::Full
+    };
+    Some((request.clone(), body))
+}
+
+fn coverage_section(coverage: &BTreeMap<String, Coverage>) -> Section {
+    let mut section = Section::new(
+        "coverage",
+        "Coverage of pod and workload writes",
+        &["resource", "writes", "inspected", "metadataOnly", "rejected"],
+    );
+    let mut blind = 0;
+    for (resource, c) in coverage {
+        blind += c.metadata_only;
+        section.rows.push(vec![
+            Cell::text(resource),
+            Cell::Count(c.writes),
+            Cell::Count(c.inspected),
+            Cell::Count(c.metadata_only),
+            Cell::Count(c.rejected),
+        ]);
+    }
+    section.note = Some(if blind > 0 {
+        format!(
+            "{blind} write(s) were logged at Metadata level, without bodies: their containers \
+             could not be inspected. This audit Policy rule, placed before the rule that \
+             matches them now, logs their bodies:\n{POLICY_RULE}"
+        )
+    } else {
+        "Every successful write above was logged with its body and inspected; rejected \
+         writes (code >= 400) started nothing and are not listed."
+            .to_string()
+    });
+    section
+}
+
+/// Ways into running containers.
+fn runtime_section(engine: &Engine, scope: &Search) -> Result<Section> {
+    let subresources = ["exec", "attach", "portforward", "ephemeralcontainers"];
+    let selection = Expr::And(vec![
+        is(Field::Resource, "pods"),
+        Expr::Or(subresources.iter().map(|s| is(Field::Subresource, s)).collect()),
+    ]);
+    let mut rows = Vec::new();
+    each_event(engine, &within(scope, selection), &mut |e| {
+        let r = e.request;
+        let (kind, container, command) = match r.subresource {
+            Some("ephemeralcontainers") => {
+                let (container, command) = ephemeral(e);
+                ("ephemeral", container, command)
+            }
+            Some("portforward") => {
+                let ports = uri_params(r.request_uri, "ports");
+                ("portforward", None, ports)
+            }
+            Some(sub) => {
+                let argv = r.exec_command().unwrap_or_default();
+                // `kubectl cp` is an exec of tar.
+                let kind = match (sub, argv.first().map(String::as_str)) {
+                    ("exec", Some("tar")) => "cp",
+                    (sub, _) => sub,
+                };
+                (kind, uri_params(r.request_uri, "container").pop(), argv)
+            }
+            None => return,
+        };
+        rows.push((
+            r.time(),
+            vec![
+                Cell::opt(r.audit_id),
+                Cell::Time(r.time()),
+                Cell::opt(r.user),
+                Cell::opt(r.impersonated_user),
+                Cell::opt(r.namespace),
+                Cell::opt(r.name),
+                Cell::Text(container),
+                Cell::text(kind),
+                Cell::Argv(command),
+                r.code.map_or(Cell::Text(None), Cell::Count),
+            ],
+        ));
+    })?;
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut section = Section::new(
+        "runtime",
+        "Exec, attach, cp, port-forward and ephemeral containers",
+        &[
+            "auditID",
+            "time",
+            "user",
+            "impersonatedUser",
+            "namespace",
+            "pod",
+            "container",
+            "kind",
+            "command",
+            "code",
+        ],
+    );
+    section.rows = rows.into_iter().map(|(_, cells)| cells).collect();
+    Ok(section)
+}
+
+/// Decoded values of a query parameter of the request URI.
+fn uri_params(uri: Option<&str>, name: &str) -> Vec<String> {
+    let Some((_, query)) = uri.and_then(|u| u.split_once('?')) else {
+        return Vec::new();
+    };
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| percent_decode(v))
+        .collect()
+}
+
+/// The ephemeral container a request adds (the last in the body) and its command,
+/// or its image when it runs the image's own entrypoint.
+fn ephemeral(e: &Event<'_>) -> (Option<String>, Vec<String>) {
+    let event: Option<serde_json::Value> = serde_json::from_slice(e.json).ok();
+    let last = event.as_ref().and_then(|v| {
+        ["requestObject", "responseObject"].iter().find_map(|body| {
+            v.get(body)?
+                .get("spec")?
+                .get("ephemeralContainers")?
+                .as_array()?
+                .last()
+                .cloned()
+        })
+    });
+    let Some(container) = last else {
+        return (None, Vec::new());
+    };
+    let strings = |key: &str| -> Vec<String> {
+        container
+            .get(key)
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    let mut command = strings("command");
+    command.extend(strings("args"));
+    if command.is_empty()
+        && let Some(image) = container.get("image").and_then(|i| i.as_str())
+    {
+        command.push(format!("(image {image})"));
+    }
+    let name = container.get("name").and_then(|n| n.as_str()).map(str::to_string);
+    (name, command)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_parameters_are_decoded() {
+        let uri = Some("/api/v1/namespaces/a/pods/p/exec?command=sh&container=app%2D1&stdin=true");
+        assert_eq!(uri_params(uri, "container"), vec!["app-1"]);
+        assert_eq!(uri_params(uri, "command"), vec!["sh"]);
+        assert!(uri_params(Some("/api/v1/pods"), "container").is_empty());
+    }
+}

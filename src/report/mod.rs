@@ -1,0 +1,256 @@
+//! Reports: the questions responders ask first, answered from the index in one pass.
+//!
+//! Each report streams the requests it needs (`query::scan`) and keeps only its
+//! aggregates, so memory grows with the number of distinct rows, never with the number
+//! of requests. A report is a list of sections (tables); `render` writes them as a
+//! table, JSON, CSV or Markdown.
+
+pub mod immutability;
+pub mod podspec;
+pub mod render;
+pub mod secrets;
+pub mod serviceaccounts;
+pub mod stats;
+mod tally;
+
+use serde_json::{Map, Value};
+
+use crate::error::Result;
+use crate::ingest::parse::{normalize, reparse};
+use crate::model::{Request, format_micros};
+use crate::query::parse::{Expr, Field, Value as Term};
+use crate::query::{Engine, Search};
+
+/// Which report, with its own filters.
+#[derive(Debug, Clone)]
+pub enum Kind {
+    Secrets(secrets::Filter),
+    ServiceAccounts(serviceaccounts::Filter),
+    Immutability(immutability::Filter),
+    Stats(stats::Filter),
+}
+
+impl Kind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Secrets(_) => "secrets",
+            Kind::ServiceAccounts(_) => "serviceaccounts",
+            Kind::Immutability(_) => "immutability",
+            Kind::Stats(_) => "stats",
+        }
+    }
+}
+
+/// Runs a report. `scope` holds `--where` and `--since`/`--until`: every report only
+/// looks at the requests it matches.
+pub fn run(engine: &Engine, kind: &Kind, scope: &Search) -> Result<Report> {
+    match kind {
+        Kind::Secrets(f) => secrets::run(engine, f, scope),
+        Kind::ServiceAccounts(f) => serviceaccounts::run(engine, f, scope),
+        Kind::Immutability(f) => immutability::run(engine, f, scope),
+        Kind::Stats(f) => stats::run(engine, f, scope),
+    }
+}
+
+/// `field:value`, exactly.
+fn is(field: Field, value: &str) -> Expr {
+    Expr::Field(field, Term::Exact(value.to_string()))
+}
+
+/// `field:*`.
+fn has(field: Field) -> Expr {
+    Expr::Field(field, Term::Any)
+}
+
+/// The requests a report looks at: its own selection within the user's scope.
+fn within(scope: &Search, selection: Expr) -> Search {
+    Search {
+        expr: Expr::And(vec![selection, scope.expr.clone()]),
+        since: scope.since,
+        until: scope.until,
+    }
+}
+
+/// One stored request as reports see it: normalized exactly as at ingest, with the
+/// redacted event for what normalization does not keep (bodies, query strings).
+pub struct Event<'a> {
+    pub request: &'a Request<'a>,
+    pub value: &'a simd_json::BorrowedValue<'a>,
+    pub json: &'a [u8],
+}
+
+/// Calls `visit` with every request `search` matches, streaming.
+fn each_event(engine: &Engine, search: &Search, visit: &mut dyn FnMut(&Event<'_>)) -> Result<()> {
+    let mut buf = Vec::new();
+    engine.scan_stored(search, &mut |stored| {
+        // Stored events were parsed and normalized once; one that no longer is would
+        // be a damaged store, and is left out rather than guessed at.
+        if let Some(value) = reparse(&stored.event, &mut buf)
+            && let Ok(request) = normalize(&value)
+        {
+            visit(&Event {
+                request: &request,
+                value: &value,
+                json: &stored.event,
+            });
+        }
+        Ok(())
+    })
+}
+
+/// A string at a path of a JSON value.
+fn str_at<'v>(value: &'v simd_json::BorrowedValue<'_>, path: &[&str]) -> Option<&'v str> {
+    use simd_json::prelude::{ValueAsScalar, ValueObjectAccess};
+    let mut v = value;
+    for key in path {
+        v = v.get(*key)?;
+    }
+    v.as_str()
+}
+
+/// A finished report.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub name: &'static str,
+    pub sections: Vec<Section>,
+    /// The section CSV shows when `--section` does not choose one (CSV is one table).
+    pub primary: &'static str,
+    /// The JSON document when it is not simply `{section key: [rows]}` (nested rows).
+    pub json: Option<Map<String, Value>>,
+    /// Rows that `--fail-on-findings` counts; 0 means a clean report.
+    pub flagged: u64,
+}
+
+/// One table of a report.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// JSON key and `--section` name.
+    pub key: &'static str,
+    pub title: &'static str,
+    /// JSON keys of the columns; tables upper-case them.
+    pub columns: Vec<&'static str>,
+    pub rows: Vec<Vec<Cell>>,
+    /// Text shown under the table (in JSON: `notes.<key>`).
+    pub note: Option<String>,
+    /// A section of one row, which JSON shows as an object rather than an array.
+    pub single: bool,
+}
+
+impl Section {
+    pub fn new(key: &'static str, title: &'static str, columns: &[&'static str]) -> Section {
+        Section {
+            key,
+            title,
+            columns: columns.to_vec(),
+            rows: Vec::new(),
+            note: None,
+            single: false,
+        }
+    }
+
+    /// The rows as JSON objects keyed by column (the object alone if `single`).
+    pub fn to_json(&self) -> Value {
+        let object = |row: &Vec<Cell>| {
+            let fields: Map<String, Value> = self
+                .columns
+                .iter()
+                .zip(row)
+                .map(|(c, cell)| (c.to_string(), cell.to_json()))
+                .collect();
+            Value::Object(fields)
+        };
+        match (self.single, self.rows.first()) {
+            (true, Some(row)) => object(row),
+            (true, None) => Value::Null,
+            (false, _) => Value::Array(self.rows.iter().map(object).collect()),
+        }
+    }
+}
+
+/// One value of a report. Text is raw log text: renderers sanitize it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(Option<String>),
+    Count(u64),
+    /// A fraction of the whole, 0..=1: JSON keeps the fraction, tables show a percentage.
+    Share(f64),
+    /// Microseconds since the epoch.
+    Time(Option<i64>),
+    List(Vec<String>),
+    /// A command line: an argv list in JSON, shell-quoted words in text.
+    Argv(Vec<String>),
+    /// Named counts, largest first: `get 12, list 3`.
+    Counts(Vec<(String, u64)>),
+}
+
+impl Cell {
+    pub fn text(s: impl Into<String>) -> Cell {
+        Cell::Text(Some(s.into()))
+    }
+
+    pub fn opt(s: Option<impl Into<String>>) -> Cell {
+        Cell::Text(s.map(Into::into))
+    }
+
+    pub fn to_json(&self) -> Value {
+        match self {
+            Cell::Text(s) => s.as_ref().map_or(Value::Null, |s| Value::from(s.as_str())),
+            Cell::Count(n) => Value::from(*n),
+            Cell::Share(f) => Value::from((f * 10_000.0).round() / 10_000.0),
+            Cell::Time(t) => t.map_or(Value::Null, |t| Value::from(format_micros(t))),
+            Cell::List(items) | Cell::Argv(items) => Value::from(items.clone()),
+            Cell::Counts(counts) => Value::Object(
+                counts
+                    .iter()
+                    .map(|(k, n)| (k.clone(), Value::from(*n)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Plain text for tables, CSV and Markdown (not yet sanitized).
+    pub fn to_text(&self) -> String {
+        match self {
+            Cell::Text(s) => s.clone().unwrap_or_default(),
+            Cell::Count(n) => n.to_string(),
+            Cell::Share(f) => format!("{:.1}%", f * 100.0),
+            Cell::Time(t) => t.map(format_micros).unwrap_or_default(),
+            Cell::List(items) => items.join(", "),
+            Cell::Argv(argv) => argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" "),
+            Cell::Counts(counts) => counts
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
+/// A word as a POSIX shell would need it: unchanged when plain, else single-quoted.
+fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argv_is_shell_quoted_in_text_and_a_list_in_json() {
+        let argv = vec!["sh".into(), "-c".into(), "cat /etc/shadow; echo 'x'".into()];
+        let cell = Cell::Argv(argv);
+        assert_eq!(cell.to_text(), r"sh -c 'cat /etc/shadow; echo '\''x'\'''");
+        assert_eq!(
+            cell.to_json(),
+            serde_json::json!(["sh", "-c", "cat /etc/shadow; echo 'x'"])
+        );
+    }
+}

@@ -1,0 +1,234 @@
+//! Writes a report as aligned tables, JSON, CSV or Markdown. Log text is sanitized for
+//! terminals (table, Markdown) and spreadsheets (CSV); JSON escapes by its own rules.
+
+use std::io::{self, Write};
+
+use serde_json::{Map, Value};
+
+use super::{Cell, Report, Section};
+use crate::error::{Error, Result};
+use crate::sanitize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+    Markdown,
+}
+
+/// Longest a table cell may be before it is cut with `…` (`--format json` has it all).
+const MAX_CELL: usize = 80;
+
+/// Writes `report`, or only its section `only`. CSV holds one table: the one chosen,
+/// else the report's primary section.
+pub fn write(out: &mut dyn Write, report: &Report, format: Format, only: Option<&str>) -> Result<()> {
+    let chosen: Vec<&Section> = match only {
+        Some(key) => {
+            let section = report.sections.iter().find(|s| s.key == key).ok_or_else(|| {
+                let keys: Vec<&str> = report.sections.iter().map(|s| s.key).collect();
+                Error::Usage(format!(
+                    "report {} has no section {key:?}; its sections: {}",
+                    report.name,
+                    keys.join(", ")
+                ))
+            })?;
+            vec![section]
+        }
+        None if format == Format::Csv => report
+            .sections
+            .iter()
+            .filter(|s| s.key == report.primary)
+            .collect(),
+        None => report.sections.iter().collect(),
+    };
+    let written = match format {
+        Format::Table => write_tables(out, &chosen),
+        Format::Markdown => write_markdown(out, report.name, &chosen),
+        Format::Csv => chosen.iter().try_for_each(|s| write_csv(out, s)),
+        Format::Json => write_json(out, report, &chosen, only.is_some()),
+    };
+    written.map_err(|e| Error::io("<stdout>", e))
+}
+
+fn write_json(out: &mut dyn Write, report: &Report, chosen: &[&Section], only: bool) -> io::Result<()> {
+    let document = match (&report.json, only) {
+        (Some(json), false) => Value::Object(json.clone()),
+        _ => {
+            let mut doc = Map::new();
+            doc.insert("report".into(), Value::from(report.name));
+            let mut notes = Map::new();
+            for s in chosen {
+                doc.insert(s.key.into(), s.to_json());
+                if let Some(note) = &s.note {
+                    notes.insert(s.key.into(), Value::from(note.as_str()));
+                }
+            }
+            if !notes.is_empty() {
+                doc.insert("notes".into(), Value::Object(notes));
+            }
+            Value::Object(doc)
+        }
+    };
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    out.write_all(b"\n")
+}
+
+fn is_number(cell: &Cell) -> bool {
+    matches!(cell, Cell::Count(_) | Cell::Share(_))
+}
+
+fn write_tables(out: &mut dyn Write, sections: &[&Section]) -> io::Result<()> {
+    for (i, s) in sections.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        writeln!(out, "{}", s.title)?;
+        if s.rows.is_empty() {
+            writeln!(out, "  (none)")?;
+        } else {
+            write_aligned(out, s)?;
+        }
+        if let Some(note) = &s.note {
+            writeln!(out, "{note}")?;
+        }
+    }
+    Ok(())
+}
+
+fn write_aligned(out: &mut dyn Write, s: &Section) -> io::Result<()> {
+    let titles: Vec<String> = s.columns.iter().map(|c| header(c)).collect();
+    let cells: Vec<Vec<String>> = s
+        .rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|cell| match cell.to_text() {
+                    t if t.is_empty() => "-".to_string(),
+                    t => clip(&sanitize::for_terminal(&t)),
+                })
+                .collect()
+        })
+        .collect();
+    let mut widths: Vec<usize> = titles.iter().map(|t| t.chars().count()).collect();
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    // Numbers align right, so their magnitudes line up.
+    let right: Vec<bool> = (0..titles.len())
+        .map(|i| s.rows.first().is_some_and(|r| r.get(i).is_some_and(is_number)))
+        .collect();
+    let mut line = |values: &[String]| -> io::Result<()> {
+        let mut text = String::new();
+        for (i, v) in values.iter().enumerate() {
+            let pad = widths[i] - v.chars().count();
+            if i > 0 {
+                text.push_str("  ");
+            }
+            if right[i] {
+                text.extend(std::iter::repeat_n(' ', pad));
+                text.push_str(v);
+            } else {
+                text.push_str(v);
+                if i + 1 < values.len() {
+                    text.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+        }
+        writeln!(out, "{}", text.trim_end())
+    };
+    line(&titles)?;
+    for row in &cells {
+        line(row)?;
+    }
+    Ok(())
+}
+
+/// `serviceAccount` → `SERVICE ACCOUNT`.
+fn header(column: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in column.chars().enumerate() {
+        if c.is_uppercase() && i > 0 && !column[..i].ends_with(|p: char| p.is_uppercase()) {
+            out.push(' ');
+        }
+        out.extend(c.to_uppercase());
+    }
+    out
+}
+
+fn clip(s: &str) -> String {
+    if s.chars().count() <= MAX_CELL {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(MAX_CELL - 1).collect();
+    out.push('…');
+    out
+}
+
+fn write_csv(out: &mut dyn Write, s: &Section) -> io::Result<()> {
+    let mut w = csv::WriterBuilder::new().from_writer(out);
+    w.write_record(&s.columns)?;
+    for row in &s.rows {
+        w.write_record(row.iter().map(|c| sanitize::for_csv(&c.to_text()).into_owned()))?;
+    }
+    w.flush()
+}
+
+fn write_markdown(out: &mut dyn Write, name: &str, sections: &[&Section]) -> io::Result<()> {
+    writeln!(out, "# kaudit report {name}")?;
+    for s in sections {
+        writeln!(out, "\n## {}\n", s.title)?;
+        if s.rows.is_empty() {
+            writeln!(out, "(none)")?;
+        } else {
+            writeln!(out, "| {} |", s.columns.join(" | "))?;
+            let rule: Vec<&str> = s
+                .rows
+                .first()
+                .map(|r| r.iter().map(|c| if is_number(c) { "---:" } else { "---" }).collect())
+                .unwrap_or_default();
+            writeln!(out, "|{}|", rule.join("|"))?;
+            for row in &s.rows {
+                let cells: Vec<String> = row.iter().map(|c| markdown_cell(&c.to_text())).collect();
+                writeln!(out, "| {} |", cells.join(" | "))?;
+            }
+        }
+        if let Some(note) = &s.note {
+            writeln!(out, "\n{note}")?;
+        }
+    }
+    Ok(())
+}
+
+/// A table cell: terminal-safe, with the characters Markdown would read as table
+/// structure or markup escaped, so a hostile value cannot forge rows or links.
+fn markdown_cell(text: &str) -> String {
+    let safe = sanitize::for_terminal(text);
+    let mut out = String::with_capacity(safe.len());
+    for c in safe.chars() {
+        if matches!(c, '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '!') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_split_camel_case() {
+        assert_eq!(header("serviceAccount"), "SERVICE ACCOUNT");
+        assert_eq!(header("auditID"), "AUDIT ID");
+        assert_eq!(header("user"), "USER");
+    }
+
+    #[test]
+    fn markdown_cells_cannot_forge_structure() {
+        assert_eq!(markdown_cell("a|b\n[x](y)"), "a\\|b\\\\n\\[x\\](y)");
+    }
+}

@@ -1,0 +1,359 @@
+//! `report serviceaccounts`: which pods used each ServiceAccount, what it did and read,
+//! which pods and workloads were created to run as it, and who asked for its tokens.
+//!
+//! Usage comes from fast fields (a ServiceAccount's requests can be most of a log);
+//! secrets, created pods and token requests, which need bodies or names, come from the
+//! stored events of those few requests.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{Map, Value};
+use tantivy::columnar::Column;
+
+use super::immutability::{POD_RESOURCES, body_of};
+use super::podspec;
+use super::secrets::{Scope, target};
+use super::tally::{Counter, Distinct, Span, is_forbidden};
+use super::{Cell, Report, Section, each_event, has, is, str_at, within};
+use crate::error::{Error, Result};
+use crate::query::parse::{Expr, Field};
+use crate::query::scan::StrValues;
+use crate::query::{Engine, Search};
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// `--sa ns/name`: only this ServiceAccount.
+    pub service_account: Option<String>,
+}
+
+/// Verbs and resources listed per ServiceAccount.
+const TOP: usize = 5;
+
+#[derive(Default)]
+struct PodUse {
+    node: Option<String>,
+    span: Span,
+    requests: u64,
+    forbidden: u64,
+}
+
+#[derive(Default)]
+struct Account {
+    requests: u64,
+    forbidden: u64,
+    span: Span,
+    verbs: Counter,
+    resources: Counter,
+    /// (pod ns/name, pod uid) → use.
+    pods: BTreeMap<(String, Option<String>), PodUse>,
+    secrets_read: Distinct,
+    created: Vec<Vec<Cell>>,
+    /// Requester → token requests.
+    tokens: BTreeMap<Option<String>, Tokens>,
+}
+
+#[derive(Default)]
+struct Tokens {
+    requests: u64,
+    forbidden: u64,
+    span: Span,
+    bound_pods: Distinct,
+}
+
+pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
+    let only = |expr: Expr| match &filter.service_account {
+        Some(sa) => Expr::And(vec![expr, is(Field::ServiceAccount, sa)]),
+        None => expr,
+    };
+    let mut accounts: BTreeMap<String, Account> = BTreeMap::new();
+    usage(engine, &within(scope, only(has(Field::ServiceAccount))), &mut accounts)?;
+
+    let reads = Expr::And(vec![is(Field::Resource, "secrets"), has(Field::ServiceAccount)]);
+    each_event(engine, &within(scope, only(reads)), &mut |e| {
+        let r = e.request;
+        let (Some(sa), Some("get" | "list" | "watch")) = (&r.service_account, r.verb) else {
+            return;
+        };
+        if is_forbidden(r.code, r.decision) || r.code.is_some_and(|c| c >= 400) {
+            return;
+        }
+        let ns = r.namespace.unwrap_or_default();
+        let label = match target(e) {
+            (Some(name), Scope::Object) => format!("{ns}/{name}"),
+            (_, Scope::Namespace) => format!("{ns}/* (all)"),
+            _ => "* (all namespaces)".to_string(),
+        };
+        accounts.entry(sa.clone()).or_default().secrets_read.add(&label);
+    })?;
+
+    created_pods(engine, filter, scope, &mut accounts)?;
+    token_requests(engine, filter, scope, &mut accounts)?;
+    Ok(report(accounts))
+}
+
+/// Requests, pods, nodes, verbs and resources per ServiceAccount, from fast fields.
+fn usage(engine: &Engine, search: &Search, accounts: &mut BTreeMap<String, Account>) -> Result<()> {
+    struct Segment {
+        id: tantivy::index::SegmentId,
+        sa: StrValues,
+        pod: StrValues,
+        uid: StrValues,
+        node: StrValues,
+        verb: StrValues,
+        resource: StrValues,
+        decision: StrValues,
+        code: Option<Column<u64>>,
+        time: Option<Column<tantivy::DateTime>>,
+    }
+    let mut current: Option<Segment> = None;
+    engine.scan(search, &mut |segment, docs| {
+        if current.as_ref().is_none_or(|c| c.id != segment.segment_id()) {
+            let fast = segment.fast_fields();
+            let numeric = |e: tantivy::TantivyError| Error::Usage(format!("fast field: {e}"));
+            current = Some(Segment {
+                id: segment.segment_id(),
+                sa: StrValues::open(segment, "sa")?,
+                pod: StrValues::open(segment, "pod")?,
+                uid: StrValues::open(segment, "poduid")?,
+                node: StrValues::open(segment, "node")?,
+                verb: StrValues::open(segment, "verb")?,
+                resource: StrValues::open(segment, "resource")?,
+                decision: StrValues::open(segment, "decision")?,
+                code: fast.column_opt("code").map_err(numeric)?,
+                time: fast.column_opt("time").map_err(numeric)?,
+            });
+        }
+        let c = current.as_ref().expect("set above");
+        let forbid = c.decision.ord_of("forbid");
+        // Ordinals decoded once per block rather than once per request.
+        let mut names: HashMap<(u8, u64), String> = HashMap::new();
+        let mut text = |which: u8, values: &StrValues, ord: Option<u64>| {
+            ord.map(|o| names.entry((which, o)).or_insert_with(|| values.text(o)).clone())
+        };
+        for &doc in docs {
+            let Some(sa) = text(0, &c.sa, c.sa.ord(doc)) else {
+                continue;
+            };
+            let code = c.code.as_ref().and_then(|col| col.first(doc));
+            let forbidden = code == Some(403) || (forbid.is_some() && c.decision.ord(doc) == forbid);
+            let time = c
+                .time
+                .as_ref()
+                .and_then(|col| col.first(doc))
+                .map(|t| t.into_timestamp_micros());
+            let account = accounts.entry(sa).or_default();
+            account.requests += 1;
+            account.forbidden += u64::from(forbidden);
+            account.span.add(time);
+            account.verbs.add(&text(1, &c.verb, c.verb.ord(doc)).unwrap_or_default(), 1);
+            if let Some(resource) = text(2, &c.resource, c.resource.ord(doc)) {
+                account.resources.add(&resource, 1);
+            }
+            if let Some(pod) = text(3, &c.pod, c.pod.ord(doc)) {
+                let uid = text(4, &c.uid, c.uid.ord(doc));
+                let usage = account.pods.entry((pod, uid)).or_default();
+                usage.requests += 1;
+                usage.forbidden += u64::from(forbidden);
+                usage.span.add(time);
+                if usage.node.is_none() {
+                    usage.node = text(5, &c.node, c.node.ord(doc));
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Pods and workloads created to run as a ServiceAccount (from create bodies).
+fn created_pods(
+    engine: &Engine,
+    filter: &Filter,
+    scope: &Search,
+    accounts: &mut BTreeMap<String, Account>,
+) -> Result<()> {
+    let creates = Expr::And(vec![
+        Expr::Or(POD_RESOURCES.iter().map(|r| is(Field::Resource, r)).collect()),
+        is(Field::Verb, "create"),
+        Expr::Not(Box::new(has(Field::Subresource))),
+    ]);
+    each_event(engine, &within(scope, creates), &mut |e| {
+        let r = e.request;
+        let resource = r.resource.unwrap_or_default();
+        if r.code.is_some_and(|c| c >= 400) {
+            return;
+        }
+        let Some((object, _)) = body_of(e, resource) else {
+            return;
+        };
+        if podspec::pod_spec(resource, &object).is_none() {
+            return;
+        }
+        // No serviceAccountName: admission gives the pod its namespace's `default`.
+        let name = podspec::service_account(resource, &object).unwrap_or_else(|| "default".into());
+        let sa = format!("{}/{name}", r.namespace.unwrap_or_default());
+        if filter.service_account.as_ref().is_some_and(|want| *want != sa) {
+            return;
+        }
+        let object_name = r
+            .name
+            .or_else(|| str_at(e.value, &["requestObject", "metadata", "name"]))
+            .or_else(|| str_at(e.value, &["responseObject", "metadata", "name"]));
+        accounts.entry(sa).or_default().created.push(vec![
+            Cell::text(resource),
+            Cell::opt(r.namespace),
+            Cell::opt(object_name),
+            Cell::opt(r.user),
+            Cell::Time(r.time()),
+            Cell::opt(r.audit_id),
+        ]);
+    })
+}
+
+/// `serviceaccounts/token` creates: who obtained tokens for each ServiceAccount.
+fn token_requests(
+    engine: &Engine,
+    filter: &Filter,
+    scope: &Search,
+    accounts: &mut BTreeMap<String, Account>,
+) -> Result<()> {
+    let tokens = Expr::And(vec![
+        is(Field::Resource, "serviceaccounts"),
+        is(Field::Subresource, "token"),
+        is(Field::Verb, "create"),
+    ]);
+    each_event(engine, &within(scope, tokens), &mut |e| {
+        let r = e.request;
+        let sa = format!("{}/{}", r.namespace.unwrap_or_default(), r.name.unwrap_or_default());
+        if filter.service_account.as_ref().is_some_and(|want| *want != sa) {
+            return;
+        }
+        let by = accounts
+            .entry(sa)
+            .or_default()
+            .tokens
+            .entry(r.user.map(str::to_string))
+            .or_default();
+        by.requests += 1;
+        by.forbidden += u64::from(is_forbidden(r.code, r.decision));
+        by.span.add(r.time());
+        if str_at(e.value, &["requestObject", "spec", "boundObjectRef", "kind"]) == Some("Pod")
+            && let Some(pod) = str_at(e.value, &["requestObject", "spec", "boundObjectRef", "name"])
+        {
+            by.bound_pods.add(pod);
+        }
+    })
+}
+
+fn report(accounts: BTreeMap<String, Account>) -> Report {
+    let mut summary = Section::new(
+        "serviceAccounts",
+        "ServiceAccounts",
+        &[
+            "serviceAccount",
+            "requests",
+            "forbidden",
+            "first",
+            "last",
+            "pods",
+            "topVerbs",
+            "topResources",
+            "secretsRead",
+        ],
+    );
+    let mut pods = Section::new(
+        "pods",
+        "Pods that used their tokens",
+        &["serviceAccount", "pod", "uid", "node", "first", "last", "requests", "forbidden"],
+    );
+    let mut created = Section::new(
+        "createdPods",
+        "Pods and workloads created to run as them",
+        &["serviceAccount", "resource", "namespace", "name", "by", "time", "auditID"],
+    );
+    let mut tokens = Section::new(
+        "tokenRequests",
+        "Token requests (serviceaccounts/token)",
+        &["serviceAccount", "by", "requests", "forbidden", "first", "last", "boundPods"],
+    );
+    let mut rows = Vec::new();
+    for (sa, a) in accounts {
+        let row_of = |section: &Section, cells: &[Cell]| -> Value {
+            let object: Map<String, Value> = section.columns[1..]
+                .iter()
+                .zip(cells)
+                .map(|(k, c)| (k.to_string(), c.to_json()))
+                .collect();
+            Value::Object(object)
+        };
+        let mut json = Map::new();
+        json.insert("serviceAccount".into(), Value::from(sa.as_str()));
+        let totals = [
+            Cell::Count(a.requests),
+            Cell::Count(a.forbidden),
+            Cell::Time(a.span.first),
+            Cell::Time(a.span.last),
+        ];
+        for (key, cell) in ["requests", "forbidden", "first", "last"].iter().zip(&totals) {
+            json.insert(key.to_string(), cell.to_json());
+        }
+        let mut pod_rows = Vec::new();
+        for ((pod, uid), u) in &a.pods {
+            let cells = [
+                Cell::text(pod),
+                Cell::Text(uid.clone()),
+                Cell::Text(u.node.clone()),
+                Cell::Time(u.span.first),
+                Cell::Time(u.span.last),
+                Cell::Count(u.requests),
+                Cell::Count(u.forbidden),
+            ];
+            pod_rows.push(row_of(&pods, &cells));
+            pods.rows.push([vec![Cell::text(&sa)], cells.to_vec()].concat());
+        }
+        json.insert("pods".into(), Value::Array(pod_rows));
+        let extra = [
+            ("topVerbs", Cell::Counts(a.verbs.top(TOP))),
+            ("topResources", Cell::Counts(a.resources.top(TOP))),
+            ("secretsRead", Cell::List(a.secrets_read.list())),
+        ];
+        for (key, cell) in &extra {
+            json.insert(key.to_string(), cell.to_json());
+        }
+        let created_rows: Vec<Value> = a.created.iter().map(|c| row_of(&created, c)).collect();
+        json.insert("createdPods".into(), Value::Array(created_rows));
+        for cells in a.created {
+            created.rows.push([vec![Cell::text(&sa)], cells].concat());
+        }
+        let mut token_rows = Vec::new();
+        for (by, t) in a.tokens {
+            let cells = [
+                Cell::Text(by),
+                Cell::Count(t.requests),
+                Cell::Count(t.forbidden),
+                Cell::Time(t.span.first),
+                Cell::Time(t.span.last),
+                Cell::List(t.bound_pods.list()),
+            ];
+            token_rows.push(row_of(&tokens, &cells));
+            tokens.rows.push([vec![Cell::text(&sa)], cells.to_vec()].concat());
+        }
+        json.insert("tokenRequests".into(), Value::Array(token_rows));
+        let mut row = vec![Cell::text(&sa)];
+        row.extend(totals);
+        row.push(Cell::Count(a.pods.len() as u64));
+        row.extend(extra.into_iter().map(|(_, c)| c));
+        summary.rows.push(row);
+        rows.push(Value::Object(json));
+    }
+    let flagged = rows.len() as u64;
+    let mut json = Map::new();
+    json.insert("report".into(), Value::from("serviceaccounts"));
+    json.insert("rows".into(), Value::Array(rows));
+    Report {
+        name: "serviceaccounts",
+        sections: vec![summary, pods, created, tokens],
+        primary: "pods",
+        json: Some(json),
+        flagged,
+    }
+}
