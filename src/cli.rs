@@ -311,7 +311,8 @@ fn namespaced(flag: &str, value: &str) -> Result<(String, String)> {
 }
 
 fn report_config(index: PathBuf, sub: ReportSub) -> Result<config::Report> {
-    use crate::report::{Kind, immutability, podspec::Severity, secrets, serviceaccounts, stats};
+    use crate::podspec::Severity;
+    use crate::report::{Kind, immutability, secrets, serviceaccounts, stats};
     let (common, kind, fail) = match sub {
         ReportSub::Secrets {
             common,

@@ -12,6 +12,7 @@ pub mod index;
 pub mod ingest;
 pub mod model;
 pub mod output;
+pub mod podspec;
 pub mod query;
 pub mod report;
 pub mod sanitize;

@@ -6,6 +6,7 @@ use tantivy::{DateTime, TantivyDocument};
 
 use super::schema::Fields;
 use crate::model::{Request, Stage};
+use crate::podspec;
 
 /// One stage seen for a request: what `--all-stages` lists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +89,9 @@ pub fn build(
     for ip in &r.source_ips {
         text(f.ip, Some(ip));
     }
+    for kind in risks(r, json) {
+        text(f.risk, Some(kind));
+    }
     if let Some(code) = r.code {
         doc.add_u64(f.code, code);
     }
@@ -96,6 +100,33 @@ pub fn build(
     let stages = serde_json::to_vec(stages).expect("stage marks serialize");
     doc.add_bytes(f.stages, &stages);
     doc
+}
+
+/// The container checks a pod or workload write fails (`risk:privileged`). The body is
+/// parsed only for those writes, and only when they were logged with bodies.
+fn risks(r: &Request<'_>, json: &[u8]) -> Vec<&'static str> {
+    let Some(resource) = r.resource.filter(|res| podspec::POD_RESOURCES.contains(res)) else {
+        return Vec::new();
+    };
+    let writes_spec = matches!(r.verb, Some("create" | "update" | "patch"))
+        && r.subresource.is_none_or(str::is_empty)
+        && matches!(r.level, Some("Request" | "RequestResponse"));
+    if !writes_spec {
+        return Vec::new();
+    }
+    let Ok(event) = serde_json::from_slice::<serde_json::Value>(json) else {
+        return Vec::new();
+    };
+    let Some((object, body)) = podspec::body_to_inspect(&event, resource, r.verb) else {
+        return Vec::new();
+    };
+    let mut kinds: Vec<&'static str> = podspec::inspect(resource, object, body)
+        .into_iter()
+        .map(|f| f.kind)
+        .collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds
 }
 
 /// The stored part of a document.

@@ -37,6 +37,8 @@ pub struct Fields {
     pub ua: Field,
     pub uri: Field,
     pub reason: Field,
+    /// Container checks failed by a pod or workload body: privileged, hostPath, ….
+    pub risk: Field,
     /// Size in the log of all the request's stages: what fills the log (`report stats`).
     pub bytes: Field,
     /// Redacted JSON of the most complete stage.
@@ -92,6 +94,7 @@ pub fn build() -> (Schema, Fields) {
         stage: b.add_text_field("stage", grouped.clone()),
         level: b.add_text_field("level", grouped.clone()),
         ip: b.add_text_field("ip", exact.clone()),
+        risk: b.add_text_field("risk", exact.clone()),
         audit_id: b.add_text_field("auditid", exact),
         ua: b.add_text_field("ua", text.clone()),
         uri: b.add_text_field("uri", text.clone()),

@@ -98,6 +98,7 @@ fields! {
     UserAgent        "ua"       Text    "user agent (matched as words)";
     RequestUri       "uri"      Text    "request URI (matched as words)";
     Reason           "reason"   Text    "authorization reason or response message (matched as words)";
+    Risk             "risk"     Exact   "container check failed by a pod or workload body: privileged, capabilities, hostNetwork, hostPID, hostIPC, hostPath, allowPrivilegeEscalation, runAsRoot, readOnlyRootFilesystem";
 }
 
 impl Field {

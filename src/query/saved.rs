@@ -38,6 +38,7 @@ const BUILTIN: &[(&str, &str)] = builtin!(
     "impersonation",
     "node-reads-secrets",
     "port-forward",
+    "privileged-pods",
     "rbac-changes",
     "secret-reads",
     "secret-writes",

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::podspec::{self, Body, Severity};
+use crate::podspec::{self, POD_RESOURCES, Severity};
 use super::{Cell, Event, Report, Section, each_event, has, is, str_at, within};
 use crate::error::Result;
 use crate::model::percent_decode;
@@ -21,19 +21,6 @@ pub struct Filter {
     /// Findings below this severity are left out (and not counted as flagged).
     pub min_severity: Severity,
 }
-
-/// Resources whose bodies hold a pod spec.
-pub const POD_RESOURCES: [&str; 9] = [
-    "pods",
-    "deployments",
-    "daemonsets",
-    "statefulsets",
-    "replicasets",
-    "jobs",
-    "cronjobs",
-    "replicationcontrollers",
-    "podtemplates",
-];
 
 /// Logs the bodies of every write that defines a container, at the Request level
 /// (not RequestResponse: responses add volume but nothing these checks need).
@@ -144,22 +131,11 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
     })
 }
 
-/// The body to inspect: the stored response when it is the whole object after
-/// admission, else the request body (whole for create/update, a fragment for patch).
-/// None when the request was logged without bodies.
-pub fn body_of(e: &Event<'_>, resource: &str) -> Option<(serde_json::Value, Body)> {
+/// The body of a stored event to inspect (see `podspec::body_to_inspect`).
+pub fn body_of(e: &Event<'_>, resource: &str) -> Option<(serde_json::Value, podspec::Body)> {
     let event: serde_json::Value = serde_json::from_slice(e.json).ok()?;
-    let response = event.get("responseObject");
-    if let Some(object) = response.filter(|o| podspec::pod_spec(resource, o).is_some()) {
-        return Some((object.clone(), Body::Full));
-    }
-    let request = event.get("requestObject").filter(|o| !o.is_null())?;
-    let body = if e.request.verb == Some("patch") {
-        Body::Patch
-    } else {
-        Body::Full
-    };
-    Some((request.clone(), body))
+    let (object, body) = podspec::body_to_inspect(&event, resource, e.request.verb)?;
+    Some((object.clone(), body))
 }
 
 fn coverage_section(coverage: &BTreeMap<String, Coverage>) -> Section {

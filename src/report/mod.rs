@@ -6,7 +6,6 @@
 //! table, JSON, CSV or Markdown.
 
 pub mod immutability;
-pub mod podspec;
 pub mod render;
 pub mod secrets;
 pub mod serviceaccounts;

@@ -10,8 +10,9 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{Map, Value};
 use tantivy::columnar::Column;
 
-use super::immutability::{POD_RESOURCES, body_of};
-use super::podspec;
+use super::immutability::body_of;
+use crate::podspec::POD_RESOURCES;
+use crate::podspec;
 use super::secrets::{Scope, target};
 use super::tally::{Counter, Distinct, Span, is_forbidden};
 use super::{Cell, Report, Section, each_event, has, is, str_at, within};

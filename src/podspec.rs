@@ -1,4 +1,5 @@
-//! Container-immutability and privilege checks for kaudit's "immutability report".
+//! Container-immutability and privilege checks on pod specs: indexed as the `risk`
+//! field at ingest, and listed by `report immutability`.
 //!
 //! Audit events carry pod and pod-template bodies that an attacker may have shaped, and
 //! that the API server may have rejected, so every lookup here is type-checked: a value of
@@ -75,6 +76,43 @@ const HIGH_CAPS: [&str; 7] = [
 /// Caps the padding used to rebuild JSON-patch array indices, so a huge index in an
 /// attacker-written path cannot make us allocate a huge array.
 const MAX_PATCH_INDEX: usize = 1024;
+
+/// Resources whose bodies hold a pod spec.
+pub const POD_RESOURCES: [&str; 9] = [
+    "pods",
+    "deployments",
+    "daemonsets",
+    "statefulsets",
+    "replicasets",
+    "jobs",
+    "cronjobs",
+    "replicationcontrollers",
+    "podtemplates",
+];
+
+/// The body of an audit event to inspect: the response when it is the whole object
+/// after admission (mutating webhooks may have changed it), else the request body:
+/// whole for create and update, a fragment for patch. None when the event was logged
+/// without bodies (Metadata level).
+pub fn body_to_inspect<'a>(
+    event: &'a Value,
+    resource: &str,
+    verb: Option<&str>,
+) -> Option<(&'a Value, Body)> {
+    if let Some(object) = event
+        .get("responseObject")
+        .filter(|o| pod_spec(resource, o).is_some())
+    {
+        return Some((object, Body::Full));
+    }
+    let request = event.get("requestObject").filter(|o| !o.is_null())?;
+    let body = if verb == Some("patch") {
+        Body::Patch
+    } else {
+        Body::Full
+    };
+    Some((request, body))
+}
 
 /// Where each resource keeps its pod spec; `None` for resources that have none.
 fn spec_path(resource: &str) -> Option<&'static [&'static str]> {
