@@ -1,5 +1,6 @@
 //! `report serviceaccounts`: which pods used each ServiceAccount, what it did and read,
-//! which pods and workloads were created to run as it, and who asked for its tokens.
+//! who acted as it by impersonation, which pods and workloads were created to run as
+//! it, and who asked for its tokens.
 //!
 //! Usage comes from fast fields (a ServiceAccount's requests can be most of a log);
 //! secrets, created pods and token requests, which need bodies or names, come from the
@@ -17,6 +18,7 @@ use super::secrets::{Scope, target};
 use super::tally::{Counter, Distinct, Span, is_forbidden};
 use super::{Cell, Report, Section, each_event, has, is, str_at, within};
 use crate::error::{Error, Result};
+use crate::model::Actor;
 use crate::query::parse::{Expr, Field};
 use crate::query::scan::StrValues;
 use crate::query::{Engine, Search};
@@ -48,6 +50,8 @@ struct Account {
     /// (pod ns/name, pod uid) → use.
     pods: BTreeMap<(String, Option<String>), PodUse>,
     secrets_read: Distinct,
+    /// Users who acted as this ServiceAccount by impersonation → requests.
+    impersonated_by: Counter,
     created: Vec<Vec<Cell>>,
     /// Requester → token requests.
     tokens: BTreeMap<Option<String>, Tokens>,
@@ -85,6 +89,26 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
             _ => "* (all namespaces)".to_string(),
         };
         accounts.entry(sa.clone()).or_default().secrets_read.add(&label);
+    })?;
+
+    // Requests made as a ServiceAccount by impersonation: the impersonator is who did it.
+    let impersonated = Expr::Field(
+        Field::ImpersonatedUser,
+        crate::query::parse::Value::Prefix("system:serviceaccount:".into()),
+    );
+    each_event(engine, &within(scope, impersonated), &mut |e| {
+        let r = e.request;
+        let Some(Actor::ServiceAccount { namespace, name }) =
+            r.impersonated_user.map(Actor::from_username)
+        else {
+            return;
+        };
+        let sa = format!("{namespace}/{name}");
+        if filter.service_account.as_ref().is_some_and(|want| *want != sa) {
+            return;
+        }
+        let by = r.user.unwrap_or("-");
+        accounts.entry(sa).or_default().impersonated_by.add(by, 1);
     })?;
 
     created_pods(engine, filter, scope, &mut accounts)?;
@@ -259,6 +283,7 @@ fn report(accounts: BTreeMap<String, Account>) -> Report {
             "topVerbs",
             "topResources",
             "secretsRead",
+            "impersonatedBy",
         ],
     );
     let mut pods = Section::new(
@@ -316,6 +341,7 @@ fn report(accounts: BTreeMap<String, Account>) -> Report {
             ("topVerbs", Cell::Counts(a.verbs.top(TOP))),
             ("topResources", Cell::Counts(a.resources.top(TOP))),
             ("secretsRead", Cell::List(a.secrets_read.list())),
+            ("impersonatedBy", Cell::Counts(a.impersonated_by.top(usize::MAX))),
         ];
         for (key, cell) in &extra {
             json.insert(key.to_string(), cell.to_json());

@@ -100,6 +100,15 @@ impl Kaudit {
             .collect()
     }
 
+    /// `kaudit report NAME ARGS... --format json`, parsed; the run must succeed.
+    pub fn report(&self, name: &str, args: &[&str]) -> Value {
+        let mut all = vec!["report", name, "--format", "json"];
+        all.extend_from_slice(args);
+        let run = self.run(&all);
+        assert_eq!(run.code, 0, "report {name} {args:?}: {}", run.stderr);
+        serde_json::from_str(&run.stdout).expect("report JSON")
+    }
+
     pub fn count(&self, query: &str) -> u64 {
         let run = self.run(&["query", "--count", query]);
         assert!(

@@ -54,8 +54,65 @@ fn the_whole_corpus_ingests_and_every_rejection_has_a_reason() {
     assert!(k.count("as:*") >= 37, "impersonated requests of audit2rbac");
     assert_eq!(k.count("verb:propfind"), 1, "scanner verb kept");
     assert_eq!(k.count("verb:calebiscool"), 1, "bogus verb kept");
+    reports_find_the_corpus_facts(&k);
     // Re-ingesting the corpus adds nothing.
     let before = k.count("");
     k.run(&["ingest", dir.to_str().unwrap()]);
     assert_eq!(k.count(""), before);
+}
+
+/// What the reports must say of the corpus's known cases (see its PROVENANCE.md).
+fn reports_find_the_corpus_facts(k: &Kaudit) {
+    let report = k.report("immutability", &[]);
+    let kinds = |id: &str| -> Vec<String> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["auditID"] == id)
+            .map(|f| format!("{} {}", f["kind"].as_str().unwrap(), f["severity"].as_str().unwrap()))
+            .collect()
+    };
+    // falco create_nginx_pod_privileged: the nginx container is privileged.
+    let privileged = kinds("a362d22b-db3c-4590-9505-23782f12925f");
+    assert!(privileged.contains(&"privileged high".to_string()), "{privileged:?}");
+    // falco create_nginx_pod_hostnetwork.
+    let host = kinds("24142dcc-7ad8-4fb8-8d3b-106ea474759d");
+    assert!(host.contains(&"hostNetwork high".to_string()), "{host:?}");
+    // falco create_nginx_pod_unprivileged and _nohostnetwork: nothing above low
+    // (they leave escalation, root and the root filesystem at their defaults).
+    for id in [
+        "7c8b2603-6a87-4764-b166-49dd7fa46f4c",
+        "1354641c-135e-4adb-8052-43e125ea8690",
+    ] {
+        let found = kinds(id);
+        assert!(!found.is_empty(), "the defaults are listed for {id}");
+        assert!(found.iter().all(|k| k.ends_with(" low")), "{id}: {found:?}");
+    }
+    // falco exec_pod: found with its command and container.
+    let exec = report["runtime"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["auditID"] == "ca1ed9f4-7bf4-4c85-81a8-1b11253d1ba6")
+        .expect("falco's exec");
+    assert_eq!(exec["kind"], "exec");
+    assert_eq!(exec["command"], serde_json::json!(["bash"]));
+    assert_eq!(exec["container"], "nginx1");
+    assert_eq!(exec["pod"], "nginx-deployment-7998647bdf-phvq7");
+
+    // audit2rbac: system:admin impersonating alice listed ns1's secrets (denied);
+    // the row is found by either identity.
+    for actor in ["alice", "system:admin"] {
+        let secrets = k.report("secrets", &["--actor", actor, "--namespace", "ns1"]);
+        let rows = secrets["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{actor}: {rows:?}");
+        assert_eq!(rows[0]["user"], "system:admin");
+        assert_eq!(rows[0]["impersonatedUser"], "alice");
+        assert_eq!(rows[0]["scope"], "namespace");
+        assert_eq!(rows[0]["forbidden"], 1);
+    }
+    // ...and system:admin acted as ServiceAccount ns1/sa1.
+    let sa = k.report("serviceaccounts", &["--sa", "ns1/sa1"]);
+    assert_eq!(sa["rows"][0]["impersonatedBy"]["system:admin"], 5, "{sa}");
 }
