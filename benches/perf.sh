@@ -65,3 +65,11 @@ for q in 'user:system:kube-scheduler' 'resource:secrets verb:get name:db-passwor
 done
 echo "  baseline: process start alone (kaudit --version)"
 for _ in $(seq 21); do seconds $K --version; done | median | awk '{printf "  %6.1f ms\n", $1*1000}'
+
+echo "== reports over the same index, median of ${REPORT_RUNS:=5} runs, including process start"
+for r in 'stats' 'secrets' 'serviceaccounts' 'immutability' 'secrets --secret payments/db-password'; do
+  # shellcheck disable=SC2086 # $r holds the report's arguments
+  for _ in $(seq "$REPORT_RUNS"); do seconds $K report --index "$WORK/index" $r; done | median \
+    | awk -v r="$r" '{printf "  %7.1f ms  report %s\n", $1*1000, r}'
+done
+echo "  matches: secrets $($K query --index "$WORK/index" --count 'resource:secrets'), ServiceAccount requests $($K query --index "$WORK/index" --count 'sa:*')"

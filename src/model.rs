@@ -113,6 +113,9 @@ pub struct Request<'a> {
     pub api_group: Option<&'a str>,
     pub namespace: Option<&'a str>,
     pub name: Option<&'a str>,
+    /// The name a list/watch selects with `fieldSelector=metadata.name=X`, which older
+    /// apiservers do not copy into objectRef.name (see `object_name`).
+    pub selected_name: Option<String>,
     pub code: Option<u64>,
     pub decision: Option<&'a str>,
     pub reason: Option<&'a str>,
@@ -138,9 +141,14 @@ impl Request<'_> {
         }
     }
 
+    /// The object's name: objectRef.name, else the name a list/watch selects.
+    pub fn object_name(&self) -> Option<&str> {
+        self.name.or(self.selected_name.as_deref())
+    }
+
     /// `namespace/name`, `namespace/` (all of a namespace), or `name` for cluster objects.
     pub fn object_path(&self) -> Option<String> {
-        match (self.namespace, self.name) {
+        match (self.namespace, self.object_name()) {
             (Some(ns), Some(n)) if !ns.is_empty() => Some(format!("{ns}/{n}")),
             (Some(ns), None) if !ns.is_empty() => Some(format!("{ns}/")),
             (_, Some(n)) => Some(n.to_string()),
@@ -177,6 +185,23 @@ impl Request<'_> {
             .collect();
         Some(argv)
     }
+}
+
+/// `metadata.name` selected by a `fieldSelector` in a request URI's query.
+pub fn field_selector_name(uri: &str) -> Option<String> {
+    let query = uri.split_once('?')?.1;
+    query
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("fieldSelector="))
+        .find_map(|v| {
+            percent_decode(v).split(',').find_map(|term| {
+                let term = term.trim();
+                term.strip_prefix("metadata.name==")
+                    .or_else(|| term.strip_prefix("metadata.name="))
+                    .filter(|name| !name.is_empty())
+                    .map(str::to_string)
+            })
+        })
 }
 
 /// The pod's name alone: its namespace is the ServiceAccount's.
@@ -292,6 +317,11 @@ mod tests {
             vec!["sh", "-c", "cat /etc/passwd"]
         );
         assert_eq!(percent_decode("100%"), "100%");
+        let uri = "/api/v1/namespaces/a/secrets?fieldSelector=metadata.name%3Ddb-password&watch=true";
+        assert_eq!(field_selector_name(uri).as_deref(), Some("db-password"));
+        let uri = "/api/v1/secrets?fieldSelector=type%3Dopaque%2Cmetadata.name%3D%3Dx";
+        assert_eq!(field_selector_name(uri).as_deref(), Some("x"));
+        assert_eq!(field_selector_name("/api/v1/secrets?limit=500"), None);
         assert_eq!(percent_decode("%zz"), "%zz");
     }
 }

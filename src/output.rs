@@ -94,7 +94,7 @@ impl Row {
             subresource: own(r.subresource),
             api_group: own(r.api_group),
             namespace: own(r.namespace),
-            name: own(r.name),
+            name: own(r.object_name()),
             code: r.code,
             decision: own(r.decision),
             reason: own(r.reason),

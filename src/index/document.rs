@@ -75,7 +75,8 @@ pub fn build(
     };
     text(f.apigroup, group);
     text(f.ns, r.namespace);
-    text(f.name, r.name);
+    text(f.name, r.object_name());
+    text(f.agent, r.user_agent);
     text(f.decision, r.decision);
     text(f.stage, r.stage.map(Stage::as_str));
     text(f.level, r.level);
@@ -96,9 +97,10 @@ pub fn build(
         doc.add_u64(f.code, code);
     }
     doc.add_u64(f.bytes, stages.iter().map(|s| s.bytes).sum());
-    doc.add_bytes(f.event, json);
-    let stages = serde_json::to_vec(stages).expect("stage marks serialize");
-    doc.add_bytes(f.stages, &stages);
+    // Events are UTF-8: simd-json parsed them.
+    doc.add_text(f.event, String::from_utf8_lossy(json));
+    let stages = serde_json::to_string(stages).expect("stage marks serialize");
+    doc.add_text(f.stages, &stages);
     doc
 }
 
@@ -139,7 +141,7 @@ pub struct Stored {
 pub fn stored(f: &Fields, doc: &TantivyDocument) -> Stored {
     let bytes = |field| {
         doc.get_first(field)
-            .and_then(|v| v.as_bytes().map(<[u8]>::to_vec))
+            .and_then(|v| v.as_str().map(|s| s.as_bytes().to_vec()))
             .unwrap_or_default()
     };
     Stored {

@@ -35,6 +35,7 @@ pub struct Fields {
     pub ip: Field,
     pub audit_id: Field,
     pub ua: Field,
+    pub agent: Field,
     pub uri: Field,
     pub reason: Field,
     /// Container checks failed by a pod or workload body: privileged, hostPath, ….
@@ -83,25 +84,30 @@ pub fn build() -> (Schema, Fields) {
         pod: b.add_text_field("pod", grouped.clone()),
         pod_uid: b.add_text_field("poduid", grouped.clone()),
         node: b.add_text_field("node", grouped.clone()),
-        impersonated: b.add_text_field("as", exact.clone()),
+        impersonated: b.add_text_field("as", grouped.clone()),
         resource: b.add_text_field("resource", grouped.clone()),
         sub: b.add_text_field("sub", grouped.clone()),
         apigroup: b.add_text_field("apigroup", exact.clone()),
-        ns: b.add_text_field("ns", exact.clone()),
-        name: b.add_text_field("name", exact.clone()),
+        ns: b.add_text_field("ns", grouped.clone()),
+        name: b.add_text_field("name", grouped.clone()),
         code: b.add_u64_field("code", INDEXED | FAST),
         decision: b.add_text_field("decision", grouped.clone()),
         stage: b.add_text_field("stage", grouped.clone()),
         level: b.add_text_field("level", grouped.clone()),
-        ip: b.add_text_field("ip", exact.clone()),
+        ip: b.add_text_field("ip", grouped.clone()),
         risk: b.add_text_field("risk", exact.clone()),
         audit_id: b.add_text_field("auditid", exact),
         ua: b.add_text_field("ua", text.clone()),
+        // userAgent whole, columnar only: `ua` is indexed by words for search, and
+        // reports list agents as they were sent.
+        agent: b.add_text_field("agent", TextOptions::default().set_fast("raw")),
         uri: b.add_text_field("uri", text.clone()),
         reason: b.add_text_field("reason", text),
         bytes: b.add_u64_field("bytes", FAST),
-        event: b.add_bytes_field("event", STORED),
-        stages: b.add_bytes_field("stages", STORED),
+        // Stored as text, not bytes: tantivy reads a stored bytes value one byte at a
+        // time, a string with one copy. Reports read a hundred thousand events.
+        event: b.add_text_field("event", STORED),
+        stages: b.add_text_field("stages", STORED),
     };
     (b.build(), fields)
 }

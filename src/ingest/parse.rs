@@ -484,6 +484,9 @@ pub fn normalize<'v>(v: &'v Value<'_>) -> Result<Request<'v>, Rejection> {
         r.name = opt_str(obj, "name", "objectRef.name")?;
         r.api_group = opt_str(obj, "apiGroup", "objectRef.apiGroup")?;
     }
+    if r.name.is_none() && matches!(r.verb, Some("list" | "watch" | "deletecollection")) {
+        r.selected_name = r.request_uri.and_then(crate::model::field_selector_name);
+    }
     if let Some(status) = opt_obj(v, "responseStatus", "responseStatus")? {
         r.code = match get(status, "code") {
             None | Some(Value::Static(StaticNode::Null)) => None,

@@ -12,6 +12,9 @@ use super::{Engine, Search};
 use crate::error::Result;
 use crate::index::document::{self, Stored};
 
+/// Longest value tantivy keeps in a string column.
+const COLUMN_VALUE_LIMIT: usize = u16::MAX as usize;
+
 /// Document-store blocks each segment's reader keeps decompressed.
 const STORE_CACHE_BLOCKS: usize = 8;
 
@@ -103,12 +106,23 @@ impl StrValues {
         self.column.as_ref()?.term_ords(doc).next()
     }
 
-    /// The value of an ordinal.
+    /// The ordinals of all the document's values (source IPs are several).
+    pub fn ords(&self, doc: DocId) -> impl Iterator<Item = u64> + '_ {
+        self.column.iter().flat_map(move |c| c.term_ords(doc))
+    }
+
+    /// The value of an ordinal. tantivy keeps at most 64 KiB of a value in a column
+    /// (a hostile userAgent can be megabytes): a value cut there says so.
     pub fn text(&self, ord: u64) -> String {
-        let mut out = String::new();
+        let mut bytes = Vec::new();
         if let Some(column) = &self.column {
             // An ordinal read from this column is always in its dictionary.
-            let _ = column.ord_to_str(ord, &mut out);
+            let _ = column.ord_to_bytes(ord, &mut bytes);
+        }
+        // The cut may split a character: decode lossily.
+        let mut out = String::from_utf8_lossy(&bytes).into_owned();
+        if bytes.len() >= COLUMN_VALUE_LIMIT {
+            out.push_str("…[cut: longer than 64 KiB]");
         }
         out
     }

@@ -7,6 +7,7 @@
 
 pub mod immutability;
 pub mod render;
+pub mod secret_access;
 pub mod secrets;
 pub mod serviceaccounts;
 pub mod stats;
@@ -15,7 +16,7 @@ mod tally;
 use serde_json::{Map, Value};
 
 use crate::error::Result;
-use crate::ingest::parse::{normalize, reparse};
+use crate::ingest::parse::normalize;
 use crate::model::{Request, format_micros};
 use crate::query::parse::{Expr, Field, Value as Term};
 use crate::query::{Engine, Search};
@@ -84,7 +85,9 @@ fn each_event(engine: &Engine, search: &Search, visit: &mut dyn FnMut(&Event<'_>
     engine.scan_stored(search, &mut |stored| {
         // Stored events were parsed and normalized once; one that no longer is would
         // be a damaged store, and is left out rather than guessed at.
-        if let Some(value) = reparse(&stored.event, &mut buf)
+        buf.clear();
+        buf.extend_from_slice(&stored.event);
+        if let Ok(value) = simd_json::to_borrowed_value(&mut buf)
             && let Ok(request) = normalize(&value)
         {
             visit(&Event {

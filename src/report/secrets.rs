@@ -7,10 +7,10 @@
 
 use std::collections::BTreeMap;
 
-use super::tally::{Counter, Distinct, Span, is_forbidden};
-use super::{Cell, Event, Report, Section, each_event, has, is, str_at, within};
+use super::secret_access::{Key, Scope, accesses};
+use super::tally::Distinct;
+use super::{Cell, Report, Section, has, is, within};
 use crate::error::Result;
-use crate::model::{Actor, percent_decode};
 use crate::query::parse::{Expr, Field};
 use crate::query::{Engine, Search};
 
@@ -23,88 +23,6 @@ pub struct Filter {
     pub namespace: Option<String>,
     /// `--actor USER`: requests by USER, as USER (impersonated), or by ServiceAccount ns/name.
     pub actor: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Scope {
-    Object,
-    Namespace,
-    Cluster,
-}
-
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Object => "object",
-            Scope::Namespace => "namespace",
-            Scope::Cluster => "cluster",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Key {
-    namespace: Option<String>,
-    name: Option<String>,
-    scope: Scope,
-    user: Option<String>,
-    impersonated: Option<String>,
-}
-
-#[derive(Default)]
-struct Access {
-    service_account: Option<String>,
-    pods: Distinct,
-    verbs: Counter,
-    allowed: u64,
-    forbidden: u64,
-    span: Span,
-    source_ips: Distinct,
-    user_agents: Distinct,
-}
-
-/// The secret a request names and what it could see.
-pub fn target(e: &Event<'_>) -> (Option<String>, Scope) {
-    let r = e.request;
-    let name = r
-        .name
-        .map(str::to_string)
-        .or_else(|| r.request_uri.and_then(field_selector_name))
-        .or_else(|| {
-            // A create names its object in the body (when the level logs bodies).
-            str_at(e.value, &["requestObject", "metadata", "name"])
-                .or_else(|| str_at(e.value, &["responseObject", "metadata", "name"]))
-                .map(str::to_string)
-        })
-        .filter(|n| !n.is_empty());
-    // Without a name, a request covers every secret of its namespace (list, watch,
-    // deletecollection), or of the cluster when it has no namespace.
-    let scope = match (&name, r.namespace.filter(|ns| !ns.is_empty())) {
-        (Some(_), _) => Scope::Object,
-        (None, Some(_)) => Scope::Namespace,
-        (None, None) => Scope::Cluster,
-    };
-    (name, scope)
-}
-
-/// `metadata.name` from a `fieldSelector` in the request URI's query.
-fn field_selector_name(uri: &str) -> Option<String> {
-    let query = uri.split_once('?')?.1;
-    query
-        .split('&')
-        .filter_map(|pair| pair.strip_prefix("fieldSelector="))
-        .flat_map(|v| {
-            percent_decode(v)
-                .split(',')
-                .filter_map(|term| {
-                    let term = term.trim();
-                    term.strip_prefix("metadata.name==")
-                        .or_else(|| term.strip_prefix("metadata.name="))
-                        .map(str::to_string)
-                })
-                .collect::<Vec<_>>()
-        })
-        .next()
 }
 
 impl Filter {
@@ -137,44 +55,8 @@ impl Filter {
 }
 
 pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
-    let mut rows: BTreeMap<Key, Access> = BTreeMap::new();
-    let search = within(scope, is(Field::Resource, "secrets"));
-    each_event(engine, &search, &mut |e| {
-        let r = e.request;
-        let (name, scope) = target(e);
-        let service_account = r.service_account.clone().or_else(|| {
-            match Actor::from_username(r.impersonated_user?) {
-                Actor::ServiceAccount { namespace, name } => Some(format!("{namespace}/{name}")),
-                _ => None,
-            }
-        });
-        let key = Key {
-            namespace: r.namespace.filter(|ns| !ns.is_empty()).map(str::to_string),
-            name: if scope == Scope::Object { name } else { None },
-            scope,
-            user: r.user.map(str::to_string),
-            impersonated: r.impersonated_user.map(str::to_string),
-        };
-        if !filter.keeps(&key, service_account.as_deref()) {
-            return;
-        }
-        let row = rows.entry(key).or_default();
-        row.service_account = service_account;
-        if let Some(pod) = &r.pod {
-            row.pods.add(pod);
-        }
-        row.verbs.add(r.verb.unwrap_or("-"), 1);
-        if is_forbidden(r.code, r.decision) {
-            row.forbidden += 1;
-        } else {
-            row.allowed += 1;
-        }
-        row.span.add(r.time());
-        for ip in &r.source_ips {
-            row.source_ips.add(ip);
-        }
-        row.user_agents.add(r.user_agent.unwrap_or(""));
-    })?;
+    let mut rows = accesses(engine, &within(scope, is(Field::Resource, "secrets")))?;
+    rows.retain(|key, access| filter.keeps(key, access.service_account.as_deref()));
 
     // A token without a bound pod (legacy Secret-based tokens) names no pod: show the
     // pods seen using that ServiceAccount anywhere in the index instead. Not for an
@@ -257,18 +139,4 @@ fn pods_seen(engine: &Engine, sa: &str, scope: &Search) -> Result<Vec<String>> {
         Ok(())
     })?;
     Ok(pods.list())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn field_selectors_name_the_secret() {
-        let uri = "/api/v1/namespaces/a/secrets?fieldSelector=metadata.name%3Ddb-password&watch=true";
-        assert_eq!(field_selector_name(uri).as_deref(), Some("db-password"));
-        let uri = "/api/v1/secrets?fieldSelector=type%3Dopaque%2Cmetadata.name%3D%3Dx";
-        assert_eq!(field_selector_name(uri).as_deref(), Some("x"));
-        assert_eq!(field_selector_name("/api/v1/secrets?limit=500"), None);
-    }
 }

@@ -14,12 +14,12 @@ use tantivy::columnar::Column;
 use super::immutability::body_of;
 use crate::podspec::POD_RESOURCES;
 use crate::podspec;
-use super::secrets::{Scope, target};
+use super::secret_access::{Scope, accesses};
 use super::tally::{Counter, Distinct, Span, is_forbidden};
 use super::{Cell, Report, Section, each_event, has, is, str_at, within};
 use crate::error::{Error, Result};
 use crate::model::Actor;
-use crate::query::parse::{Expr, Field};
+use crate::query::parse::{CmpOp, Expr, Field, Value as Term};
 use crate::query::scan::StrValues;
 use crate::query::{Engine, Search};
 
@@ -73,23 +73,26 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
     let mut accounts: BTreeMap<String, Account> = BTreeMap::new();
     usage(engine, &within(scope, only(has(Field::ServiceAccount))), &mut accounts)?;
 
-    let reads = Expr::And(vec![is(Field::Resource, "secrets"), has(Field::ServiceAccount)]);
-    each_event(engine, &within(scope, only(reads)), &mut |e| {
-        let r = e.request;
-        let (Some(sa), Some("get" | "list" | "watch")) = (&r.service_account, r.verb) else {
-            return;
+    // Secrets read: allowed, answered get/list/watch by the ServiceAccount itself.
+    let reads = Expr::And(vec![
+        is(Field::Resource, "secrets"),
+        has(Field::ServiceAccount),
+        Expr::Or(["get", "list", "watch"].map(|v| is(Field::Verb, v)).to_vec()),
+        Expr::Field(Field::Code, Term::Compare(CmpOp::Lt, 400)),
+        Expr::Not(Box::new(is(Field::Decision, "forbid"))),
+    ]);
+    for (key, access) in accesses(engine, &within(scope, only(reads)))? {
+        let (Some(sa), None) = (access.service_account, &key.impersonated) else {
+            continue;
         };
-        if is_forbidden(r.code, r.decision) || r.code.is_some_and(|c| c >= 400) {
-            return;
-        }
-        let ns = r.namespace.unwrap_or_default();
-        let label = match target(e) {
-            (Some(name), Scope::Object) => format!("{ns}/{name}"),
-            (_, Scope::Namespace) => format!("{ns}/* (all)"),
+        let ns = key.namespace.unwrap_or_default();
+        let label = match (key.scope, key.name) {
+            (Scope::Object, Some(name)) => format!("{ns}/{name}"),
+            (Scope::Namespace, _) => format!("{ns}/* (all)"),
             _ => "* (all namespaces)".to_string(),
         };
-        accounts.entry(sa.clone()).or_default().secrets_read.add(&label);
-    })?;
+        accounts.entry(sa).or_default().secrets_read.add(&label);
+    }
 
     // Requests made as a ServiceAccount by impersonation: the impersonator is who did it.
     let impersonated = Expr::Field(
