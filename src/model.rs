@@ -317,7 +317,8 @@ mod tests {
             vec!["sh", "-c", "cat /etc/passwd"]
         );
         assert_eq!(percent_decode("100%"), "100%");
-        let uri = "/api/v1/namespaces/a/secrets?fieldSelector=metadata.name%3Ddb-password&watch=true";
+        let uri =
+            "/api/v1/namespaces/a/secrets?fieldSelector=metadata.name%3Ddb-password&watch=true";
         assert_eq!(field_selector_name(uri).as_deref(), Some("db-password"));
         let uri = "/api/v1/secrets?fieldSelector=type%3Dopaque%2Cmetadata.name%3D%3Dx";
         assert_eq!(field_selector_name(uri).as_deref(), Some("x"));

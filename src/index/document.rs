@@ -107,7 +107,10 @@ pub fn build(
 /// The container checks a pod or workload write fails (`risk:privileged`). The body is
 /// parsed only for those writes, and only when they were logged with bodies.
 fn risks(r: &Request<'_>, json: &[u8]) -> Vec<&'static str> {
-    let Some(resource) = r.resource.filter(|res| podspec::POD_RESOURCES.contains(res)) else {
+    let Some(resource) = r
+        .resource
+        .filter(|res| podspec::POD_RESOURCES.contains(res))
+    else {
         return Vec::new();
     };
     let writes_spec = matches!(r.verb, Some("create" | "update" | "patch"))

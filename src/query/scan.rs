@@ -129,7 +129,12 @@ impl StrValues {
 
     /// The ordinal of a value, if this segment has it.
     pub fn ord_of(&self, text: &str) -> Option<u64> {
-        self.column.as_ref()?.dictionary().term_ord(text).ok().flatten()
+        self.column
+            .as_ref()?
+            .dictionary()
+            .term_ord(text)
+            .ok()
+            .flatten()
     }
 
     /// Number of distinct values: sizes per-ordinal tallies.

@@ -9,10 +9,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::podspec::{self, POD_RESOURCES, Severity};
 use super::{Cell, Event, Report, Section, each_event, has, is, str_at, within};
 use crate::error::Result;
 use crate::model::percent_decode;
+use crate::podspec::{self, POD_RESOURCES, Severity};
 use crate::query::parse::{Expr, Field};
 use crate::query::{Engine, Search};
 
@@ -142,7 +142,13 @@ fn coverage_section(coverage: &BTreeMap<String, Coverage>) -> Section {
     let mut section = Section::new(
         "coverage",
         "Coverage of pod and workload writes",
-        &["resource", "writes", "inspected", "metadataOnly", "rejected"],
+        &[
+            "resource",
+            "writes",
+            "inspected",
+            "metadataOnly",
+            "rejected",
+        ],
     );
     let mut blind = 0;
     for (resource, c) in coverage {
@@ -174,7 +180,12 @@ fn runtime_section(engine: &Engine, scope: &Search) -> Result<Section> {
     let subresources = ["exec", "attach", "portforward", "ephemeralcontainers"];
     let selection = Expr::And(vec![
         is(Field::Resource, "pods"),
-        Expr::Or(subresources.iter().map(|s| is(Field::Subresource, s)).collect()),
+        Expr::Or(
+            subresources
+                .iter()
+                .map(|s| is(Field::Subresource, s))
+                .collect(),
+        ),
     ]);
     let mut rows = Vec::new();
     each_event(engine, &within(scope, selection), &mut |e| {
@@ -270,7 +281,11 @@ fn ephemeral(e: &Event<'_>) -> (Option<String>, Vec<String>) {
         container
             .get(key)
             .and_then(|v| v.as_array())
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let mut command = strings("command");
@@ -280,7 +295,10 @@ fn ephemeral(e: &Event<'_>) -> (Option<String>, Vec<String>) {
     {
         command.push(format!("(image {image})"));
     }
-    let name = container.get("name").and_then(|n| n.as_str()).map(str::to_string);
+    let name = container
+        .get("name")
+        .and_then(|n| n.as_str())
+        .map(str::to_string);
     (name, command)
 }
 

@@ -218,7 +218,11 @@ impl Cell {
             Cell::Share(f) => format!("{:.1}%", f * 100.0),
             Cell::Time(t) => t.map(format_micros).unwrap_or_default(),
             Cell::List(items) => items.join(", "),
-            Cell::Argv(argv) => argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" "),
+            Cell::Argv(argv) => argv
+                .iter()
+                .map(|a| shell_quote(a))
+                .collect::<Vec<_>>()
+                .join(" "),
             Cell::Counts(counts) => counts
                 .iter()
                 .map(|(k, n)| format!("{k} {n}"))

@@ -22,17 +22,26 @@ const MAX_CELL: usize = 80;
 
 /// Writes `report`, or only its section `only`. CSV holds one table: the one chosen,
 /// else the report's primary section.
-pub fn write(out: &mut dyn Write, report: &Report, format: Format, only: Option<&str>) -> Result<()> {
+pub fn write(
+    out: &mut dyn Write,
+    report: &Report,
+    format: Format,
+    only: Option<&str>,
+) -> Result<()> {
     let chosen: Vec<&Section> = match only {
         Some(key) => {
-            let section = report.sections.iter().find(|s| s.key == key).ok_or_else(|| {
-                let keys: Vec<&str> = report.sections.iter().map(|s| s.key).collect();
-                Error::Usage(format!(
-                    "report {} has no section {key:?}; its sections: {}",
-                    report.name,
-                    keys.join(", ")
-                ))
-            })?;
+            let section = report
+                .sections
+                .iter()
+                .find(|s| s.key == key)
+                .ok_or_else(|| {
+                    let keys: Vec<&str> = report.sections.iter().map(|s| s.key).collect();
+                    Error::Usage(format!(
+                        "report {} has no section {key:?}; its sections: {}",
+                        report.name,
+                        keys.join(", ")
+                    ))
+                })?;
             vec![section]
         }
         None if format == Format::Csv => report
@@ -51,7 +60,12 @@ pub fn write(out: &mut dyn Write, report: &Report, format: Format, only: Option<
     written.map_err(|e| Error::io("<stdout>", e))
 }
 
-fn write_json(out: &mut dyn Write, report: &Report, chosen: &[&Section], only: bool) -> io::Result<()> {
+fn write_json(
+    out: &mut dyn Write,
+    report: &Report,
+    chosen: &[&Section],
+    only: bool,
+) -> io::Result<()> {
     let document = match (&report.json, only) {
         (Some(json), false) => Value::Object(json.clone()),
         _ => {
@@ -118,7 +132,11 @@ fn write_aligned(out: &mut dyn Write, s: &Section) -> io::Result<()> {
     }
     // Numbers align right, so their magnitudes line up.
     let right: Vec<bool> = (0..titles.len())
-        .map(|i| s.rows.first().is_some_and(|r| r.get(i).is_some_and(is_number)))
+        .map(|i| {
+            s.rows
+                .first()
+                .is_some_and(|r| r.get(i).is_some_and(is_number))
+        })
         .collect();
     let mut line = |values: &[String]| -> io::Result<()> {
         let mut text = String::new();
@@ -171,7 +189,10 @@ fn write_csv(out: &mut dyn Write, s: &Section) -> io::Result<()> {
     let mut w = csv::WriterBuilder::new().from_writer(out);
     w.write_record(&s.columns)?;
     for row in &s.rows {
-        w.write_record(row.iter().map(|c| sanitize::for_csv(&c.to_text()).into_owned()))?;
+        w.write_record(
+            row.iter()
+                .map(|c| sanitize::for_csv(&c.to_text()).into_owned()),
+        )?;
     }
     w.flush()
 }
@@ -187,7 +208,11 @@ fn write_markdown(out: &mut dyn Write, name: &str, sections: &[&Section]) -> io:
             let rule: Vec<&str> = s
                 .rows
                 .first()
-                .map(|r| r.iter().map(|c| if is_number(c) { "---:" } else { "---" }).collect())
+                .map(|r| {
+                    r.iter()
+                        .map(|c| if is_number(c) { "---:" } else { "---" })
+                        .collect()
+                })
                 .unwrap_or_default();
             writeln!(out, "|{}|", rule.join("|"))?;
             for row in &s.rows {
@@ -208,7 +233,10 @@ fn markdown_cell(text: &str) -> String {
     let safe = sanitize::for_terminal(text);
     let mut out = String::with_capacity(safe.len());
     for c in safe.chars() {
-        if matches!(c, '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '!') {
+        if matches!(
+            c,
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '!'
+        ) {
             out.push('\\');
         }
         out.push(c);

@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use tantivy::SegmentReader;
 use tantivy::columnar::Column;
 use tantivy::index::SegmentId;
-use tantivy::SegmentReader;
 
 use super::tally::{Counter, Distinct, Span};
 use crate::error::{Error, Result};
@@ -113,11 +113,18 @@ pub fn accesses(engine: &Engine, search: &Search) -> Result<BTreeMap<Key, Access
     let mut rows: BTreeMap<Key, Access> = BTreeMap::new();
     let mut current: Option<(SegmentId, Columns, SegmentRows)> = None;
     engine.scan(search, &mut |segment, docs| {
-        if current.as_ref().is_none_or(|(id, _, _)| *id != segment.segment_id()) {
+        if current
+            .as_ref()
+            .is_none_or(|(id, _, _)| *id != segment.segment_id())
+        {
             if let Some((_, columns, seg)) = current.take() {
                 merge(&columns, seg, &mut rows);
             }
-            current = Some((segment.segment_id(), Columns::open(segment)?, HashMap::new()));
+            current = Some((
+                segment.segment_id(),
+                Columns::open(segment)?,
+                HashMap::new(),
+            ));
         }
         let (_, c, seg) = current.as_mut().expect("set above");
         let forbid = c.decision.ord_of("forbid");
@@ -174,20 +181,22 @@ fn merge(c: &Columns, seg: SegmentRows, rows: &mut BTreeMap<Key, Access>) {
         let row = rows.entry(key).or_default();
         if row.service_account.is_none() {
             // The acting ServiceAccount: the requester's, else the one impersonated.
-            row.service_account = text(&c.service_account, s.service_account).or_else(|| {
-                match Actor::from_username(impersonated.as_deref()?) {
+            row.service_account =
+                text(&c.service_account, s.service_account).or_else(|| match Actor::from_username(
+                    impersonated.as_deref()?,
+                ) {
                     Actor::ServiceAccount { namespace, name } => {
                         Some(format!("{namespace}/{name}"))
                     }
                     _ => None,
-                }
-            });
+                });
         }
         for pod in s.pods {
             row.pods.add(&c.pod.text(pod));
         }
         for (verb, n) in s.verbs {
-            row.verbs.add(&text(&c.verb, verb).unwrap_or_else(|| "-".into()), n);
+            row.verbs
+                .add(&text(&c.verb, verb).unwrap_or_else(|| "-".into()), n);
         }
         row.allowed += s.allowed;
         row.forbidden += s.forbidden;

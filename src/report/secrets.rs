@@ -64,7 +64,10 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
     let mut pods_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (key, access) in rows.iter_mut() {
         let own = key.impersonated.is_none();
-        if let (Some(sa), true) = (&access.service_account, own && access.pods.list().is_empty()) {
+        if let (Some(sa), true) = (
+            &access.service_account,
+            own && access.pods.list().is_empty(),
+        ) {
             if !pods_of.contains_key(sa) {
                 pods_of.insert(sa.clone(), pods_seen(engine, sa, scope)?);
             }

@@ -12,13 +12,13 @@ use serde_json::{Map, Value};
 use tantivy::columnar::Column;
 
 use super::immutability::body_of;
-use crate::podspec::POD_RESOURCES;
-use crate::podspec;
 use super::secret_access::{Scope, accesses};
 use super::tally::{Counter, Distinct, Span, is_forbidden};
 use super::{Cell, Report, Section, each_event, has, is, str_at, within};
 use crate::error::{Error, Result};
 use crate::model::Actor;
+use crate::podspec;
+use crate::podspec::POD_RESOURCES;
 use crate::query::parse::{CmpOp, Expr, Field, Value as Term};
 use crate::query::scan::StrValues;
 use crate::query::{Engine, Search};
@@ -71,13 +71,21 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
         None => expr,
     };
     let mut accounts: BTreeMap<String, Account> = BTreeMap::new();
-    usage(engine, &within(scope, only(has(Field::ServiceAccount))), &mut accounts)?;
+    usage(
+        engine,
+        &within(scope, only(has(Field::ServiceAccount))),
+        &mut accounts,
+    )?;
 
     // Secrets read: allowed, answered get/list/watch by the ServiceAccount itself.
     let reads = Expr::And(vec![
         is(Field::Resource, "secrets"),
         has(Field::ServiceAccount),
-        Expr::Or(["get", "list", "watch"].map(|v| is(Field::Verb, v)).to_vec()),
+        Expr::Or(
+            ["get", "list", "watch"]
+                .map(|v| is(Field::Verb, v))
+                .to_vec(),
+        ),
         Expr::Field(Field::Code, Term::Compare(CmpOp::Lt, 400)),
         Expr::Not(Box::new(is(Field::Decision, "forbid"))),
     ]);
@@ -107,7 +115,11 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
             return;
         };
         let sa = format!("{namespace}/{name}");
-        if filter.service_account.as_ref().is_some_and(|want| *want != sa) {
+        if filter
+            .service_account
+            .as_ref()
+            .is_some_and(|want| *want != sa)
+        {
             return;
         }
         let by = r.user.unwrap_or("-");
@@ -135,7 +147,10 @@ fn usage(engine: &Engine, search: &Search, accounts: &mut BTreeMap<String, Accou
     }
     let mut current: Option<Segment> = None;
     engine.scan(search, &mut |segment, docs| {
-        if current.as_ref().is_none_or(|c| c.id != segment.segment_id()) {
+        if current
+            .as_ref()
+            .is_none_or(|c| c.id != segment.segment_id())
+        {
             let fast = segment.fast_fields();
             let numeric = |e: tantivy::TantivyError| Error::Usage(format!("fast field: {e}"));
             current = Some(Segment {
@@ -156,14 +171,20 @@ fn usage(engine: &Engine, search: &Search, accounts: &mut BTreeMap<String, Accou
         // Ordinals decoded once per block rather than once per request.
         let mut names: HashMap<(u8, u64), String> = HashMap::new();
         let mut text = |which: u8, values: &StrValues, ord: Option<u64>| {
-            ord.map(|o| names.entry((which, o)).or_insert_with(|| values.text(o)).clone())
+            ord.map(|o| {
+                names
+                    .entry((which, o))
+                    .or_insert_with(|| values.text(o))
+                    .clone()
+            })
         };
         for &doc in docs {
             let Some(sa) = text(0, &c.sa, c.sa.ord(doc)) else {
                 continue;
             };
             let code = c.code.as_ref().and_then(|col| col.first(doc));
-            let forbidden = code == Some(403) || (forbid.is_some() && c.decision.ord(doc) == forbid);
+            let forbidden =
+                code == Some(403) || (forbid.is_some() && c.decision.ord(doc) == forbid);
             let time = c
                 .time
                 .as_ref()
@@ -173,7 +194,9 @@ fn usage(engine: &Engine, search: &Search, accounts: &mut BTreeMap<String, Accou
             account.requests += 1;
             account.forbidden += u64::from(forbidden);
             account.span.add(time);
-            account.verbs.add(&text(1, &c.verb, c.verb.ord(doc)).unwrap_or_default(), 1);
+            account
+                .verbs
+                .add(&text(1, &c.verb, c.verb.ord(doc)).unwrap_or_default(), 1);
             if let Some(resource) = text(2, &c.resource, c.resource.ord(doc)) {
                 account.resources.add(&resource, 1);
             }
@@ -200,7 +223,12 @@ fn created_pods(
     accounts: &mut BTreeMap<String, Account>,
 ) -> Result<()> {
     let creates = Expr::And(vec![
-        Expr::Or(POD_RESOURCES.iter().map(|r| is(Field::Resource, r)).collect()),
+        Expr::Or(
+            POD_RESOURCES
+                .iter()
+                .map(|r| is(Field::Resource, r))
+                .collect(),
+        ),
         is(Field::Verb, "create"),
         Expr::Not(Box::new(has(Field::Subresource))),
     ]);
@@ -219,7 +247,11 @@ fn created_pods(
         // No serviceAccountName: admission gives the pod its namespace's `default`.
         let name = podspec::service_account(resource, &object).unwrap_or_else(|| "default".into());
         let sa = format!("{}/{name}", r.namespace.unwrap_or_default());
-        if filter.service_account.as_ref().is_some_and(|want| *want != sa) {
+        if filter
+            .service_account
+            .as_ref()
+            .is_some_and(|want| *want != sa)
+        {
             return;
         }
         let object_name = r
@@ -251,8 +283,16 @@ fn token_requests(
     ]);
     each_event(engine, &within(scope, tokens), &mut |e| {
         let r = e.request;
-        let sa = format!("{}/{}", r.namespace.unwrap_or_default(), r.name.unwrap_or_default());
-        if filter.service_account.as_ref().is_some_and(|want| *want != sa) {
+        let sa = format!(
+            "{}/{}",
+            r.namespace.unwrap_or_default(),
+            r.name.unwrap_or_default()
+        );
+        if filter
+            .service_account
+            .as_ref()
+            .is_some_and(|want| *want != sa)
+        {
             return;
         }
         let by = accounts
@@ -264,8 +304,14 @@ fn token_requests(
         by.requests += 1;
         by.forbidden += u64::from(is_forbidden(r.code, r.decision));
         by.span.add(r.time());
-        if str_at(e.value, &["requestObject", "spec", "boundObjectRef", "kind"]) == Some("Pod")
-            && let Some(pod) = str_at(e.value, &["requestObject", "spec", "boundObjectRef", "name"])
+        if str_at(
+            e.value,
+            &["requestObject", "spec", "boundObjectRef", "kind"],
+        ) == Some("Pod")
+            && let Some(pod) = str_at(
+                e.value,
+                &["requestObject", "spec", "boundObjectRef", "name"],
+            )
         {
             by.bound_pods.add(pod);
         }
@@ -292,17 +338,42 @@ fn report(accounts: BTreeMap<String, Account>) -> Report {
     let mut pods = Section::new(
         "pods",
         "Pods that used their tokens",
-        &["serviceAccount", "pod", "uid", "node", "first", "last", "requests", "forbidden"],
+        &[
+            "serviceAccount",
+            "pod",
+            "uid",
+            "node",
+            "first",
+            "last",
+            "requests",
+            "forbidden",
+        ],
     );
     let mut created = Section::new(
         "createdPods",
         "Pods and workloads created to run as them",
-        &["serviceAccount", "resource", "namespace", "name", "by", "time", "auditID"],
+        &[
+            "serviceAccount",
+            "resource",
+            "namespace",
+            "name",
+            "by",
+            "time",
+            "auditID",
+        ],
     );
     let mut tokens = Section::new(
         "tokenRequests",
         "Token requests (serviceaccounts/token)",
-        &["serviceAccount", "by", "requests", "forbidden", "first", "last", "boundPods"],
+        &[
+            "serviceAccount",
+            "by",
+            "requests",
+            "forbidden",
+            "first",
+            "last",
+            "boundPods",
+        ],
     );
     let mut rows = Vec::new();
     for (sa, a) in accounts {
@@ -322,7 +393,10 @@ fn report(accounts: BTreeMap<String, Account>) -> Report {
             Cell::Time(a.span.first),
             Cell::Time(a.span.last),
         ];
-        for (key, cell) in ["requests", "forbidden", "first", "last"].iter().zip(&totals) {
+        for (key, cell) in ["requests", "forbidden", "first", "last"]
+            .iter()
+            .zip(&totals)
+        {
             json.insert(key.to_string(), cell.to_json());
         }
         let mut pod_rows = Vec::new();
@@ -337,14 +411,18 @@ fn report(accounts: BTreeMap<String, Account>) -> Report {
                 Cell::Count(u.forbidden),
             ];
             pod_rows.push(row_of(&pods, &cells));
-            pods.rows.push([vec![Cell::text(&sa)], cells.to_vec()].concat());
+            pods.rows
+                .push([vec![Cell::text(&sa)], cells.to_vec()].concat());
         }
         json.insert("pods".into(), Value::Array(pod_rows));
         let extra = [
             ("topVerbs", Cell::Counts(a.verbs.top(TOP))),
             ("topResources", Cell::Counts(a.resources.top(TOP))),
             ("secretsRead", Cell::List(a.secrets_read.list())),
-            ("impersonatedBy", Cell::Counts(a.impersonated_by.top(usize::MAX))),
+            (
+                "impersonatedBy",
+                Cell::Counts(a.impersonated_by.top(usize::MAX)),
+            ),
         ];
         for (key, cell) in &extra {
             json.insert(key.to_string(), cell.to_json());
@@ -365,7 +443,9 @@ fn report(accounts: BTreeMap<String, Account>) -> Report {
                 Cell::List(t.bound_pods.list()),
             ];
             token_rows.push(row_of(&tokens, &cells));
-            tokens.rows.push([vec![Cell::text(&sa)], cells.to_vec()].concat());
+            tokens
+                .rows
+                .push([vec![Cell::text(&sa)], cells.to_vec()].concat());
         }
         json.insert("tokenRequests".into(), Value::Array(token_rows));
         let mut row = vec![Cell::text(&sa)];

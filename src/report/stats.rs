@@ -158,7 +158,10 @@ impl SegmentTally {
         self.sas.entry(c.sa.ord(doc)).or_default().add(t);
         self.verbs.entry(verb).or_default().add(t);
         self.resources.entry((resource, sub)).or_default().add(t);
-        self.decisions.entry(c.decision.ord(doc)).or_default().add(t);
+        self.decisions
+            .entry(c.decision.ord(doc))
+            .or_default()
+            .add(t);
         self.stages.entry(c.stage.ord(doc)).or_default().add(t);
         self.levels.entry(c.level.ord(doc)).or_default().add(t);
         self.talkers
@@ -265,7 +268,13 @@ fn report(totals: &Totals, top: usize) -> Report {
             0.0
         }
     };
-    let numbers = |t: Tally| [Cell::Count(t.requests), Cell::Count(t.bytes), Cell::Share(share(t))];
+    let numbers = |t: Tally| {
+        [
+            Cell::Count(t.requests),
+            Cell::Count(t.bytes),
+            Cell::Share(share(t)),
+        ]
+    };
     let labelled = |key, title, column, groups: &Groups<Label>| {
         let mut s = Section::new(key, title, &[column, "requests", "bytes", "share"]);
         for (label, t) in groups.ranked(top) {
@@ -276,11 +285,7 @@ fn report(totals: &Totals, top: usize) -> Report {
         s
     };
 
-    let mut total = Section::new(
-        "total",
-        "Total",
-        &["requests", "bytes", "first", "last"],
-    );
+    let mut total = Section::new("total", "Total", &["requests", "bytes", "first", "last"]);
     total.single = true;
     total.rows.push(vec![
         Cell::Count(all.requests),
@@ -306,7 +311,11 @@ fn report(totals: &Totals, top: usize) -> Report {
             .into(),
     );
 
-    let mut codes = Section::new("codes", "By response code", &["code", "requests", "bytes", "share"]);
+    let mut codes = Section::new(
+        "codes",
+        "By response code",
+        &["code", "requests", "bytes", "share"],
+    );
     for (code, t) in totals.codes.ranked(top) {
         let mut row = vec![code.map_or(Cell::Text(None), Cell::Count)];
         row.extend(numbers(t));
@@ -335,7 +344,12 @@ fn report(totals: &Totals, top: usize) -> Report {
             labelled("verbs", "By verb", "verb", &totals.verbs),
             labelled("resources", "By resource", "resource", &totals.resources),
             codes,
-            labelled("decisions", "By authorization decision", "decision", &totals.decisions),
+            labelled(
+                "decisions",
+                "By authorization decision",
+                "decision",
+                &totals.decisions,
+            ),
             labelled("stages", "By last stage reached", "stage", &totals.stages),
             labelled("levels", "By audit level", "level", &totals.levels),
             hours,

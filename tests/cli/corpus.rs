@@ -70,12 +70,21 @@ fn reports_find_the_corpus_facts(k: &Kaudit) {
             .unwrap()
             .iter()
             .filter(|f| f["auditID"] == id)
-            .map(|f| format!("{} {}", f["kind"].as_str().unwrap(), f["severity"].as_str().unwrap()))
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f["kind"].as_str().unwrap(),
+                    f["severity"].as_str().unwrap()
+                )
+            })
             .collect()
     };
     // falco create_nginx_pod_privileged: the nginx container is privileged.
     let privileged = kinds("a362d22b-db3c-4590-9505-23782f12925f");
-    assert!(privileged.contains(&"privileged high".to_string()), "{privileged:?}");
+    assert!(
+        privileged.contains(&"privileged high".to_string()),
+        "{privileged:?}"
+    );
     // falco create_nginx_pod_hostnetwork.
     let host = kinds("24142dcc-7ad8-4fb8-8d3b-106ea474759d");
     assert!(host.contains(&"hostNetwork high".to_string()), "{host:?}");

@@ -10,4 +10,5 @@ mod formats;
 mod ingest;
 mod query_syntax;
 mod redaction;
+mod reports;
 mod samples;

@@ -1,0 +1,543 @@
+//! The reports on small, hand-written logs whose right answers are known.
+
+use serde_json::{Value, json};
+
+use crate::common::{Kaudit, event, id};
+
+fn secret_request(n: u32, user: &str, verb: &str, uri: &str, obj: Value, code: u64) -> String {
+    let decision = if code == 403 { "forbid" } else { "allow" };
+    event(json!({
+        "auditID": id(n),
+        "verb": verb,
+        "requestURI": uri,
+        "user": {"username": user},
+        "objectRef": obj,
+        "responseStatus": {"code": code},
+        "requestReceivedTimestamp": format!("2026-11-20T10:00:{n:02}.000000Z"),
+        "annotations": {"authorization.k8s.io/decision": decision},
+    }))
+}
+
+/// Requests on secrets of every scope, with a known answer for `report secrets`.
+fn secrets_log(k: &Kaudit) {
+    let lines = vec![
+        // 1-2: a pod's ServiceAccount gets the secret twice (bound token: pod in extra).
+        event(json!({
+            "auditID": id(1),
+            "requestURI": "/api/v1/namespaces/prod/secrets/db",
+            "user": {"username": "system:serviceaccount:prod:api", "extra": {
+                "authentication.kubernetes.io/pod-name": ["api-1"],
+                "authentication.kubernetes.io/pod-uid": ["u-1"],
+                "authentication.kubernetes.io/node-name": ["n1"]}},
+            "userAgent": "api/1.0",
+            "sourceIPs": ["10.1.0.5"],
+            "objectRef": {"resource": "secrets", "namespace": "prod", "name": "db"},
+            "requestReceivedTimestamp": "2026-11-20T10:00:01.000000Z",
+        })),
+        event(json!({
+            "auditID": id(2),
+            "requestURI": "/api/v1/namespaces/prod/secrets/db",
+            "user": {"username": "system:serviceaccount:prod:api", "extra": {
+                "authentication.kubernetes.io/pod-name": ["api-1"]}},
+            "userAgent": "api/1.0",
+            "sourceIPs": ["10.1.0.5"],
+            "objectRef": {"resource": "secrets", "namespace": "prod", "name": "db"},
+            "requestReceivedTimestamp": "2026-11-20T10:00:02.000000Z",
+        })),
+        // 3: a kubelet watches it by field selector; objectRef has no name (older apiserver).
+        secret_request(
+            3,
+            "system:node:n1",
+            "watch",
+            "/api/v1/namespaces/prod/secrets?fieldSelector=metadata.name%3Ddb&watch=true",
+            json!({"resource": "secrets", "namespace": "prod"}),
+            200,
+        ),
+        // 4: someone lists every secret of prod and is refused.
+        secret_request(
+            4,
+            "mallory",
+            "list",
+            "/api/v1/namespaces/prod/secrets",
+            json!({"resource": "secrets", "namespace": "prod"}),
+            403,
+        ),
+        // 5: a controller lists the whole cluster's secrets.
+        secret_request(
+            5,
+            "system:kube-controller-manager",
+            "list",
+            "/api/v1/secrets",
+            json!({"resource": "secrets"}),
+            200,
+        ),
+        // 6: ci-bot impersonates the ServiceAccount and reads the secret.
+        event(json!({
+            "auditID": id(6),
+            "requestURI": "/api/v1/namespaces/prod/secrets/db",
+            "user": {"username": "ci-bot"},
+            "impersonatedUser": {"username": "system:serviceaccount:prod:api"},
+            "objectRef": {"resource": "secrets", "namespace": "prod", "name": "db"},
+            "requestReceivedTimestamp": "2026-11-20T10:00:06.000000Z",
+        })),
+        // 7: another secret in another namespace.
+        secret_request(
+            7,
+            "alice",
+            "get",
+            "/api/v1/namespaces/dev/secrets/other",
+            json!({"resource": "secrets", "namespace": "dev", "name": "other"}),
+            200,
+        ),
+    ];
+    k.ingest(&[&k.write("audit.log", &lines)]);
+}
+
+fn row<'a>(rows: &'a [Value], user: &str, scope: &str) -> &'a Value {
+    rows.iter()
+        .find(|r| r["user"] == user && r["scope"] == scope)
+        .unwrap_or_else(|| panic!("no {scope} row for {user}: {rows:#?}"))
+}
+
+#[test]
+fn secrets_report_gives_scope_both_identities_and_pods() {
+    let k = Kaudit::new();
+    secrets_log(&k);
+    let report = k.report("secrets", &[]);
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 6, "{rows:#?}");
+
+    let sa = row(rows, "system:serviceaccount:prod:api", "object");
+    assert_eq!(sa["namespace"], "prod");
+    assert_eq!(sa["name"], "db");
+    assert_eq!(sa["serviceAccount"], "prod/api");
+    assert_eq!(sa["pods"], json!(["prod/api-1"]));
+    assert_eq!(sa["verbs"], json!({"get": 2}));
+    assert_eq!(
+        (sa["allowed"].as_u64(), sa["forbidden"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert_eq!(sa["first"], "2026-11-20T10:00:01.000000Z");
+    assert_eq!(sa["last"], "2026-11-20T10:00:02.000000Z");
+    assert_eq!(sa["sourceIPs"], json!(["10.1.0.5"]));
+    assert_eq!(sa["userAgents"], json!(["api/1.0"]));
+
+    let kubelet = row(rows, "system:node:n1", "object");
+    assert_eq!(kubelet["name"], "db", "named by its field selector");
+    assert_eq!(kubelet["verbs"], json!({"watch": 1}));
+
+    let refused = row(rows, "mallory", "namespace");
+    assert_eq!(refused["name"], Value::Null);
+    assert_eq!(
+        (refused["allowed"].as_u64(), refused["forbidden"].as_u64()),
+        (Some(0), Some(1))
+    );
+
+    let cluster = row(rows, "system:kube-controller-manager", "cluster");
+    assert_eq!(cluster["namespace"], Value::Null);
+
+    let impersonated = row(rows, "ci-bot", "object");
+    assert_eq!(
+        impersonated["impersonatedUser"],
+        "system:serviceaccount:prod:api"
+    );
+    assert_eq!(impersonated["serviceAccount"], "prod/api");
+    assert_eq!(
+        impersonated["pods"],
+        json!([]),
+        "the impersonator is not the pod"
+    );
+}
+
+#[test]
+fn secrets_report_filters() {
+    let k = Kaudit::new();
+    secrets_log(&k);
+    let users = |args: &[&str]| -> Vec<String> {
+        let report = k.report("secrets", args);
+        let mut users: Vec<String> = report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r["scope"].as_str().unwrap(),
+                    r["user"].as_str().unwrap()
+                )
+            })
+            .collect();
+        users.sort();
+        users
+    };
+    // The secret, and the namespace- and cluster-wide reads that returned it.
+    assert_eq!(
+        users(&["--secret", "prod/db"]),
+        [
+            "cluster system:kube-controller-manager",
+            "namespace mallory",
+            "object ci-bot",
+            "object system:node:n1",
+            "object system:serviceaccount:prod:api",
+        ]
+    );
+    assert_eq!(
+        users(&["--namespace", "dev"]),
+        ["cluster system:kube-controller-manager", "object alice"]
+    );
+    // Either identity of an impersonated request, and the ServiceAccount by ns/name.
+    assert_eq!(
+        users(&["--actor", "system:serviceaccount:prod:api"]),
+        ["object ci-bot", "object system:serviceaccount:prod:api"]
+    );
+    assert_eq!(
+        users(&["--actor", "prod/api"]),
+        ["object ci-bot", "object system:serviceaccount:prod:api"]
+    );
+    assert_eq!(
+        users(&["--since", "2026-11-20T10:00:06Z"]),
+        ["object alice", "object ci-bot"]
+    );
+    assert_eq!(users(&["--where", "user:alice"]), ["object alice"]);
+
+    let bad = k.run(&["report", "secrets", "--secret", "db"]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("expected NAMESPACE/NAME"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn fail_on_findings_exits_1_only_when_something_is_listed() {
+    let k = Kaudit::new();
+    secrets_log(&k);
+    let run = k.run(&[
+        "report",
+        "secrets",
+        "--secret",
+        "dev/other",
+        "--fail-on-findings",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("flagged"), "{}", run.stderr);
+    let run = k.run(&[
+        "report",
+        "secrets",
+        "--actor",
+        "nobody",
+        "--fail-on-findings",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(k.run(&["report", "secrets", "--actor", "nobody"]).code, 0);
+}
+
+fn pod_write(n: u32, verb: &str, level: &str, body: Option<Value>, code: u64) -> String {
+    let mut fields = json!({
+        "auditID": id(n),
+        "level": level,
+        "verb": verb,
+        "requestURI": "/api/v1/namespaces/prod/pods",
+        "user": {"username": "bob"},
+        "objectRef": {"resource": "pods", "namespace": "prod", "name": format!("p{n}")},
+        "responseStatus": {"code": code},
+        "requestReceivedTimestamp": format!("2026-11-20T10:00:{n:02}.000000Z"),
+    });
+    if let Some(body) = body {
+        fields["requestObject"] = body;
+    }
+    event(fields)
+}
+
+#[test]
+fn immutability_report_checks_bodies_and_says_what_it_could_not_see() {
+    let k = Kaudit::new();
+    let privileged = json!({"kind": "Pod", "spec": {
+        "hostNetwork": true,
+        "containers": [{"name": "c", "image": "x", "securityContext": {"privileged": true}}]}});
+    let hardened = json!({"kind": "Pod", "spec": {
+        "securityContext": {"runAsNonRoot": true},
+        "containers": [{"name": "c", "image": "x", "securityContext": {
+            "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
+            "capabilities": {"drop": ["ALL"]}}}]}});
+    let patch =
+        json!({"spec": {"containers": [{"name": "c", "securityContext": {"privileged": true}}]}});
+    let exec = |n: u32, command: &str| {
+        event(json!({
+            "auditID": id(n),
+            "verb": "create",
+            "requestURI": format!("/api/v1/namespaces/prod/pods/p1/exec?{command}&container=c"),
+            "user": {"username": "bob"},
+            "objectRef": {"resource": "pods", "namespace": "prod", "name": "p1", "subresource": "exec"},
+            "responseStatus": {"code": 101},
+            "requestReceivedTimestamp": format!("2026-11-20T10:01:{n:02}.000000Z"),
+        }))
+    };
+    let lines = vec![
+        pod_write(1, "create", "Request", Some(privileged.clone()), 201),
+        pod_write(2, "create", "Request", Some(hardened), 201),
+        pod_write(3, "create", "Metadata", None, 201),
+        pod_write(4, "patch", "Request", Some(patch), 200),
+        pod_write(5, "create", "Request", Some(privileged), 403),
+        exec(
+            6,
+            "command=sh&command=-c&command=id%3B%20cat%20%2Fetc%2Fshadow",
+        ),
+        exec(7, "command=tar&command=cf&command=-&command=%2Fdata"),
+    ];
+    k.ingest(&[&k.write("audit.log", &lines)]);
+
+    let report = k.report("immutability", &[]);
+    let findings = report["findings"].as_array().unwrap();
+    let of = |name: &str| -> Vec<String> {
+        findings
+            .iter()
+            .filter(|f| f["name"] == name)
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f["kind"].as_str().unwrap(),
+                    f["severity"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        of("p1"),
+        [
+            "hostNetwork high",
+            "privileged high",
+            "allowPrivilegeEscalation medium",
+            "runAsRoot low",
+            "readOnlyRootFilesystem low"
+        ]
+    );
+    assert!(of("p2").is_empty(), "the hardened pod: {:?}", of("p2"));
+    assert_eq!(
+        of("p4"),
+        ["privileged high", "allowPrivilegeEscalation medium"],
+        "a patch: only what it sets (privileged implies escalation), no unset defaults"
+    );
+    assert!(of("p5").is_empty(), "a refused create started nothing");
+    assert_eq!(findings[0]["severity"], "high", "worst first");
+
+    let runtime = report["runtime"].as_array().unwrap();
+    assert_eq!(runtime.len(), 2);
+    assert_eq!(runtime[0]["kind"], "exec");
+    assert_eq!(
+        runtime[0]["command"],
+        json!(["sh", "-c", "id; cat /etc/shadow"])
+    );
+    assert_eq!(runtime[0]["container"], "c");
+    assert_eq!(runtime[1]["kind"], "cp", "kubectl cp is an exec of tar");
+
+    let coverage = &report["coverage"][0];
+    assert_eq!(coverage["resource"], "pods");
+    assert_eq!(
+        [
+            &coverage["writes"],
+            &coverage["inspected"],
+            &coverage["metadataOnly"],
+            &coverage["rejected"]
+        ],
+        [&json!(5), &json!(3), &json!(1), &json!(1)]
+    );
+    let note = report["notes"]["coverage"].as_str().unwrap();
+    assert!(
+        note.contains("1 write(s) were logged at Metadata level"),
+        "{note}"
+    );
+    assert!(note.contains("- level: Request"), "{note}");
+
+    // The same checks are searchable.
+    assert_eq!(
+        k.count("@privileged-pods"),
+        3,
+        "p1, the patch, and the refused p5"
+    );
+    assert_eq!(k.count("risk:readOnlyRootFilesystem"), 2);
+
+    let high = k.run(&[
+        "report",
+        "immutability",
+        "--min-severity",
+        "high",
+        "--format",
+        "json",
+    ]);
+    let high: Value = serde_json::from_str(&high.stdout).unwrap();
+    assert_eq!(high["findings"].as_array().unwrap().len(), 3);
+    let table = k.run(&["report", "immutability", "--fail-on-findings"]);
+    assert_eq!(table.code, 1);
+    assert!(
+        table.stdout.contains("sh -c 'id; cat /etc/shadow'"),
+        "{}",
+        table.stdout
+    );
+}
+
+#[test]
+fn serviceaccounts_report_links_tokens_pods_and_creators() {
+    let k = Kaudit::new();
+    let as_pod = |n: u32, pod: &str, node: &str, verb: &str, resource: &str, code: u64| {
+        event(json!({
+            "auditID": id(n),
+            "verb": verb,
+            "user": {"username": "system:serviceaccount:prod:api", "extra": {
+                "authentication.kubernetes.io/pod-name": [pod],
+                "authentication.kubernetes.io/pod-uid": [format!("uid-{pod}")],
+                "authentication.kubernetes.io/node-name": [node]}},
+            "objectRef": {"resource": resource, "namespace": "prod", "name": "x"},
+            "responseStatus": {"code": code},
+            "requestReceivedTimestamp": format!("2026-11-20T10:00:{n:02}.000000Z"),
+        }))
+    };
+    let lines = vec![
+        as_pod(1, "api-1", "n1", "get", "configmaps", 200),
+        as_pod(2, "api-1", "n1", "get", "secrets", 200),
+        as_pod(3, "api-2", "n2", "list", "pods", 403),
+        event(json!({
+            "auditID": id(4),
+            "level": "Request",
+            "verb": "create",
+            "user": {"username": "alice"},
+            "objectRef": {"resource": "pods", "namespace": "prod", "name": "api-1"},
+            "requestObject": {"kind": "Pod", "spec": {"serviceAccountName": "api", "containers": []}},
+            "responseStatus": {"code": 201},
+        })),
+        event(json!({
+            "auditID": id(5),
+            "level": "Request",
+            "verb": "create",
+            "user": {"username": "system:node:n1"},
+            "objectRef": {"resource": "serviceaccounts", "namespace": "prod", "name": "api", "subresource": "token"},
+            "requestObject": {"kind": "TokenRequest", "spec": {"boundObjectRef": {"kind": "Pod", "name": "api-1"}}},
+            "responseStatus": {"code": 201},
+        })),
+    ];
+    k.ingest(&[&k.write("audit.log", &lines)]);
+    let report = k.report("serviceaccounts", &["--sa", "prod/api"]);
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    let sa = &rows[0];
+    assert_eq!(sa["serviceAccount"], "prod/api");
+    assert_eq!(
+        (sa["requests"].as_u64(), sa["forbidden"].as_u64()),
+        (Some(3), Some(1))
+    );
+    let pods: Vec<String> = sa["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{} {} {} {}", p["pod"], p["uid"], p["node"], p["requests"]))
+        .collect();
+    assert_eq!(
+        pods,
+        [
+            r#""prod/api-1" "uid-api-1" "n1" 2"#,
+            r#""prod/api-2" "uid-api-2" "n2" 1"#
+        ]
+    );
+    assert_eq!(sa["secretsRead"], json!(["prod/x"]));
+    assert_eq!(sa["topVerbs"], json!({"get": 2, "list": 1}));
+    assert_eq!(sa["createdPods"][0]["by"], "alice");
+    assert_eq!(sa["createdPods"][0]["name"], "api-1");
+    assert_eq!(sa["tokenRequests"][0]["by"], "system:node:n1");
+    assert_eq!(sa["tokenRequests"][0]["boundPods"], json!(["api-1"]));
+}
+
+#[test]
+fn stats_counts_requests_and_the_bytes_of_every_stage() {
+    let k = Kaudit::new();
+    let received =
+        event(json!({"auditID": id(1), "stage": "RequestReceived", "responseStatus": null}));
+    let complete = event(json!({"auditID": id(1)}));
+    let other = event(json!({"auditID": id(2), "user": {"username": "bob"}, "verb": "list"}));
+    let bytes = |lines: &[&String]| lines.iter().map(|l| l.len() as u64).sum::<u64>();
+    let (alice_bytes, bob_bytes) = (bytes(&[&received, &complete]), bytes(&[&other]));
+    k.ingest(&[&k.write("audit.log", &[received, complete, other])]);
+    let report = k.report("stats", &[]);
+    assert_eq!(report["total"]["requests"], 2);
+    assert_eq!(report["total"]["bytes"], alice_bytes + bob_bytes);
+    let users = report["users"].as_array().unwrap();
+    assert_eq!(users[0]["user"], "alice", "largest first");
+    assert_eq!(users[0]["requests"], 1);
+    assert_eq!(users[0]["bytes"], alice_bytes);
+    let share = users[0]["share"].as_f64().unwrap();
+    let expected = alice_bytes as f64 / (alice_bytes + bob_bytes) as f64;
+    assert!((share - expected).abs() < 0.0001, "{share} vs {expected}");
+    assert_eq!(report["talkers"][1]["user"], "bob");
+    assert_eq!(report["talkers"][1]["verb"], "list");
+    assert_eq!(report["hours"][0]["hour"], "2026-11-20T10:00:00.000000Z");
+    let top = k.report("stats", &["--top", "1"]);
+    assert_eq!(top["users"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn report_formats_sections_and_hostile_text() {
+    let k = Kaudit::new();
+    let evil = event(json!({
+        "userAgent": "x\u{1b}]0;pwned\u{7}|y",
+        "objectRef": {"resource": "secrets", "namespace": "a", "name": "=cmd|' /C calc'!A0"},
+    }));
+    k.ingest(&[&k.write("audit.log", &[evil])]);
+    let table = k.run(&["report", "secrets"]);
+    assert_eq!(table.code, 0);
+    assert!(!table.stdout.contains('\u{1b}'), "{}", table.stdout);
+    assert!(
+        table.stdout.contains("x\\x1b]0;pwned\\x07|y"),
+        "{}",
+        table.stdout
+    );
+    let csv = k.run(&["report", "secrets", "--format", "csv"]);
+    assert!(
+        csv.stdout.starts_with("namespace,name,scope,"),
+        "{}",
+        csv.stdout
+    );
+    assert!(
+        csv.stdout.contains("'=cmd"),
+        "formula neutralized: {}",
+        csv.stdout
+    );
+    let md = k.run(&["report", "secrets", "--format", "markdown"]);
+    assert!(
+        md.stdout.starts_with("# kaudit report secrets"),
+        "{}",
+        md.stdout
+    );
+    assert!(
+        md.stdout.contains("x\\\\x1b\\]0;pwned\\\\x07\\|y"),
+        "{}",
+        md.stdout
+    );
+    let json = k.report("secrets", &[]);
+    assert_eq!(
+        json["rows"][0]["userAgents"][0], "x\u{1b}]0;pwned\u{7}|y",
+        "JSON exact"
+    );
+
+    // CSV is one table: the main one, or the one --section names.
+    let csv = k.run(&[
+        "report",
+        "immutability",
+        "--format",
+        "csv",
+        "--section",
+        "coverage",
+    ]);
+    assert!(
+        csv.stdout
+            .starts_with("resource,writes,inspected,metadataOnly,rejected"),
+        "{}",
+        csv.stdout
+    );
+    let bad = k.run(&["report", "stats", "--section", "nope"]);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("its sections: total, talkers, users"),
+        "{}",
+        bad.stderr
+    );
+}
