@@ -226,7 +226,7 @@ fn runtime_section(engine: &Engine, scope: &Search) -> Result<Section> {
             ],
         ));
     })?;
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows.sort_by_key(|(time, _)| *time);
     let mut section = Section::new(
         "runtime",
         "Exec, attach, cp, port-forward and ephemeral containers",

@@ -167,11 +167,13 @@ fn write_aligned(out: &mut dyn Write, s: &Section) -> io::Result<()> {
 /// `serviceAccount` → `SERVICE ACCOUNT`.
 fn header(column: &str) -> String {
     let mut out = String::new();
-    for (i, c) in column.chars().enumerate() {
-        if c.is_uppercase() && i > 0 && !column[..i].ends_with(|p: char| p.is_uppercase()) {
+    let mut previous: Option<char> = None;
+    for c in column.chars() {
+        if c.is_uppercase() && previous.is_some_and(|p| !p.is_uppercase()) {
             out.push(' ');
         }
         out.extend(c.to_uppercase());
+        previous = Some(c);
     }
     out
 }
