@@ -268,7 +268,24 @@ fn query_command(cfg: &config::Query) -> Result<u8> {
         out.flush().map_err(io)?;
         return Ok(if n > 0 { 0 } else { 1 });
     }
-    let order = if cfg.oldest_first {
+    // A query that is one saved query takes the table columns and order it names.
+    let chosen = cfg
+        .text
+        .trim()
+        .strip_prefix('@')
+        .and_then(|name| saved.iter().find(|q| q.name == name));
+    let columns: Vec<&str> = match chosen.filter(|q| !q.columns.is_empty()) {
+        Some(q) => {
+            output::check_columns(&q.columns).map_err(|reason| Error::SavedQuery {
+                path: PathBuf::from(&q.origin),
+                reason,
+            })?;
+            q.columns.iter().map(String::as_str).collect()
+        }
+        None => output::DEFAULT_COLUMNS.to_vec(),
+    };
+    let saved_oldest = chosen.and_then(|q| q.sort.as_deref()) == Some("oldest-first");
+    let order = if cfg.oldest_first || saved_oldest {
         SortOrder::OldestFirst
     } else {
         SortOrder::NewestFirst
@@ -292,7 +309,15 @@ fn query_command(cfg: &config::Query) -> Result<u8> {
         let last = page.len() < want || cfg.limit.is_some_and(|l| offset + page.len() >= l);
         let table_without_rows = cfg.format == Format::Table && page_rows.is_empty();
         if !table_without_rows {
-            output::write_rows(&mut out, cfg.format, &page_rows, offset == 0, last).map_err(io)?;
+            output::write_rows(
+                &mut out,
+                cfg.format,
+                &page_rows,
+                &columns,
+                offset == 0,
+                last,
+            )
+            .map_err(io)?;
         }
         found += page.len();
         offset += page.len();

@@ -61,6 +61,9 @@ pub struct Row {
     resource_path: String,
     #[serde(skip)]
     object_path: String,
+    /// Exec/attach argv as shell words.
+    #[serde(skip)]
+    command: String,
 }
 
 fn own(s: Option<&str>) -> Option<String> {
@@ -103,6 +106,10 @@ impl Row {
             actor: r.actor_label(),
             resource_path: r.resource_path().unwrap_or_default(),
             object_path: r.object_path().unwrap_or_default(),
+            command: r
+                .exec_command()
+                .map(|argv| sanitize::shell_words(&argv))
+                .unwrap_or_default(),
         }
     }
 }
@@ -186,11 +193,12 @@ pub fn write_rows(
     out: &mut dyn Write,
     format: Format,
     rows: &[Row],
+    columns: &[&str],
     first: bool,
     last: bool,
 ) -> io::Result<()> {
     match format {
-        Format::Table => write_table(out, rows, first),
+        Format::Table => write_table(out, rows, columns, first),
         Format::Ndjson => {
             for row in rows {
                 serde_json::to_writer(&mut *out, row)?;
@@ -262,45 +270,130 @@ fn write_csv(out: &mut dyn Write, rows: &[Row], header: bool) -> io::Result<()> 
 /// Longest a table cell may be before it is cut with `…`.
 const MAX_CELL: usize = 60;
 
-fn write_table(out: &mut dyn Write, rows: &[Row], header: bool) -> io::Result<()> {
-    let cells: Vec<[String; 8]> = rows
+/// Columns the table can show (a saved query's `columns`), with their titles.
+pub const TABLE_COLUMNS: &[(&str, &str)] = &[
+    ("time", "TIME"),
+    ("completed", "COMPLETED"),
+    ("auditID", "AUDIT ID"),
+    ("stage", "STAGE"),
+    ("level", "LEVEL"),
+    ("actor", "ACTOR"),
+    ("verb", "VERB"),
+    ("user", "USER"),
+    ("groups", "GROUPS"),
+    ("serviceAccount", "SERVICE ACCOUNT"),
+    ("pod", "POD"),
+    ("node", "NODE"),
+    ("impersonatedUser", "IMPERSONATED USER"),
+    ("sourceIP", "SOURCE IP"),
+    ("sourceIPs", "SOURCE IPS"),
+    ("userAgent", "USER AGENT"),
+    ("resource", "RESOURCE"),
+    ("subresource", "SUBRESOURCE"),
+    ("apiGroup", "API GROUP"),
+    ("namespace", "NAMESPACE"),
+    ("name", "NAME"),
+    ("object", "OBJECT"),
+    ("code", "CODE"),
+    ("decision", "DECISION"),
+    ("reason", "REASON"),
+    ("requestURI", "REQUEST URI"),
+    ("command", "COMMAND"),
+];
+
+/// The table's columns when a saved query does not choose them.
+pub const DEFAULT_COLUMNS: &[&str] = &[
+    "time", "actor", "verb", "resource", "object", "code", "decision", "sourceIP",
+];
+
+impl Row {
+    /// The text of a table column (`TABLE_COLUMNS`), not yet sanitized.
+    fn cell(&self, column: &str) -> String {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        match column {
+            "time" => self.time.as_deref().map(short_time).unwrap_or_default(),
+            "completed" => self
+                .completed
+                .as_deref()
+                .map(short_time)
+                .unwrap_or_default(),
+            "auditID" => text(&self.audit_id),
+            "stage" => text(&self.stage),
+            "level" => text(&self.level),
+            "actor" => self.actor.clone(),
+            "verb" => text(&self.verb),
+            "user" => text(&self.user),
+            "groups" => self.groups.join(" "),
+            "serviceAccount" => text(&self.service_account),
+            "pod" => text(&self.pod),
+            "node" => text(&self.node),
+            "impersonatedUser" => text(&self.impersonated_user),
+            "sourceIP" => self.source_ips.first().cloned().unwrap_or_default(),
+            "sourceIPs" => self.source_ips.join(" "),
+            "userAgent" => text(&self.user_agent),
+            // resource[/sub], or the URI of a non-resource request.
+            "resource" if self.resource_path.is_empty() => text(&self.request_uri),
+            "resource" => self.resource_path.clone(),
+            "subresource" => text(&self.subresource),
+            "apiGroup" => text(&self.api_group),
+            "namespace" => text(&self.namespace),
+            "name" => text(&self.name),
+            "object" => self.object_path.clone(),
+            "code" => self.code.map(|c| c.to_string()).unwrap_or_default(),
+            "decision" => text(&self.decision),
+            "reason" => text(&self.reason),
+            "requestURI" => text(&self.request_uri),
+            "command" => self.command.clone(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// Checks a saved query's `columns` against `TABLE_COLUMNS`.
+pub fn check_columns(columns: &[String]) -> Result<(), String> {
+    match columns
+        .iter()
+        .find(|c| !TABLE_COLUMNS.iter().any(|(key, _)| key == c))
+    {
+        Some(bad) => {
+            let known: Vec<&str> = TABLE_COLUMNS.iter().map(|(key, _)| *key).collect();
+            Err(format!(
+                "unknown column {bad:?}; columns: {}",
+                known.join(" ")
+            ))
+        }
+        None => Ok(()),
+    }
+}
+
+fn write_table(
+    out: &mut dyn Write,
+    rows: &[Row],
+    columns: &[&str],
+    header: bool,
+) -> io::Result<()> {
+    let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            let cell = |s: &str| clip(&sanitize::for_terminal(s));
-            [
-                r.time
-                    .as_deref()
-                    .map(short_time)
-                    .unwrap_or_else(|| "-".into()),
-                cell(&r.actor),
-                cell(r.verb.as_deref().unwrap_or("-")),
-                cell(if r.resource_path.is_empty() {
-                    r.request_uri.as_deref().unwrap_or("-")
-                } else {
-                    &r.resource_path
-                }),
-                cell(if r.object_path.is_empty() {
-                    "-"
-                } else {
-                    &r.object_path
-                }),
-                r.code.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
-                cell(r.decision.as_deref().unwrap_or("-")),
-                cell(&r.source_ips.first().cloned().unwrap_or_else(|| "-".into())),
-            ]
+            columns
+                .iter()
+                .map(|c| match r.cell(c) {
+                    t if t.is_empty() => "-".to_string(),
+                    t => clip(&sanitize::for_terminal(&t)),
+                })
+                .collect()
         })
         .collect();
-    let titles = [
-        "TIME",
-        "ACTOR",
-        "VERB",
-        "RESOURCE",
-        "OBJECT",
-        "CODE",
-        "DECISION",
-        "SOURCE IP",
-    ];
-    let mut widths = titles.map(|t| t.chars().count());
+    let titles: Vec<&str> = columns
+        .iter()
+        .map(|c| {
+            TABLE_COLUMNS
+                .iter()
+                .find(|(key, _)| key == c)
+                .map_or(*c, |(_, title)| *title)
+        })
+        .collect();
+    let mut widths: Vec<usize> = titles.iter().map(|t| t.chars().count()).collect();
     for row in &cells {
         for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
@@ -308,11 +401,9 @@ fn write_table(out: &mut dyn Write, rows: &[Row], header: bool) -> io::Result<()
     }
     let mut line = |values: &[&str]| -> io::Result<()> {
         let mut text = String::new();
-        for (i, (v, w)) in values.iter().zip(widths).enumerate() {
-            if i + 1 == values.len() {
-                text.push_str(v);
-            } else {
-                text.push_str(v);
+        for (i, (v, w)) in values.iter().zip(&widths).enumerate() {
+            text.push_str(v);
+            if i + 1 < values.len() {
                 text.extend(std::iter::repeat_n(' ', w - v.chars().count() + 2));
             }
         }

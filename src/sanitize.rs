@@ -53,6 +53,23 @@ pub fn for_csv(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// A command line as shell words: plain words as they are, others single-quoted, so
+/// `sh -c 'cat /etc/shadow'` reads as what was run. Sanitize the result for display.
+pub fn shell_words(argv: &[String]) -> String {
+    let quote = |word: &String| {
+        let plain = !word.is_empty()
+            && word
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
+        if plain {
+            word.clone()
+        } else {
+            format!("'{}'", word.replace('\'', r"'\''"))
+        }
+    };
+    argv.iter().map(quote).collect::<Vec<_>>().join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

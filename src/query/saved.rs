@@ -14,9 +14,11 @@ pub struct SavedQuery {
     pub name: String,
     pub description: String,
     pub query: String,
-    /// Columns a report view may show; not used by `query`.
+    /// The table's columns when this query is run alone (`kaudit query @name`); see
+    /// `output::TABLE_COLUMNS`.
     #[serde(default)]
     pub columns: Vec<String>,
+    /// `newest-first` (the default) or `oldest-first`, when run alone.
     #[serde(default)]
     pub sort: Option<String>,
     /// Where it was read from: `built-in` or a file path.
@@ -59,6 +61,14 @@ fn parse(text: &str, origin: &str) -> Result<SavedQuery> {
         path: PathBuf::from(origin),
         reason: e.to_string(),
     })?;
+    if let Some(sort) = q.sort.as_deref()
+        && !matches!(sort, "newest-first" | "oldest-first")
+    {
+        return Err(Error::SavedQuery {
+            path: PathBuf::from(origin),
+            reason: format!("sort = {sort:?}: use \"newest-first\" or \"oldest-first\""),
+        });
+    }
     q.origin = origin.to_string();
     Ok(q)
 }

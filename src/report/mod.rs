@@ -218,30 +218,13 @@ impl Cell {
             Cell::Share(f) => format!("{:.1}%", f * 100.0),
             Cell::Time(t) => t.map(format_micros).unwrap_or_default(),
             Cell::List(items) => items.join(", "),
-            Cell::Argv(argv) => argv
-                .iter()
-                .map(|a| shell_quote(a))
-                .collect::<Vec<_>>()
-                .join(" "),
+            Cell::Argv(argv) => crate::sanitize::shell_words(argv),
             Cell::Counts(counts) => counts
                 .iter()
                 .map(|(k, n)| format!("{k} {n}"))
                 .collect::<Vec<_>>()
                 .join(", "),
         }
-    }
-}
-
-/// A word as a POSIX shell would need it: unchanged when plain, else single-quoted.
-fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 

@@ -196,3 +196,57 @@ fn saved_queries_are_listed_and_user_ones_are_read() {
     assert!(k.run(&["queries"]).stdout.contains("bob's doings"));
     assert_eq!(ids(&k, "@mine"), [3]);
 }
+
+#[test]
+fn a_saved_query_run_alone_sets_the_table_columns_and_order() {
+    let k = fixture();
+    let dir = k.dir.path().join("config/kaudit/queries");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("secrets.toml"),
+        "name = \"secrets\"\ndescription = \"d\"\nquery = \"resource:secrets\"\n\
+         columns = [\"auditID\", \"user\", \"name\"]\nsort = \"oldest-first\"\n",
+    )
+    .unwrap();
+    let run = k.run(&["query", "@secrets"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("AUDIT ID") && lines[0].ends_with("NAME"),
+        "{}",
+        run.stdout
+    );
+    assert!(lines[1].starts_with(&id(1)), "oldest first: {}", run.stdout);
+    assert!(!run.stdout.contains("DECISION"), "{}", run.stdout);
+    // Inside a larger query, or with --format json, the saved columns do not apply.
+    let run = k.run(&["query", "@secrets verb:get"]);
+    assert!(run.stdout.starts_with("TIME"), "{}", run.stdout);
+    // The exec query shows the decoded command.
+    let run = k.run(&["query", "@exec-into-pods"]);
+    assert!(run.stdout.contains("sh -c id"), "{}", run.stdout);
+
+    std::fs::write(
+        dir.join("bad.toml"),
+        "name = \"bad\"\ndescription = \"d\"\nquery = \"verb:get\"\ncolumns = [\"colour\"]\n",
+    )
+    .unwrap();
+    let run = k.run(&["query", "@bad"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("unknown column \"colour\""),
+        "{}",
+        run.stderr
+    );
+    std::fs::write(
+        dir.join("bad.toml"),
+        "name = \"bad\"\ndescription = \"d\"\nquery = \"verb:get\"\nsort = \"random\"\n",
+    )
+    .unwrap();
+    let run = k.run(&["queries"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("bad.toml") && run.stderr.contains("oldest-first"),
+        "{}",
+        run.stderr
+    );
+}
