@@ -396,6 +396,9 @@ pub(crate) struct Failure {
     pub details_kind: &'static str,
 }
 
+/// Added by the TokenRequest handler (not the authenticator) to a token's create.
+pub(crate) const ISSUED_CREDENTIAL_ID: &str = "authentication.kubernetes.io/issued-credential-id";
+
 /// One API request, from which each of its stage lines is rendered.
 pub(crate) struct Req {
     pub id: Uuid,
@@ -411,7 +414,8 @@ pub(crate) struct Req {
     pub request_object: Option<String>,
     pub response_object: Option<String>,
     /// Sorted by key (Go writes map keys sorted). Keys under `authentication.` are
-    /// added by the authenticator and so already present at RequestReceived.
+    /// added by the authenticator and so already present at RequestReceived, except
+    /// [`ISSUED_CREDENTIAL_ID`], which the TokenRequest handler adds.
     pub annotations: Vec<(&'static str, Arc<str>)>,
     pub t_received: i64,
     /// stageTimestamp of the RequestReceived line, a few µs after t_received.
@@ -505,10 +509,13 @@ impl Req {
         out.push('"');
         let mut first = true;
         for (k, v) in &self.annotations {
-            // Authentication annotations exist from the start; latency ones only once
-            // the request is over; the rest (authorization, admission) after RequestReceived.
+            // Authentication annotations exist from the start (except the token handler's
+            // issued-credential-id); latency ones only once the request is over; the rest
+            // (authorization, admission, handlers) after RequestReceived.
             let shown = match stage {
-                Stage::RequestReceived => k.starts_with("authentication."),
+                Stage::RequestReceived => {
+                    k.starts_with("authentication.") && *k != ISSUED_CREDENTIAL_ID
+                }
                 Stage::ResponseStarted => !k.starts_with("apiserver.latency.k8s.io/"),
                 Stage::ResponseComplete => true,
             };

@@ -576,7 +576,16 @@ impl Noise {
     pub(crate) fn schedule(&mut self, req: Req) {
         let slot = self.alloc();
         self.slots[slot] = req;
-        self.enqueue(slot);
+        self.enqueue(slot, None);
+    }
+
+    /// Like [`Noise::schedule`], but the delays between the request's stageTimestamps and
+    /// the writes of its lines come from `jitter` instead of the noise's generator: every
+    /// other line is then the same whether or not the request is added.
+    pub(crate) fn schedule_with_jitter(&mut self, req: Req, jitter: &mut Rng) {
+        let slot = self.alloc();
+        self.slots[slot] = req;
+        self.enqueue(slot, Some(jitter));
     }
 
     fn alloc(&mut self) -> usize {
@@ -590,11 +599,16 @@ impl Noise {
 
     /// Queues a request's stage lines. A line is written shortly after its stageTimestamp
     /// (so concurrent requests' lines are only roughly in stageTimestamp order), but a
-    /// request's own stages are always written in order.
-    fn enqueue(&mut self, slot: usize) {
+    /// request's own stages are always written in order. The delays come from `jitter`,
+    /// or else from the noise's generator.
+    fn enqueue(&mut self, slot: usize, jitter: Option<&mut Rng>) {
+        let rng = match jitter {
+            Some(rng) => rng,
+            None => &mut self.g.rng,
+        };
         let mut last = i64::MIN;
         for (stage, t) in self.slots[slot].stages() {
-            let at = (t + self.g.rng.range(20, 1_500)).max(last + 1);
+            let at = (t + rng.range(20, 1_500)).max(last + 1);
             last = at;
             self.seq += 1;
             self.pending
@@ -612,7 +626,7 @@ impl Noise {
         r.t_started = timing.started.map(|d| t + d);
         r.t_done = t + timing.latency;
         let done = r.t_done;
-        self.enqueue(slot);
+        self.enqueue(slot, None);
         done
     }
 

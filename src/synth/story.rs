@@ -13,7 +13,7 @@ use super::cluster::{
 };
 use super::noise::{Noise, path};
 use super::{
-    Actor, Failure, Identity, Level, MICROS_PER_SEC, Req, Stage, Uuid, base64, go_duration,
+    Actor, Failure, Identity, Level, MICROS_PER_SEC, Req, Rng, Stage, Uuid, base64, go_duration,
 };
 
 /// Facts about the story, for tests and the README.
@@ -33,7 +33,7 @@ pub mod facts {
     pub const FILE_CURRENT: &str = "audit.log";
     pub const FILES: [&str; 3] = [FILE_OLDEST, FILE_MIDDLE, FILE_CURRENT];
     /// Lines per file (uncompressed), in FILES order; audit.log's last line has no newline.
-    pub const LINES: [usize; 3] = [641, 596, 746];
+    pub const LINES: [usize; 3] = [643, 599, 754];
 
     pub const SECRET: &str = "payments/db-password";
     pub const SECRET_NAMESPACE: &str = "payments";
@@ -88,7 +88,7 @@ pub mod facts {
     /// Watches secrets cluster-wide in the noise: a list/watch returns payments/db-password too.
     pub const CLUSTER_WIDE_SECRET_WATCHER: &str = "system:kube-controller-manager";
 
-    // The scenes' auditIDs, in time order.
+    // The scenes' auditIDs: 001 to 020 in time order, then 021 to 025 (below), added later.
     pub const ID_CREATE_SECRET: &str = "a1d17000-0000-4000-8000-000000000001";
     pub const ID_CREATE_SA: &str = "a1d17000-0000-4000-8000-000000000002";
     pub const ID_CREATE_DEPLOYMENT: &str = "a1d17000-0000-4000-8000-000000000003";
@@ -114,7 +114,40 @@ pub mod facts {
     /// The auditID inside the invalid-UTF-8 line (a lone ResponseComplete).
     pub const ID_INVALID_UTF8: &str = "a1d17000-0000-4000-8000-000000000020";
 
-    /// Allowed reads of the secret's value: the three gets, and the impersonated get.
+    /// 08:21 the kubelet of worker-2 asks for the pod's ServiceAccount token
+    /// (`serviceaccounts/token` create, Request level: a TokenRequest bound to the pod, with
+    /// an empty `status.token` as kubelets send it). The apiserver logs the token's id in the
+    /// `authentication.kubernetes.io/issued-credential-id` annotation: CREDENTIAL_ID, the
+    /// credential-id of every later request of the pod.
+    pub const ID_TOKEN_REQUEST: &str = "a1d17000-0000-4000-8000-000000000021";
+    /// 09:55 bob runs `kubectl cp payments/report-runner-7d4f9c-x2x9q:/app/config ./config`:
+    /// an exec of `tar cf - /app/config` over SPDY (verb create).
+    pub const ID_CP: &str = "a1d17000-0000-4000-8000-000000000022";
+    /// The cp's exec URI, decoded: in the file each `&` is `\u0026`.
+    pub const CP_URI: &str = "/api/v1/namespaces/payments/pods/report-runner-7d4f9c-x2x9q/exec?command=tar&command=cf&command=-&command=%2Fapp%2Fconfig&container=runner&stderr=true&stdout=true";
+    /// 10:33 bob port-forwards to the pod over SPDY (verb create) for about two and a half
+    /// minutes; SPDY carries the ports in stream headers, so the URI has none.
+    pub const ID_PORT_FORWARD: &str = "a1d17000-0000-4000-8000-000000000023";
+    pub const PORT_FORWARD_URI: &str =
+        "/api/v1/namespaces/payments/pods/report-runner-7d4f9c-x2x9q/portforward";
+    /// 10:36 bob runs `kubectl debug -it <pod> --image=busybox:1.36 --target=runner`: a
+    /// strategic-merge patch of `pods/ephemeralcontainers` (Request level) adding
+    /// EPHEMERAL_CONTAINER, which runs the image's own entrypoint.
+    pub const ID_EPHEMERAL: &str = "a1d17000-0000-4000-8000-000000000024";
+    pub const EPHEMERAL_CONTAINER: &str = "debugger-x7k2p";
+    pub const EPHEMERAL_IMAGE: &str = "busybox:1.36";
+    /// 10:38 the kubelet of worker-2 watches the secret with a `metadata.name` field selector,
+    /// as kubelets do for secrets their pods use, until 10:46. Written as an apiserver that
+    /// does not copy the selector into objectRef.name writes it (the noise's kubelet watches
+    /// do copy it): objectRef names only the namespace, so name-based queries
+    /// (`name:db-password`) miss it and it is not in SECRET_READ_IDS; the secrets report
+    /// finds it through the field selector in the URI.
+    pub const ID_KUBELET_SECRET_WATCH: &str = "a1d17000-0000-4000-8000-000000000025";
+    /// The watch's URI, decoded: in the file each `&` is `\u0026`.
+    pub const KUBELET_SECRET_WATCH_URI: &str = "/api/v1/namespaces/payments/secrets?allowWatchBookmarks=true&fieldSelector=metadata.name%3Ddb-password&resourceVersion=4829001&timeout=7m41s&watch=true";
+
+    /// Allowed reads of the secret's value: the three gets, and the impersonated get
+    /// (not the kubelet's watch, ID_KUBELET_SECRET_WATCH, whose objectRef has no name).
     pub const SECRET_READ_IDS: [&str; 4] = [
         ID_SECRET_GETS[0],
         ID_SECRET_GETS[1],
@@ -126,13 +159,13 @@ pub mod facts {
 
     // 1-based line numbers of the broken lines in audit.log (FILE_CURRENT).
     /// `{"kind":"Event","apiVersion":`
-    pub const MALFORMED_LINE: usize = 713;
+    pub const MALFORMED_LINE: usize = 721;
     /// `{"kind":0}`
-    pub const WRONG_TYPES_LINE: usize = 724;
+    pub const WRONG_TYPES_LINE: usize = 732;
     /// An event whose userAgent holds the bytes C3 28 FF.
-    pub const INVALID_UTF8_LINE: usize = 735;
+    pub const INVALID_UTF8_LINE: usize = 743;
     /// The last line: the next event cut in half, with no trailing newline.
-    pub const TRUNCATED_LINE: usize = 746;
+    pub const TRUNCATED_LINE: usize = 754;
     pub const MALFORMED_TEXT: &str = r#"{"kind":"Event","apiVersion":"#;
     pub const WRONG_TYPES_TEXT: &str = r#"{"kind":0}"#;
 }
@@ -204,8 +237,9 @@ const RUNNER_GROUPS: &[&str] = &[
     "system:authenticated",
 ];
 
-/// All scene requests, in time order.
-fn scenes() -> Vec<Req> {
+/// All scene requests, each list in time order: the first scenes (auditIDs 001 to 020),
+/// and the later ones (021 on), which [`story`] adds without disturbing the noise.
+fn scenes() -> (Vec<Req>, Vec<Req>) {
     use facts::*;
     let alice = human(
         ADMIN,
@@ -251,6 +285,7 @@ fn scenes() -> Vec<Req> {
     );
 
     let mut out = Vec::new();
+    let mut later = Vec::new();
 
     // 1. 08:12 alice creates the secret (Request level: the value is in the body) and the ServiceAccount.
     let mut r = scene(
@@ -360,9 +395,35 @@ fn scenes() -> Vec<Req> {
     r.code = 201;
     out.push(r);
 
+    // The kubelet mounts the pod's projected token: a TokenRequest bound to the pod.
+    // The token it is issued is what the pod's requests carry (CREDENTIAL_ID).
+    let kubelet = kubelet_actor(1);
+    let mut r = scene(
+        ID_TOKEN_REQUEST,
+        &kubelet,
+        "create",
+        t_pod + 2 * MICROS_PER_SEC - 6_841,
+        6_841,
+    );
+    r.level = Level::Request;
+    path(
+        &mut r,
+        SERVICEACCOUNTS,
+        "payments",
+        "report-runner",
+        "token",
+    );
+    r.code = 201;
+    r.request_object = Some(format!(
+        r#"{{"kind":"TokenRequest","apiVersion":"authentication.k8s.io/v1","metadata":{{"creationTimestamp":null}},"spec":{{"audiences":null,"expirationSeconds":3607,"boundObjectRef":{{"kind":"Pod","apiVersion":"v1","name":"{POD_NAME}","uid":"{POD_UID}"}}}},"status":{{"token":"","expirationTimestamp":null}}}}"#
+    ));
+    r.annotate(super::ISSUED_CREDENTIAL_ID, Arc::from(CREDENTIAL_ID));
+    let issued = r.t_done;
+    later.push(r);
+
     let mut r = scene(
         ID_POD_STATUS,
-        &kubelet_actor(1),
+        &kubelet,
         "patch",
         at(8, 21, 9, 640_013),
         5_218,
@@ -372,7 +433,6 @@ fn scenes() -> Vec<Req> {
 
     // 3. The pod's ServiceAccount reads the secret three times. Its token is bound with
     // the default extended expiry: past the first hour every use is flagged stale.
-    let issued = t_pod + 2 * MICROS_PER_SEC;
     for (i, (h, m, s)) in [(8, 30, 12), (9, 15, 48), (10, 5, 26)]
         .into_iter()
         .enumerate()
@@ -394,7 +454,7 @@ fn scenes() -> Vec<Req> {
     // 4. 09:40 bob execs into the pod over SPDY (verb create) and reads its token.
     let mut r = scene(ID_EXEC, &bob, "create", at(9, 40, 12, 550_031), 41_310_992);
     r.uri = EXEC_URI.into();
-    r.obj = exec_ref();
+    r.obj = pod_subresource("exec");
     r.code = 101;
     r.t_started = Some(r.t_received + 48_337);
     exec_latency(&mut r);
@@ -422,6 +482,15 @@ fn scenes() -> Vec<Req> {
         r#"{"kind":"Pod","apiVersion":"v1","metadata":{"name":"debug-tools","namespace":"kube-system","creationTimestamp":null},"spec":{"volumes":[{"name":"host-root","hostPath":{"path":"/"}}],"containers":[{"name":"debug","image":"busybox","command":["sleep","infinity"],"resources":{},"volumeMounts":[{"name":"host-root","mountPath":"/host"}],"securityContext":{"capabilities":{"add":["SYS_ADMIN"]},"privileged":true}}],"hostNetwork":true,"hostPID":true},"status":{}}"#.into(),
     );
     out.push(r);
+
+    // 5c. 09:55 bob copies the app's config out of the pod: `kubectl cp` is an exec of tar.
+    let mut r = scene(ID_CP, &bob, "create", at(9, 55, 37, 286_519), 1_874_406);
+    r.uri = CP_URI.into();
+    r.obj = pod_subresource("exec");
+    r.code = 101;
+    r.t_started = Some(r.t_received + 41_778);
+    exec_latency(&mut r);
+    later.push(r);
 
     // 6. 10:10 the CI deployer's pod tries to list the payments secrets and is denied.
     let deployer_sa_uid = Uuid::for_object("serviceaccounts/ci/deployer");
@@ -489,11 +558,50 @@ fn scenes() -> Vec<Req> {
     // 4b. 10:30 bob gets an interactive shell over WebSocket (kubectl >= 1.30: verb get).
     let mut r = scene(ID_EXEC_WS, &bob, "get", at(10, 30, 5, 912_446), 372_118_560);
     r.uri = EXEC_WS_URI.into();
-    r.obj = exec_ref();
+    r.obj = pod_subresource("exec");
     r.code = 101;
     r.t_started = Some(r.t_received + 35_092);
     exec_latency(&mut r);
     out.push(r);
+
+    // 4c. 10:33 bob port-forwards to the pod (SPDY: verb create) for two and a half minutes.
+    let mut r = scene(
+        ID_PORT_FORWARD,
+        &bob,
+        "create",
+        at(10, 33, 18, 604_227),
+        153_912_087,
+    );
+    r.uri = PORT_FORWARD_URI.into();
+    r.obj = pod_subresource("portforward");
+    r.code = 101;
+    r.t_started = Some(r.t_received + 27_315);
+    exec_latency(&mut r);
+    later.push(r);
+
+    // 4d. 10:36 `kubectl debug -it --image=busybox:1.36 --target=runner`: an ephemeral
+    // container added to the running pod by a strategic-merge patch.
+    let mut r = scene(ID_EPHEMERAL, &bob, "patch", at(10, 36, 2, 157_930), 21_584);
+    r.level = Level::Request;
+    path(&mut r, PODS, "payments", POD_NAME, "ephemeralcontainers");
+    r.request_object = Some(format!(
+        r#"{{"spec":{{"ephemeralContainers":[{{"name":"{EPHEMERAL_CONTAINER}","image":"{EPHEMERAL_IMAGE}","resources":{{}},"terminationMessagePolicy":"File","imagePullPolicy":"IfNotPresent","stdin":true,"tty":true,"targetContainerName":"runner"}}]}}}}"#
+    ));
+    later.push(r);
+
+    // 3b. 10:38 the kubelet of worker-2 watches the secret by field selector, logged
+    // without the selector's name in objectRef; the watch times out 7m41s later.
+    let mut r = scene(
+        ID_KUBELET_SECRET_WATCH,
+        &kubelet,
+        "watch",
+        at(10, 38, 19, 733_102),
+        461 * MICROS_PER_SEC + 1_906,
+    );
+    path(&mut r, SECRETS, "payments", "", "");
+    r.uri = KUBELET_SECRET_WATCH_URI.into();
+    r.t_started = Some(r.t_received + 1_288);
+    later.push(r);
 
     // 5b. 10:40 a locked-down pod, the negative case for privilege reports.
     let mut r = scene(
@@ -559,7 +667,7 @@ fn scenes() -> Vec<Req> {
         "secrets",
     );
     out.push(r);
-    out
+    (out, later)
 }
 
 /// The report-runner container, as kubectl sends it (before defaulting).
@@ -574,13 +682,14 @@ fn exec_latency(r: &mut Req) {
     );
 }
 
-fn exec_ref() -> Option<super::ObjRef> {
+/// objectRef of a connect to a subresource (`exec`, `portforward`) of the story's pod.
+fn pod_subresource(subresource: &'static str) -> Option<super::ObjRef> {
     Some(super::ObjRef {
         resource: "pods",
         namespace: "payments",
         name: facts::POD_NAME,
         api_version: "v1",
-        subresource: "exec",
+        subresource,
         ..Default::default()
     })
 }
@@ -639,8 +748,16 @@ pub fn story() -> Vec<(String, Vec<u8>)> {
         .timestamp_micros();
     let hour = 3_600 * MICROS_PER_SEC;
     let mut noise = Noise::with_rate(facts::NOISE_SEED, start, facts::NOISE_REQUESTS_PER_HOUR);
-    for req in scenes() {
+    let (first, later) = scenes();
+    for req in first {
         noise.schedule(req);
+    }
+    // The later scenes take the delays before their lines are written from generators
+    // of their own (seeded by their auditIDs), not from the noise's: adding them left the
+    // noise and the first scenes' lines unchanged, only interleaved with theirs.
+    for req in later {
+        let seed = u64::from_str_radix(&req.id.as_str()[24..], 16).expect("hex auditID");
+        noise.schedule_with_jitter(req, &mut Rng::new(seed));
     }
     let mut files: [Vec<Vec<u8>>; 3] = Default::default();
     let mut times = Vec::new();

@@ -521,9 +521,11 @@ fn scenes_are_present() {
         .count();
     assert_eq!(sa_gets, 3);
 
-    // 4. Two shells: SPDY (create) and WebSocket (get), each 101 from ResponseStarted.
+    // 4. Two shells, SPDY (create) and WebSocket (get), and `kubectl cp` (an exec of tar
+    // over SPDY), each 101 from ResponseStarted.
     for (id, verb, uri) in [
         (ID_EXEC, "create", EXEC_URI),
+        (ID_CP, "create", CP_URI),
         (ID_EXEC_WS, "get", EXEC_WS_URI),
     ] {
         let stages = by_id(&events, id);
@@ -642,6 +644,161 @@ fn scenes_are_present() {
         );
         assert_eq!(v["objectRef"]["name"], SECRET_NAME);
     }
+}
+
+#[test]
+fn later_scenes_are_present() {
+    let events = story_events();
+    let kubelet = format!("system:node:{NODE}");
+    let time = |v: &Value, key: &str| v[key].as_str().unwrap().to_string();
+
+    // The kubelet's TokenRequest for the pod's token, issued as CREDENTIAL_ID before the
+    // pod's first request.
+    let stages = by_id(&events, ID_TOKEN_REQUEST);
+    assert_eq!(stages.len(), 2);
+    assert!(stages[0].get("annotations").is_none(), "issued at the end");
+    let token = stages[1];
+    assert_eq!(token["user"]["username"], kubelet);
+    assert_eq!(
+        (token["verb"].as_str(), token["level"].as_str()),
+        (Some("create"), Some("Request"))
+    );
+    assert_eq!(
+        token["requestURI"],
+        "/api/v1/namespaces/payments/serviceaccounts/report-runner/token"
+    );
+    let o = &token["objectRef"];
+    assert_eq!(
+        format!(
+            "{}/{}",
+            o["namespace"].as_str().unwrap(),
+            o["name"].as_str().unwrap()
+        ),
+        SERVICE_ACCOUNT
+    );
+    assert_eq!(
+        (o["resource"].as_str(), o["subresource"].as_str()),
+        (Some("serviceaccounts"), Some("token"))
+    );
+    assert_eq!(token["responseStatus"]["code"], 201);
+    let body = &token["requestObject"];
+    assert_eq!(body["kind"], "TokenRequest");
+    assert_eq!(body["spec"]["expirationSeconds"], 3607);
+    assert_eq!(body["spec"]["boundObjectRef"]["kind"], "Pod");
+    assert_eq!(body["spec"]["boundObjectRef"]["name"], POD_NAME);
+    assert_eq!(body["spec"]["boundObjectRef"]["uid"], POD_UID);
+    assert_eq!(body["status"]["token"], "");
+    assert_eq!(
+        token["annotations"]["authentication.kubernetes.io/issued-credential-id"],
+        CREDENTIAL_ID
+    );
+    let first_use = complete(&events, ID_SECRET_GETS[0]);
+    assert!(time(token, "stageTimestamp") < time(first_use, "requestReceivedTimestamp"));
+
+    // The port-forward: long-running like an exec, 101 from ResponseStarted.
+    let stages = by_id(&events, ID_PORT_FORWARD);
+    let names: Vec<_> = stages
+        .iter()
+        .map(|v| v["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["RequestReceived", "ResponseStarted", "ResponseComplete"]
+    );
+    assert!(
+        stages[1..]
+            .iter()
+            .all(|v| v["responseStatus"]["code"] == 101)
+    );
+    assert_eq!(stages[0]["verb"], "create");
+    assert_eq!(stages[0]["requestURI"], PORT_FORWARD_URI);
+    assert_eq!(stages[0]["objectRef"]["subresource"], "portforward");
+    assert_eq!(stages[0]["objectRef"]["name"], POD_NAME);
+    assert_eq!(stages[0]["user"]["username"], EXEC_USER);
+
+    // The ephemeral debug container, its body logged.
+    let debug = complete(&events, ID_EPHEMERAL);
+    assert_eq!(
+        (debug["verb"].as_str(), debug["level"].as_str()),
+        (Some("patch"), Some("Request"))
+    );
+    assert_eq!(debug["user"]["username"], EXEC_USER);
+    assert_eq!(debug["objectRef"]["subresource"], "ephemeralcontainers");
+    assert_eq!(debug["objectRef"]["name"], POD_NAME);
+    assert_eq!(debug["responseStatus"]["code"], 200);
+    let added = &debug["requestObject"]["spec"]["ephemeralContainers"][0];
+    assert_eq!(added["name"], EPHEMERAL_CONTAINER);
+    assert_eq!(added["image"], EPHEMERAL_IMAGE);
+    assert_eq!(added["targetContainerName"], "runner");
+    assert!(added.get("command").is_none() && added.get("securityContext").is_none());
+
+    // The kubelet's watch of the secret: named only by its field selector, over before END.
+    let stages = by_id(&events, ID_KUBELET_SECRET_WATCH);
+    let names: Vec<_> = stages
+        .iter()
+        .map(|v| v["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["RequestReceived", "ResponseStarted", "ResponseComplete"]
+    );
+    let watch = stages[2];
+    assert_eq!(watch["user"]["username"], kubelet);
+    assert_eq!(watch["verb"], "watch");
+    assert_eq!(watch["requestURI"], KUBELET_SECRET_WATCH_URI);
+    assert!(
+        KUBELET_SECRET_WATCH_URI.contains(&format!("fieldSelector=metadata.name%3D{SECRET_NAME}&"))
+    );
+    assert_eq!(watch["objectRef"]["resource"], "secrets");
+    assert_eq!(watch["objectRef"]["namespace"], SECRET_NAMESPACE);
+    assert!(stages.iter().all(|v| v["objectRef"].get("name").is_none()));
+    assert_eq!(watch["responseStatus"]["code"], 200);
+    let parse = |s: String| chrono::DateTime::parse_from_rfc3339(&s).unwrap();
+    let lasted =
+        parse(time(watch, "stageTimestamp")) - parse(time(watch, "requestReceivedTimestamp"));
+    assert_eq!(lasted.num_seconds(), 7 * 60 + 41, "timeout=7m41s");
+    assert!(parse(time(watch, "stageTimestamp")) < parse(END.to_string()));
+    assert!(!SECRET_READ_IDS.contains(&ID_KUBELET_SECRET_WATCH));
+}
+
+#[test]
+fn a_request_scheduled_with_its_own_jitter_leaves_the_noise_unchanged() {
+    let start = chrono::DateTime::parse_from_rfc3339(START)
+        .unwrap()
+        .to_utc();
+    let lines = |with_scene: bool| {
+        let mut noise = Noise::with_rate(NOISE_SEED, start, NOISE_REQUESTS_PER_HOUR);
+        if with_scene {
+            let probe = Actor::new(
+                &Identity {
+                    username: "scene",
+                    uid: "",
+                    groups: &[],
+                    extra: &[],
+                },
+                None,
+                &["10.0.0.1"],
+                "test",
+                "",
+            );
+            let mut r = Req::new(Uuid::parse(ID_CP), probe, "get");
+            r.uri = "/livez".into();
+            r.t_received = start.timestamp_micros() + 600 * MICROS_PER_SEC;
+            r.t_rr_stage = r.t_received + 10;
+            r.t_done = r.t_received + 900;
+            noise.schedule_with_jitter(r, &mut Rng::new(1));
+        }
+        let mut out = Vec::new();
+        while out.len() < 2_000 {
+            let mut line = String::new();
+            noise.next_line(&mut line);
+            if !line.contains(ID_CP) {
+                out.push(line);
+            }
+        }
+        out
+    };
+    assert_eq!(lines(true), lines(false));
 }
 
 #[test]

@@ -56,11 +56,12 @@ fn the_story_is_found_by_the_readme_commands() {
             .all(|r| r["pod"] == facts::POD && r["node"] == facts::NODE)
     );
 
-    // Who got a shell.
+    // Who got a shell (and `kubectl cp`, an exec of tar).
     let exec = k.rows("@exec-into-pods", &["--oldest-first"]);
-    assert_eq!(column(&exec, "user"), [facts::EXEC_USER, facts::EXEC_USER]);
-    assert_eq!(column(&exec, "verb"), ["create", "get"]);
+    assert_eq!(column(&exec, "user"), [facts::EXEC_USER; 3]);
+    assert_eq!(column(&exec, "verb"), ["create", "create", "get"]);
     assert_eq!(exec[0]["requestURI"], facts::EXEC_URI);
+    assert_eq!(exec[1]["requestURI"], facts::CP_URI);
 
     // Forbidden secret lists: the CI ServiceAccount and the anonymous scanner.
     let forbidden = k.rows("resource:secrets decision:forbid", &["--oldest-first"]);
@@ -149,7 +150,7 @@ fn the_overview_answers_the_first_questions() {
         .lines()
         .find(|l| l.contains("@exec-into-pods"))
         .unwrap();
-    assert!(line.trim_start().starts_with("2 "), "{line}");
+    assert!(line.trim_start().starts_with("3 "), "{line}");
     // Running it again reads nothing twice.
     let again = k.run(&[dir.to_str().unwrap()]);
     assert!(again.stderr.contains("0 new"), "{}", again.stderr);
