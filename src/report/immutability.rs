@@ -190,10 +190,12 @@ fn runtime_section(engine: &Engine, scope: &Search) -> Result<Section> {
     let mut rows = Vec::new();
     each_event(engine, &within(scope, selection), &mut |e| {
         let r = e.request;
+        let mut image = None;
         let (kind, container, command) = match r.subresource {
             Some("ephemeralcontainers") => {
-                let (container, command) = ephemeral(e);
-                ("ephemeral", container, command)
+                let added = ephemeral(e);
+                image = added.image;
+                ("ephemeral", added.name, added.command)
             }
             Some("portforward") => {
                 let ports = uri_params(r.request_uri, "ports");
@@ -222,6 +224,7 @@ fn runtime_section(engine: &Engine, scope: &Search) -> Result<Section> {
                 Cell::Text(container),
                 Cell::text(kind),
                 Cell::Argv(command),
+                Cell::Text(image),
                 r.code.map_or(Cell::Text(None), Cell::Count),
             ],
         ));
@@ -240,6 +243,7 @@ fn runtime_section(engine: &Engine, scope: &Search) -> Result<Section> {
             "container",
             "kind",
             "command",
+            "image",
             "code",
         ],
     );
@@ -260,9 +264,16 @@ fn uri_params(uri: Option<&str>, name: &str) -> Vec<String> {
         .collect()
 }
 
-/// The ephemeral container a request adds (the last in the body) and its command,
-/// or its image when it runs the image's own entrypoint.
-fn ephemeral(e: &Event<'_>) -> (Option<String>, Vec<String>) {
+/// An ephemeral container added by a request.
+struct Ephemeral {
+    name: Option<String>,
+    /// command and args; empty when it runs the image's entrypoint.
+    command: Vec<String>,
+    image: Option<String>,
+}
+
+/// The ephemeral container a request adds: the last in its body.
+fn ephemeral(e: &Event<'_>) -> Ephemeral {
     let event: Option<serde_json::Value> = serde_json::from_slice(e.json).ok();
     let last = event.as_ref().and_then(|v| {
         ["requestObject", "responseObject"].iter().find_map(|body| {
@@ -275,12 +286,21 @@ fn ephemeral(e: &Event<'_>) -> (Option<String>, Vec<String>) {
         })
     });
     let Some(container) = last else {
-        return (None, Vec::new());
+        return Ephemeral {
+            name: None,
+            command: Vec::new(),
+            image: None,
+        };
     };
-    let strings = |key: &str| -> Vec<String> {
+    let text = |key: &str| {
         container
             .get(key)
-            .and_then(|v| v.as_array())
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let strings = |key: &str| -> Vec<String> {
+        let items = container.get(key).and_then(|v| v.as_array());
+        items
             .map(|a| {
                 a.iter()
                     .filter_map(|s| s.as_str().map(str::to_string))
@@ -290,16 +310,11 @@ fn ephemeral(e: &Event<'_>) -> (Option<String>, Vec<String>) {
     };
     let mut command = strings("command");
     command.extend(strings("args"));
-    if command.is_empty()
-        && let Some(image) = container.get("image").and_then(|i| i.as_str())
-    {
-        command.push(format!("(image {image})"));
+    Ephemeral {
+        name: text("name"),
+        command,
+        image: text("image"),
     }
-    let name = container
-        .get("name")
-        .and_then(|n| n.as_str())
-        .map(str::to_string);
-    (name, command)
 }
 
 #[cfg(test)]

@@ -10,5 +10,6 @@ mod formats;
 mod ingest;
 mod query_syntax;
 mod redaction;
+mod report_goldens;
 mod reports;
 mod samples;

@@ -5,7 +5,7 @@ use kaudit::synth::facts;
 
 use crate::common::{Kaudit, column};
 
-fn samples() -> Kaudit {
+pub fn samples() -> Kaudit {
     let k = Kaudit::new();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
     let run = k.ingest(&[&dir]);
