@@ -91,7 +91,8 @@ enum Sub {
         )]
         query: Vec<String>,
     },
-    /// Answer an investigation's first questions from the index (see `kaudit report --help`).
+    /// Answer an investigation's first questions from the index: secrets, serviceaccounts,
+    /// immutability, stats.
     Report {
         #[command(subcommand)]
         report: ReportSub,

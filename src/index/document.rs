@@ -97,8 +97,12 @@ pub fn build(
         doc.add_u64(f.code, code);
     }
     doc.add_u64(f.bytes, stages.iter().map(|s| s.bytes).sum());
-    // Events are UTF-8: simd-json parsed them.
-    doc.add_text(f.event, String::from_utf8_lossy(json));
+    // Events are UTF-8 (simd-json parsed them); the check is the fast path of a
+    // conversion that cannot fail here.
+    match std::str::from_utf8(json) {
+        Ok(text) => doc.add_text(f.event, text),
+        Err(_) => doc.add_text(f.event, String::from_utf8_lossy(json)),
+    }
     let stages = serde_json::to_string(stages).expect("stage marks serialize");
     doc.add_text(f.stages, &stages);
     doc

@@ -7,13 +7,14 @@
 //! - `coverage`: pod writes logged without bodies (Metadata level) cannot be inspected;
 //!   how many there were, and the audit Policy rule that would show them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::{Cell, Event, Report, Section, each_event, has, is, str_at, within};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::percent_decode;
 use crate::podspec::{self, POD_RESOURCES, Severity};
 use crate::query::parse::{Expr, Field};
+use crate::query::scan::StrValues;
 use crate::query::{Engine, Search};
 
 #[derive(Debug, Clone)]
@@ -56,17 +57,22 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
         any(Field::Verb, &["create", "update", "patch"]),
         Expr::Not(Box::new(has(Field::Subresource))),
     ]);
+    let mut coverage = count_writes(engine, &within(scope, writes.clone()))?;
+    // Only writes that can carry a body are read from the store (Metadata-level ones
+    // are most of them on real clusters, and are already counted).
+    let with_bodies = Expr::And(vec![
+        writes,
+        Expr::Not(Box::new(is(Field::Level, "Metadata"))),
+        Expr::Not(Box::new(is(Field::Level, "None"))),
+    ]);
     let mut findings = Vec::new();
-    let mut coverage: BTreeMap<String, Coverage> = BTreeMap::new();
-    each_event(engine, &within(scope, writes), &mut |e| {
+    each_event(engine, &within(scope, with_bodies), &mut |e| {
         let r = e.request;
         let resource = r.resource.unwrap_or_default();
-        let c = coverage.entry(resource.to_string()).or_default();
-        c.writes += 1;
         if r.code.is_some_and(|code| code >= 400) {
-            c.rejected += 1;
             return;
         }
+        let c = coverage.entry(resource.to_string()).or_default();
         let Some((object, body)) = body_of(e, resource) else {
             c.metadata_only += 1;
             return;
@@ -136,6 +142,41 @@ pub fn body_of(e: &Event<'_>, resource: &str) -> Option<(serde_json::Value, pods
     let event: serde_json::Value = serde_json::from_slice(e.json).ok()?;
     let (object, body) = podspec::body_to_inspect(&event, resource, e.request.verb)?;
     Some((object.clone(), body))
+}
+
+/// Writes per resource, refused ones, and those logged at Metadata level, from fast
+/// fields; `inspected` is filled in by the pass over bodies.
+fn count_writes(engine: &Engine, search: &Search) -> Result<BTreeMap<String, Coverage>> {
+    let mut coverage: BTreeMap<String, Coverage> = BTreeMap::new();
+    engine.scan(search, &mut |segment, docs| {
+        let resource = StrValues::open(segment, "resource")?;
+        let level = StrValues::open(segment, "level")?;
+        let code = segment
+            .fast_fields()
+            .column_opt::<u64>("code")
+            .map_err(|e| Error::Usage(format!("fast field code: {e}")))?;
+        let blind = [level.ord_of("Metadata"), level.ord_of("None")];
+        let mut block: HashMap<Option<u64>, Coverage> = HashMap::new();
+        for &doc in docs {
+            let c = block.entry(resource.ord(doc)).or_default();
+            c.writes += 1;
+            let code = code.as_ref().and_then(|col| col.first(doc));
+            if code.is_some_and(|code| code >= 400) {
+                c.rejected += 1;
+            } else if level.ord(doc).is_some_and(|l| blind.contains(&Some(l))) {
+                c.metadata_only += 1;
+            }
+        }
+        for (ord, c) in block {
+            let name = ord.map(|o| resource.text(o)).unwrap_or_default();
+            let total = coverage.entry(name).or_default();
+            total.writes += c.writes;
+            total.rejected += c.rejected;
+            total.metadata_only += c.metadata_only;
+        }
+        Ok(())
+    })?;
+    Ok(coverage)
 }
 
 fn coverage_section(coverage: &BTreeMap<String, Coverage>) -> Section {

@@ -117,31 +117,57 @@ impl Columns {
     }
 }
 
+/// Tallies of one string column of one segment, indexed by ordinal: an array index
+/// per request instead of a hash lookup (absent values at the end).
+struct ByOrd(Vec<Tally>);
+
+impl ByOrd {
+    fn new(values: &StrValues) -> ByOrd {
+        ByOrd(vec![Tally::default(); values.distinct() + 1])
+    }
+
+    fn add(&mut self, ord: Option<u64>, t: Tally) {
+        let last = self.0.len() - 1;
+        let i = ord.map_or(last, |o| (o as usize).min(last));
+        self.0[i].add(t);
+    }
+
+    /// (ordinal, tally) of the values seen.
+    fn seen(self) -> impl Iterator<Item = (Option<u64>, Tally)> {
+        let last = self.0.len() - 1;
+        self.0
+            .into_iter()
+            .enumerate()
+            .filter(|(_, t)| t.requests > 0)
+            .map(move |(i, t)| ((i < last).then_some(i as u64), t))
+    }
+}
+
 /// One segment's tallies, keyed by ordinals.
 struct SegmentTally {
     cols: Columns,
-    users: HashMap<Option<u64>, Tally>,
-    sas: HashMap<Option<u64>, Tally>,
-    verbs: HashMap<Option<u64>, Tally>,
+    users: ByOrd,
+    sas: ByOrd,
+    verbs: ByOrd,
     resources: HashMap<(Option<u64>, Option<u64>), Tally>,
-    decisions: HashMap<Option<u64>, Tally>,
-    stages: HashMap<Option<u64>, Tally>,
-    levels: HashMap<Option<u64>, Tally>,
+    decisions: ByOrd,
+    stages: ByOrd,
+    levels: ByOrd,
     talkers: HashMap<[Option<u64>; 4], Tally>,
 }
 
 impl SegmentTally {
     fn new(cols: Columns) -> SegmentTally {
         SegmentTally {
-            cols,
-            users: HashMap::new(),
-            sas: HashMap::new(),
-            verbs: HashMap::new(),
+            users: ByOrd::new(&cols.user),
+            sas: ByOrd::new(&cols.sa),
+            verbs: ByOrd::new(&cols.verb),
             resources: HashMap::new(),
-            decisions: HashMap::new(),
-            stages: HashMap::new(),
-            levels: HashMap::new(),
+            decisions: ByOrd::new(&cols.decision),
+            stages: ByOrd::new(&cols.stage),
+            levels: ByOrd::new(&cols.level),
             talkers: HashMap::new(),
+            cols,
         }
     }
 
@@ -154,16 +180,13 @@ impl SegmentTally {
         totals.all.add(t);
         let (user, verb) = (c.user.ord(doc), c.verb.ord(doc));
         let (resource, sub) = (c.resource.ord(doc), c.sub.ord(doc));
-        self.users.entry(user).or_default().add(t);
-        self.sas.entry(c.sa.ord(doc)).or_default().add(t);
-        self.verbs.entry(verb).or_default().add(t);
+        self.users.add(user, t);
+        self.sas.add(c.sa.ord(doc), t);
+        self.verbs.add(verb, t);
         self.resources.entry((resource, sub)).or_default().add(t);
-        self.decisions
-            .entry(c.decision.ord(doc))
-            .or_default()
-            .add(t);
-        self.stages.entry(c.stage.ord(doc)).or_default().add(t);
-        self.levels.entry(c.level.ord(doc)).or_default().add(t);
+        self.decisions.add(c.decision.ord(doc), t);
+        self.stages.add(c.stage.ord(doc), t);
+        self.levels.add(c.level.ord(doc), t);
         self.talkers
             .entry([user, verb, resource, sub])
             .or_default()
@@ -190,26 +213,26 @@ impl SegmentTally {
                 None => r,
             })
         };
-        for (ord, t) in self.users {
+        for (ord, t) in self.users.seen() {
             totals.users.add(text(&c.user, ord), t);
         }
         // Requests by anything but a ServiceAccount are in `users`, not here.
-        for (ord, t) in self.sas.into_iter().filter(|(ord, _)| ord.is_some()) {
+        for (ord, t) in self.sas.seen().filter(|(ord, _)| ord.is_some()) {
             totals.service_accounts.add(text(&c.sa, ord), t);
         }
-        for (ord, t) in self.verbs {
+        for (ord, t) in self.verbs.seen() {
             totals.verbs.add(text(&c.verb, ord), t);
         }
         for ((r, s), t) in self.resources {
             totals.resources.add(resource(r, s), t);
         }
-        for (ord, t) in self.decisions {
+        for (ord, t) in self.decisions.seen() {
             totals.decisions.add(text(&c.decision, ord), t);
         }
-        for (ord, t) in self.stages {
+        for (ord, t) in self.stages.seen() {
             totals.stages.add(text(&c.stage, ord), t);
         }
-        for (ord, t) in self.levels {
+        for (ord, t) in self.levels.seen() {
             totals.levels.add(text(&c.level, ord), t);
         }
         for ([u, v, r, s], t) in self.talkers {
