@@ -502,7 +502,8 @@ fn overview_command(index: &Path, paths: &[PathBuf]) -> Result<u8> {
     }
     writeln!(
         out,
-        "\nMore: kaudit query --help (query syntax), kaudit queries, kaudit status"
+        "\nReports: kaudit report secrets | serviceaccounts | immutability | stats\n\
+         More: kaudit query --help (query syntax), kaudit queries, kaudit status"
     )
     .map_err(io)?;
     Ok(status)
