@@ -167,7 +167,7 @@ struct ReportArgs {
     #[arg(long, value_name = "T")]
     until: Option<String>,
     /// Only requests matching this query (the `kaudit query` syntax), e.g. 'ns:payments'.
-    #[arg(long = "where", value_name = "QUERY")]
+    #[arg(long = "where", value_name = "QUERY", allow_hyphen_values = true)]
     filter: Option<String>,
     /// Only this table of the report (CSV shows one table: the main one by default).
     #[arg(long, value_name = "NAME")]

@@ -177,31 +177,37 @@ impl Request<'_> {
         if !matches!(sub, "exec" | "attach") {
             return None;
         }
-        let query = self.request_uri?.split_once('?')?.1;
-        let argv: Vec<String> = query
-            .split('&')
-            .filter_map(|pair| pair.strip_prefix("command="))
-            .map(percent_decode)
-            .collect();
-        Some(argv)
+        Some(query_values(self.request_uri?, "command"))
     }
 }
 
-/// `metadata.name` selected by a `fieldSelector` in a request URI's query.
-pub fn field_selector_name(uri: &str) -> Option<String> {
-    let query = uri.split_once('?')?.1;
+/// The decoded values of a request URI's query parameter, in order. Keys are decoded
+/// too: the apiserver reads `comman%64=x` as `command=x`, so kaudit must as well.
+pub fn query_values(uri: &str, key: &str) -> Vec<String> {
+    let Some((_, query)) = uri.split_once('?') else {
+        return Vec::new();
+    };
     query
         .split('&')
-        .filter_map(|pair| pair.strip_prefix("fieldSelector="))
-        .find_map(|v| {
-            percent_decode(v).split(',').find_map(|term| {
-                let term = term.trim();
-                term.strip_prefix("metadata.name==")
-                    .or_else(|| term.strip_prefix("metadata.name="))
-                    .filter(|name| !name.is_empty())
-                    .map(str::to_string)
-            })
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k) == key).then(|| percent_decode(v))
         })
+        .collect()
+}
+
+/// `metadata.name` selected by a request URI's field selector. Only the first
+/// `fieldSelector` parameter counts, as for the apiserver: a second one naming an
+/// object must not make a read of a whole namespace look like a read of one secret.
+pub fn field_selector_name(uri: &str) -> Option<String> {
+    let selector = query_values(uri, "fieldSelector").into_iter().next()?;
+    selector.split(',').find_map(|term| {
+        let term = term.trim();
+        term.strip_prefix("metadata.name==")
+            .or_else(|| term.strip_prefix("metadata.name="))
+            .filter(|name| !name.is_empty())
+            .map(str::to_string)
+    })
 }
 
 /// The pod's name alone: its namespace is the ServiceAccount's.
@@ -323,6 +329,15 @@ mod tests {
         let uri = "/api/v1/secrets?fieldSelector=type%3Dopaque%2Cmetadata.name%3D%3Dx";
         assert_eq!(field_selector_name(uri).as_deref(), Some("x"));
         assert_eq!(field_selector_name("/api/v1/secrets?limit=500"), None);
+        let second = "/api/v1/namespaces/a/secrets?fieldSelector=type%3DOpaque&fieldSelector=metadata.name%3Dx";
+        assert_eq!(
+            field_selector_name(second),
+            None,
+            "only the first selector counts"
+        );
+        let uri =
+            "/api/v1/namespaces/a/pods/p/exec?command=sh&comman%64=-c&comman%64=id&container=c";
+        assert_eq!(query_values(uri, "command"), ["sh", "-c", "id"]);
         assert_eq!(percent_decode("%zz"), "%zz");
     }
 }

@@ -90,28 +90,27 @@ pub const POD_RESOURCES: [&str; 9] = [
     "podtemplates",
 ];
 
-/// The body of an audit event to inspect: the response when it is the whole object
-/// after admission (mutating webhooks may have changed it), else the request body:
-/// whole for create and update, a fragment for patch. None when the event was logged
-/// without bodies (Metadata level).
+/// The body of an audit event to inspect. A patch is judged by what it sends (a
+/// fragment): its response is the whole object, and would blame the patcher for every
+/// setting already there. Otherwise the response when it is the whole object after
+/// admission (mutating webhooks may have changed it), else the request body. None when
+/// the event was logged without bodies (Metadata level).
 pub fn body_to_inspect<'a>(
     event: &'a Value,
     resource: &str,
     verb: Option<&str>,
 ) -> Option<(&'a Value, Body)> {
+    let request = event.get("requestObject").filter(|o| !o.is_null());
+    if verb == Some("patch") {
+        return request.map(|r| (r, Body::Patch));
+    }
     if let Some(object) = event
         .get("responseObject")
         .filter(|o| pod_spec(resource, o).is_some())
     {
         return Some((object, Body::Full));
     }
-    let request = event.get("requestObject").filter(|o| !o.is_null())?;
-    let body = if verb == Some("patch") {
-        Body::Patch
-    } else {
-        Body::Full
-    };
-    Some((request, body))
+    request.map(|r| (r, Body::Full))
 }
 
 /// Where each resource keeps its pod spec; `None` for resources that have none.

@@ -117,9 +117,14 @@ fn risks(r: &Request<'_>, json: &[u8]) -> Vec<&'static str> {
     else {
         return Vec::new();
     };
+    let ephemeral = resource == "pods" && r.subresource == Some("ephemeralcontainers");
+    let dry_run = r
+        .request_uri
+        .is_some_and(|uri| !crate::model::query_values(uri, "dryRun").is_empty());
     let writes_spec = matches!(r.verb, Some("create" | "update" | "patch"))
-        && r.subresource.is_none_or(str::is_empty)
-        && matches!(r.level, Some("Request" | "RequestResponse"));
+        && (r.subresource.is_none_or(str::is_empty) || ephemeral)
+        && matches!(r.level, Some("Request" | "RequestResponse"))
+        && !dry_run;
     if !writes_spec {
         return Vec::new();
     }
@@ -128,6 +133,12 @@ fn risks(r: &Request<'_>, json: &[u8]) -> Vec<&'static str> {
     };
     let Some((object, body)) = podspec::body_to_inspect(&event, resource, r.verb) else {
         return Vec::new();
+    };
+    // Only what an ephemeral-containers write adds is its own doing.
+    let body = if ephemeral {
+        podspec::Body::Patch
+    } else {
+        body
     };
     let mut kinds: Vec<&'static str> = podspec::inspect(resource, object, body)
         .into_iter()

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::{Cell, Event, Report, Section, each_event, has, is, str_at, within};
 use crate::error::{Error, Result};
-use crate::model::percent_decode;
+use crate::model::query_values;
 use crate::podspec::{self, POD_RESOURCES, Severity};
 use crate::query::parse::{Expr, Field};
 use crate::query::scan::StrValues;
@@ -52,10 +52,21 @@ struct FindingRow {
 
 pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
     let any = |field, values: &[&str]| Expr::Or(values.iter().map(|v| is(field, v)).collect());
+    // Pod specs, and the ephemeral containers `kubectl debug` adds to a running pod.
+    // Server-side dry runs started nothing.
     let writes = Expr::And(vec![
-        any(Field::Resource, &POD_RESOURCES),
+        Expr::Or(vec![
+            Expr::And(vec![
+                any(Field::Resource, &POD_RESOURCES),
+                Expr::Not(Box::new(has(Field::Subresource))),
+            ]),
+            Expr::And(vec![
+                is(Field::Resource, "pods"),
+                is(Field::Subresource, "ephemeralcontainers"),
+            ]),
+        ]),
         any(Field::Verb, &["create", "update", "patch"]),
-        Expr::Not(Box::new(has(Field::Subresource))),
+        Expr::Not(Box::new(is(Field::RequestUri, "dryRun"))),
     ]);
     let mut coverage = count_writes(engine, &within(scope, writes.clone()))?;
     // Only writes that can carry a body are read from the store (Metadata-level ones
@@ -73,11 +84,16 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
             return;
         }
         let c = coverage.entry(resource.to_string()).or_default();
-        let Some((object, body)) = body_of(e, resource) else {
+        let Some((object, mut body)) = body_of(e, resource) else {
             c.metadata_only += 1;
             return;
         };
         c.inspected += 1;
+        // Only what an ephemeral-containers write adds is its own doing.
+        if r.subresource == Some("ephemeralcontainers") {
+            body = podspec::Body::Patch;
+        }
+        let resource_path = r.resource_path().unwrap_or_default();
         let name = r
             .name
             .or_else(|| str_at(e.value, &["requestObject", "metadata", "name"]))
@@ -95,7 +111,7 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
                     Cell::opt(r.user),
                     Cell::opt(r.namespace),
                     Cell::opt(name),
-                    Cell::text(resource),
+                    Cell::text(&resource_path),
                     Cell::Text(f.container),
                     Cell::text(f.kind),
                     Cell::text(f.severity.as_str()),
@@ -218,15 +234,21 @@ fn coverage_section(coverage: &BTreeMap<String, Coverage>) -> Section {
 
 /// Ways into running containers.
 fn runtime_section(engine: &Engine, scope: &Search) -> Result<Section> {
-    let subresources = ["exec", "attach", "portforward", "ephemeralcontainers"];
+    let any = |field, values: &[&str]| Expr::Or(values.iter().map(|v| is(field, v)).collect());
+    // Opening a stream is create (SPDY) or get (WebSocket); adding an ephemeral
+    // container is a write. Reading pods/ephemeralcontainers opens nothing.
     let selection = Expr::And(vec![
         is(Field::Resource, "pods"),
-        Expr::Or(
-            subresources
-                .iter()
-                .map(|s| is(Field::Subresource, s))
-                .collect(),
-        ),
+        Expr::Or(vec![
+            Expr::And(vec![
+                any(Field::Subresource, &["exec", "attach", "portforward"]),
+                any(Field::Verb, &["create", "get"]),
+            ]),
+            Expr::And(vec![
+                is(Field::Subresource, "ephemeralcontainers"),
+                any(Field::Verb, &["create", "update", "patch"]),
+            ]),
+        ]),
     ]);
     let mut rows = Vec::new();
     each_event(engine, &within(scope, selection), &mut |e| {
@@ -239,7 +261,7 @@ fn runtime_section(engine: &Engine, scope: &Search) -> Result<Section> {
                 ("ephemeral", added.name, added.command)
             }
             Some("portforward") => {
-                let ports = uri_params(r.request_uri, "ports");
+                let ports = query_values(r.request_uri.unwrap_or_default(), "ports");
                 ("portforward", None, ports)
             }
             Some(sub) => {
@@ -249,7 +271,9 @@ fn runtime_section(engine: &Engine, scope: &Search) -> Result<Section> {
                     ("exec", Some("tar")) => "cp",
                     (sub, _) => sub,
                 };
-                (kind, uri_params(r.request_uri, "container").pop(), argv)
+                // The apiserver uses the first `container` given.
+                let container = query_values(r.request_uri.unwrap_or_default(), "container");
+                (kind, container.into_iter().next(), argv)
             }
             None => return,
         };
@@ -290,19 +314,6 @@ fn runtime_section(engine: &Engine, scope: &Search) -> Result<Section> {
     );
     section.rows = rows.into_iter().map(|(_, cells)| cells).collect();
     Ok(section)
-}
-
-/// Decoded values of a query parameter of the request URI.
-fn uri_params(uri: Option<&str>, name: &str) -> Vec<String> {
-    let Some((_, query)) = uri.and_then(|u| u.split_once('?')) else {
-        return Vec::new();
-    };
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(k, _)| *k == name)
-        .map(|(_, v)| percent_decode(v))
-        .collect()
 }
 
 /// An ephemeral container added by a request.
@@ -355,18 +366,5 @@ fn ephemeral(e: &Event<'_>) -> Ephemeral {
         name: text("name"),
         command,
         image: text("image"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn uri_parameters_are_decoded() {
-        let uri = Some("/api/v1/namespaces/a/pods/p/exec?command=sh&container=app%2D1&stdin=true");
-        assert_eq!(uri_params(uri, "container"), vec!["app-1"]);
-        assert_eq!(uri_params(uri, "command"), vec!["sh"]);
-        assert!(uri_params(Some("/api/v1/pods"), "container").is_empty());
     }
 }

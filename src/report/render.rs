@@ -234,11 +234,21 @@ fn write_markdown(out: &mut dyn Write, name: &str, sections: &[&Section]) -> io:
 fn markdown_cell(text: &str) -> String {
     let safe = sanitize::for_terminal(text);
     let mut out = String::with_capacity(safe.len());
-    for c in safe.chars() {
-        if matches!(
-            c,
-            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '!'
-        ) {
+    let mut chars = safe.chars().peekable();
+    while let Some(c) = chars.next() {
+        // An entity (`&#x202E;`) would bring back what for_terminal escaped.
+        if c == '&' {
+            out.push_str("&amp;");
+            continue;
+        }
+        // `:` before `//`, so that no URL in log text becomes a link.
+        let url = c == ':' && chars.clone().take(2).eq(['/', '/']);
+        if url
+            || matches!(
+                c,
+                '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '!'
+            )
+        {
             out.push('\\');
         }
         out.push(c);
@@ -260,5 +270,7 @@ mod tests {
     #[test]
     fn markdown_cells_cannot_forge_structure() {
         assert_eq!(markdown_cell("a|b\n[x](y)"), "a\\|b\\\\n\\[x\\](y)");
+        assert_eq!(markdown_cell("&#x202E;"), "&amp;\\#x202E;");
+        assert_eq!(markdown_cell("https://x"), "https\\://x", "no autolink");
     }
 }

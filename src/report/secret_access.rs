@@ -97,16 +97,50 @@ impl Columns {
 #[derive(Default)]
 struct SegmentAccess {
     service_account: Option<u64>,
-    pods: HashSet<u64>,
+    pods: Ords,
     verbs: HashMap<Option<u64>, u64>,
     allowed: u64,
     forbidden: u64,
     span: Span,
-    ips: HashSet<u64>,
-    agents: HashSet<u64>,
+    ips: Ords,
+    agents: Ords,
 }
 
-type SegmentRows = HashMap<[Option<u64>; 4], SegmentAccess>;
+/// Distinct ordinals of one segment, bounded: past the cap they are only noted.
+#[derive(Default)]
+struct Ords {
+    seen: HashSet<u64>,
+    overflowed: bool,
+}
+
+impl Ords {
+    /// Enough for `Distinct` to keep its smallest values and count the rest.
+    const CAP: usize = 10_020;
+
+    fn extend(&mut self, ords: impl IntoIterator<Item = u64>) {
+        for ord in ords {
+            if self.seen.len() < Ords::CAP {
+                self.seen.insert(ord);
+            } else if !self.seen.contains(&ord) {
+                self.overflowed = true;
+            }
+        }
+    }
+
+    fn into_distinct(self, values: &StrValues, into: &mut Distinct) {
+        for ord in self.seen {
+            into.add(&values.text(ord));
+        }
+        if self.overflowed {
+            into.mark_saturated();
+        }
+    }
+}
+
+/// Ordinals of namespace, name, user and impersonated user, and whether the verb reads
+/// a collection (list, watch, deletecollection).
+type SegmentKey = ([Option<u64>; 4], bool);
+type SegmentRows = HashMap<SegmentKey, SegmentAccess>;
 
 /// Rows of the requests `search` matches, which should all be secrets requests.
 pub fn accesses(engine: &Engine, search: &Search) -> Result<BTreeMap<Key, Access>> {
@@ -127,23 +161,29 @@ pub fn accesses(engine: &Engine, search: &Search) -> Result<BTreeMap<Key, Access
             ));
         }
         let (_, c, seg) = current.as_mut().expect("set above");
-        let forbid = c.decision.ord_of("forbid");
+        let (forbid, allow) = (c.decision.ord_of("forbid"), c.decision.ord_of("allow"));
+        let collections = ["list", "watch", "deletecollection"].map(|v| c.verb.ord_of(v));
         for &doc in docs {
-            let key = [
+            let verb = c.verb.ord(doc);
+            let names = [
                 c.namespace.ord(doc),
                 c.name.ord(doc),
                 c.user.ord(doc),
                 c.impersonated.ord(doc),
             ];
-            let row = seg.entry(key).or_default();
+            let collection = verb.is_some() && collections.contains(&verb);
+            let row = seg.entry((names, collection)).or_default();
             row.service_account = row.service_account.or(c.service_account.ord(doc));
             row.pods.extend(c.pod.ord(doc));
-            *row.verbs.entry(c.verb.ord(doc)).or_default() += 1;
+            *row.verbs.entry(verb).or_default() += 1;
             // Refused: by the authorizer, or with 403 by admission (see tally::is_forbidden).
+            // Allowed: answered without error, or authorized when no answer was logged.
+            // Other failures (401, 404, 5xx) count as neither.
             let code = c.code.as_ref().and_then(|col| col.first(doc));
-            if code == Some(403) || (forbid.is_some() && c.decision.ord(doc) == forbid) {
+            let decision = c.decision.ord(doc);
+            if code == Some(403) || (forbid.is_some() && decision == forbid) {
                 row.forbidden += 1;
-            } else {
+            } else if code.map_or(allow.is_some() && decision == allow, |code| code < 400) {
                 row.allowed += 1;
             }
             let time = c.time.as_ref().and_then(|col| col.first(doc));
@@ -162,13 +202,16 @@ pub fn accesses(engine: &Engine, search: &Search) -> Result<BTreeMap<Key, Access
 /// Decodes a segment's rows and adds them to `rows`.
 fn merge(c: &Columns, seg: SegmentRows, rows: &mut BTreeMap<Key, Access>) {
     let text = |values: &StrValues, ord: Option<u64>| ord.map(|o| values.text(o));
-    for ([ns, name, user, impersonated], s) in seg {
+    for (([ns, name, user, impersonated], collection), s) in seg {
         let namespace = text(&c.namespace, ns).filter(|ns| !ns.is_empty());
         let name = text(&c.name, name).filter(|n| !n.is_empty());
-        let scope = match (&name, &namespace) {
-            (Some(_), _) => Scope::Object,
-            (None, Some(_)) => Scope::Namespace,
-            (None, None) => Scope::Cluster,
+        // A list/watch without a name returns every secret of its namespace, or of the
+        // cluster; any other verb acts on one secret, named or not (a create may only be
+        // named in its body).
+        let scope = match (collection, &name, &namespace) {
+            (false, _, _) | (true, Some(_), _) => Scope::Object,
+            (true, None, Some(_)) => Scope::Namespace,
+            (true, None, None) => Scope::Cluster,
         };
         let impersonated = text(&c.impersonated, impersonated);
         let key = Key {
@@ -191,9 +234,7 @@ fn merge(c: &Columns, seg: SegmentRows, rows: &mut BTreeMap<Key, Access>) {
                     _ => None,
                 });
         }
-        for pod in s.pods {
-            row.pods.add(&c.pod.text(pod));
-        }
+        s.pods.into_distinct(&c.pod, &mut row.pods);
         for (verb, n) in s.verbs {
             row.verbs
                 .add(&text(&c.verb, verb).unwrap_or_else(|| "-".into()), n);
@@ -202,11 +243,7 @@ fn merge(c: &Columns, seg: SegmentRows, rows: &mut BTreeMap<Key, Access>) {
         row.forbidden += s.forbidden;
         row.span.add(s.span.first);
         row.span.add(s.span.last);
-        for ip in s.ips {
-            row.source_ips.add(&c.ip.text(ip));
-        }
-        for agent in s.agents {
-            row.user_agents.add(&c.agent.text(agent));
-        }
+        s.ips.into_distinct(&c.ip, &mut row.source_ips);
+        s.agents.into_distinct(&c.agent, &mut row.user_agents);
     }
 }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::secret_access::{Key, Scope, accesses};
+use super::secret_access::{Access, Key, Scope, accesses};
 use super::tally::Distinct;
 use super::{Cell, Report, Section, has, is, within};
 use crate::error::Result;
@@ -26,20 +26,26 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn keeps(&self, key: &Key, service_account: Option<&str>) -> bool {
+    fn keeps(&self, key: &Key, access: &Access) -> bool {
         let ns = key.namespace.as_deref();
+        // A list selecting a name without a namespace returns it from every namespace.
+        let every_namespace = ns.is_none();
         if let Some((secret_ns, secret_name)) = &self.secret {
             let hit = match key.scope {
-                Scope::Object => ns == Some(secret_ns) && key.name.as_deref() == Some(secret_name),
-                Scope::Namespace => ns == Some(secret_ns),
-                Scope::Cluster => true,
+                Scope::Object => {
+                    (every_namespace || ns == Some(secret_ns))
+                        && key.name.as_deref() == Some(secret_name)
+                }
+                // Wide reads that returned it: answered ones.
+                Scope::Namespace => ns == Some(secret_ns) && access.allowed > 0,
+                Scope::Cluster => access.allowed > 0,
             };
             if !hit {
                 return false;
             }
         }
         if let Some(want) = &self.namespace
-            && key.scope != Scope::Cluster
+            && !every_namespace
             && ns != Some(want)
         {
             return false;
@@ -48,33 +54,38 @@ impl Filter {
             let a = Some(actor.as_str());
             return key.user.as_deref() == a
                 || key.impersonated.as_deref() == a
-                || service_account == a;
+                || access.service_account.as_deref() == a;
         }
         true
     }
 }
 
 pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
-    let mut rows = accesses(engine, &within(scope, is(Field::Resource, "secrets")))?;
-    rows.retain(|key, access| filter.keeps(key, access.service_account.as_deref()));
+    // Core Secrets only: a custom resource may be called `secrets` too.
+    let secrets = Expr::And(vec![
+        is(Field::Resource, "secrets"),
+        is(Field::ApiGroup, "core"),
+    ]);
+    let mut rows = accesses(engine, &within(scope, secrets))?;
+    rows.retain(|key, access| filter.keeps(key, access));
 
-    // A token without a bound pod (legacy Secret-based tokens) names no pod: show the
-    // pods seen using that ServiceAccount anywhere in the index instead. Not for an
-    // impersonated ServiceAccount: its pods did not make the request.
+    // A token without a bound pod (legacy Secret-based tokens, or one used outside the
+    // cluster) names no pod. The pods seen using that ServiceAccount elsewhere are listed
+    // apart, in `serviceAccountPods`: they are candidates, not proven readers. Not for
+    // an impersonated ServiceAccount: its pods did not make the request.
     let mut pods_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (key, access) in rows.iter_mut() {
-        let own = key.impersonated.is_none();
-        if let (Some(sa), true) = (
-            &access.service_account,
-            own && access.pods.list().is_empty(),
-        ) {
-            if !pods_of.contains_key(sa) {
-                pods_of.insert(sa.clone(), pods_seen(engine, sa, scope)?);
-            }
-            for pod in &pods_of[sa] {
-                access.pods.add(pod);
-            }
+    let mut candidates: BTreeMap<Key, Vec<String>> = BTreeMap::new();
+    for (key, access) in &rows {
+        let Some(sa) = &access.service_account else {
+            continue;
+        };
+        if key.impersonated.is_some() || !access.pods.list().is_empty() {
+            continue;
         }
+        if !pods_of.contains_key(sa) {
+            pods_of.insert(sa.clone(), pods_seen(engine, sa, scope)?);
+        }
+        candidates.insert(key.clone(), pods_of[sa].clone());
     }
 
     let mut section = Section::new(
@@ -88,6 +99,7 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
             "impersonatedUser",
             "serviceAccount",
             "pods",
+            "serviceAccountPods",
             "verbs",
             "allowed",
             "forbidden",
@@ -98,6 +110,7 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
         ],
     );
     for (key, a) in rows {
+        let candidates = candidates.remove(&key).unwrap_or_default();
         section.rows.push(vec![
             Cell::Text(key.namespace),
             Cell::Text(key.name),
@@ -106,6 +119,7 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
             Cell::Text(key.impersonated),
             Cell::Text(a.service_account),
             Cell::List(a.pods.list()),
+            Cell::List(candidates),
             Cell::Counts(a.verbs.top(usize::MAX)),
             Cell::Count(a.allowed),
             Cell::Count(a.forbidden),

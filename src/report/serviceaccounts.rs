@@ -80,6 +80,7 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
     // Secrets read: allowed, answered get/list/watch by the ServiceAccount itself.
     let reads = Expr::And(vec![
         is(Field::Resource, "secrets"),
+        is(Field::ApiGroup, "core"),
         has(Field::ServiceAccount),
         Expr::Or(
             ["get", "list", "watch"]
@@ -231,6 +232,7 @@ fn created_pods(
         ),
         is(Field::Verb, "create"),
         Expr::Not(Box::new(has(Field::Subresource))),
+        Expr::Not(Box::new(is(Field::RequestUri, "dryRun"))),
     ]);
     each_event(engine, &within(scope, creates), &mut |e| {
         let r = e.request;

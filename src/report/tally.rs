@@ -1,16 +1,21 @@
 //! Small accumulators shared by the reports.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// Distinct values kept per row (source IPs, user agents): a client chooses its
 /// userAgent, so an unbounded set would let one client grow a report without limit.
 const DISTINCT_CAP: usize = 20;
+/// Values past the cap are counted by hash, up to this many; past it, "or more".
+const OVERFLOW_CAP: usize = 10_000;
 
-/// A set of distinct strings, capped; values past the cap are only counted.
+/// A set of distinct strings that keeps the smallest `DISTINCT_CAP` (so the same index
+/// always shows the same values, whatever order they were read in) and counts the rest.
 #[derive(Debug, Default, Clone)]
 pub struct Distinct {
     values: BTreeSet<String>,
-    more: BTreeSet<u64>,
+    more: HashSet<u64>,
+    /// More values were seen than are counted.
+    saturated: bool,
 }
 
 impl Distinct {
@@ -18,20 +23,35 @@ impl Distinct {
         if value.is_empty() || self.values.contains(value) {
             return;
         }
-        if self.values.len() < DISTINCT_CAP {
-            self.values.insert(value.to_string());
-        } else if self.more.len() < 1_000_000 {
-            // Only a hash is kept of the overflow, to say how many more there were.
+        self.values.insert(value.to_string());
+        if self.values.len() > DISTINCT_CAP
+            && let Some(largest) = self.values.pop_last()
+        {
+            self.count_more(&largest);
+        }
+    }
+
+    fn count_more(&mut self, value: &str) {
+        if self.more.len() < OVERFLOW_CAP {
             self.more
                 .insert(xxhash_rust::xxh3::xxh3_64(value.as_bytes()));
+        } else {
+            self.saturated = true;
         }
+    }
+
+    /// Says that values were left out before they reached this set.
+    pub fn mark_saturated(&mut self) {
+        self.saturated = true;
     }
 
     /// The values in order, and `(+N more)` when some were not kept.
     pub fn list(&self) -> Vec<String> {
         let mut out: Vec<String> = self.values.iter().cloned().collect();
-        if !self.more.is_empty() {
-            out.push(format!("(+{} more)", self.more.len()));
+        match (self.more.len(), self.saturated) {
+            (0, false) => {}
+            (n, false) => out.push(format!("(+{n} more)")),
+            (n, true) => out.push(format!("(+{n} or more)")),
         }
         out
     }
@@ -96,6 +116,13 @@ mod tests {
         let list = d.list();
         assert_eq!(list.len(), DISTINCT_CAP + 1);
         assert_eq!(list.last().unwrap(), "(+5 more)");
+        // The smallest are kept, whatever the order they came in.
+        let mut reversed = Distinct::default();
+        for i in (0..25).rev() {
+            reversed.add(&format!("ua-{i:02}"));
+        }
+        assert_eq!(reversed.list(), list);
+        assert_eq!(list[0], "ua-00");
     }
 
     #[test]

@@ -170,12 +170,12 @@ fn secrets_report_filters() {
         users.sort();
         users
     };
-    // The secret, and the namespace- and cluster-wide reads that returned it.
+    // The secret, and the namespace- and cluster-wide reads that returned it (not
+    // mallory's refused list: it returned nothing).
     assert_eq!(
         users(&["--secret", "prod/db"]),
         [
             "cluster system:kube-controller-manager",
-            "namespace mallory",
             "object ci-bot",
             "object system:node:n1",
             "object system:serviceaccount:prod:api",
@@ -199,6 +199,9 @@ fn secrets_report_filters() {
         ["object alice", "object ci-bot"]
     );
     assert_eq!(users(&["--where", "user:alice"]), ["object alice"]);
+    // A --where that starts with a negation is a query, not an option.
+    let not_system = users(&["--secret", "prod/db", "--where", "-user:system:*"]);
+    assert_eq!(not_system, ["object ci-bot"]);
 
     let bad = k.run(&["report", "secrets", "--secret", "db"]);
     assert_eq!(bad.code, 2);
@@ -540,4 +543,187 @@ fn report_formats_sections_and_hostile_text() {
         "{}",
         bad.stderr
     );
+}
+
+#[test]
+fn secret_scopes_follow_the_verb_and_the_first_field_selector() {
+    let k = Kaudit::new();
+    let lines = vec![
+        // Every Opaque secret of prod: the name in a second selector is ignored by the
+        // apiserver, and so by kaudit.
+        secret_request(
+            1,
+            "eve",
+            "list",
+            "/api/v1/namespaces/prod/secrets?fieldSelector=type%3DOpaque&fieldSelector=metadata.name%3Dharmless",
+            json!({"resource": "secrets", "namespace": "prod"}),
+            200,
+        ),
+        // The secret named db in every namespace.
+        secret_request(
+            2,
+            "eve",
+            "list",
+            "/api/v1/secrets?fieldSelector=metadata.name%3Ddb",
+            json!({"resource": "secrets"}),
+            200,
+        ),
+        // A create whose name is generated: one secret, not the whole namespace.
+        secret_request(
+            3,
+            "bob",
+            "create",
+            "/api/v1/namespaces/prod/secrets",
+            json!({"resource": "secrets", "namespace": "prod"}),
+            201,
+        ),
+        // Anonymous and refused by authentication (401): neither allowed nor forbidden.
+        secret_request(
+            4,
+            "system:anonymous",
+            "get",
+            "/api/v1/namespaces/prod/secrets/db",
+            json!({"resource": "secrets", "namespace": "prod", "name": "db"}),
+            401,
+        ),
+        // A custom resource that happens to be called secrets.
+        event(json!({
+            "auditID": id(5),
+            "user": {"username": "vault"},
+            "objectRef": {"resource": "secrets", "apiGroup": "vault.example.com", "namespace": "prod", "name": "db"},
+        })),
+    ];
+    k.ingest(&[&k.write("audit.log", &lines)]);
+    let report = k.report("secrets", &[]);
+    let rows: Vec<String> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {} allowed={} forbidden={}",
+                r["namespace"], r["name"], r["scope"], r["user"], r["allowed"], r["forbidden"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            r#"null "db" "object" "eve" allowed=1 forbidden=0"#,
+            r#""prod" null "object" "bob" allowed=1 forbidden=0"#,
+            r#""prod" null "namespace" "eve" allowed=1 forbidden=0"#,
+            r#""prod" "db" "object" "system:anonymous" allowed=0 forbidden=0"#,
+        ]
+    );
+    // The every-namespace read of db is one of prod/db's, and of every namespace's.
+    let of_db = k.report("secrets", &["--secret", "prod/db"]);
+    assert_eq!(of_db["rows"].as_array().unwrap().len(), 3, "{of_db:#}");
+    let dev = k.report("secrets", &["--namespace", "dev"]);
+    assert_eq!(dev["rows"][0]["name"], "db", "{dev:#}");
+}
+
+#[test]
+fn runtime_rows_are_what_the_apiserver_ran() {
+    let k = Kaudit::new();
+    let pods = |n: u32, verb: &str, sub: &str, query: &str, level: &str, body: Value| {
+        event(json!({
+            "auditID": id(n),
+            "level": level,
+            "verb": verb,
+            "requestURI": format!("/api/v1/namespaces/prod/pods/p1/{sub}{query}"),
+            "objectRef": {"resource": "pods", "namespace": "prod", "name": "p1", "subresource": sub},
+            "requestObject": body,
+            "responseStatus": {"code": 200},
+            "requestReceivedTimestamp": format!("2026-11-20T10:00:{n:02}.000000Z"),
+        }))
+    };
+    let privileged_debugger = json!({"spec": {"ephemeralContainers": [{"name": "dbg", "image": "busybox",
+        "securityContext": {"privileged": true}}]}});
+    let lines = vec![
+        // The first container= counts; keys are decoded as the apiserver decodes them.
+        pods(
+            1,
+            "create",
+            "exec",
+            "?command=sh&comman%64=-c&comman%64=id&container=app&container=sidecar",
+            "Metadata",
+            Value::Null,
+        ),
+        // A read of the ephemeral containers opens nothing.
+        pods(2, "get", "ephemeralcontainers", "", "Metadata", Value::Null),
+        // kubectl debug --profile=sysadmin: a privileged ephemeral container.
+        pods(
+            3,
+            "patch",
+            "ephemeralcontainers",
+            "",
+            "Request",
+            privileged_debugger,
+        ),
+    ];
+    k.ingest(&[&k.write("audit.log", &lines)]);
+    let report = k.report("immutability", &[]);
+    let runtime = report["runtime"].as_array().unwrap();
+    assert_eq!(runtime.len(), 2, "{runtime:#?}");
+    assert_eq!(runtime[0]["command"], json!(["sh", "-c", "id"]));
+    assert_eq!(runtime[0]["container"], "app");
+    assert_eq!(runtime[1]["kind"], "ephemeral");
+    assert_eq!(runtime[1]["container"], "dbg");
+    let findings: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} {} {}", f["resource"], f["container"], f["kind"]))
+        .collect();
+    assert_eq!(
+        findings,
+        [
+            r#""pods/ephemeralcontainers" "dbg" "privileged""#,
+            r#""pods/ephemeralcontainers" "dbg" "allowPrivilegeEscalation""#,
+        ]
+    );
+    assert_eq!(k.count("@privileged-pods"), 1);
+}
+
+#[test]
+fn patches_and_dry_runs_are_judged_by_what_they_do() {
+    let k = Kaudit::new();
+    let running = json!({"kind": "Pod", "spec": {"containers": [{"name": "c", "image": "x",
+        "securityContext": {"privileged": true}}]}});
+    let restart =
+        json!({"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "now"}}});
+    let lines = vec![
+        // An annotation-only patch logged at RequestResponse: the response shows the
+        // pod's existing privileged container, which the patcher did not add.
+        event(json!({
+            "auditID": id(1),
+            "level": "RequestResponse",
+            "verb": "patch",
+            "user": {"username": "argo"},
+            "objectRef": {"resource": "pods", "namespace": "prod", "name": "p1"},
+            "requestObject": restart,
+            "responseObject": running.clone(),
+        })),
+        // A server-side dry run started nothing.
+        event(json!({
+            "auditID": id(2),
+            "level": "Request",
+            "verb": "create",
+            "requestURI": "/api/v1/namespaces/prod/pods?dryRun=All",
+            "user": {"username": "bob"},
+            "objectRef": {"resource": "pods", "namespace": "prod", "name": "p2"},
+            "requestObject": running,
+            "responseStatus": {"code": 201},
+        })),
+    ];
+    k.ingest(&[&k.write("audit.log", &lines)]);
+    let report = k.report("immutability", &[]);
+    assert_eq!(report["findings"], json!([]), "{report:#}");
+    assert_eq!(
+        report["coverage"][0]["writes"], 1,
+        "the dry run is not a write"
+    );
+    assert_eq!(k.count("risk:*"), 0);
+    let sa = k.report("serviceaccounts", &[]);
+    assert_eq!(sa["rows"], json!([]), "a dry run created no pod: {sa:#}");
 }
