@@ -31,6 +31,9 @@ pub struct Filter {
 
 /// Verbs and resources listed per ServiceAccount.
 const TOP: usize = 5;
+/// Pod and workload creates listed per ServiceAccount (in index order); the rest are
+/// counted in `createdPodsOmitted`.
+const CREATED_CAP: usize = 200;
 
 #[derive(Default)]
 struct PodUse {
@@ -53,6 +56,8 @@ struct Account {
     /// Users who acted as this ServiceAccount by impersonation → requests.
     impersonated_by: Counter,
     created: Vec<Vec<Cell>>,
+    /// Creates past `CREATED_CAP`, counted only.
+    created_omitted: u64,
     /// Requester → token requests.
     tokens: BTreeMap<Option<String>, Tokens>,
 }
@@ -260,11 +265,18 @@ fn created_pods(
             .name
             .or_else(|| str_at(e.value, &["requestObject", "metadata", "name"]))
             .or_else(|| str_at(e.value, &["responseObject", "metadata", "name"]));
-        accounts.entry(sa).or_default().created.push(vec![
+        let account = accounts.entry(sa).or_default();
+        // Bounded: a controller creates every pod of a busy ServiceAccount.
+        if account.created.len() >= CREATED_CAP {
+            account.created_omitted += 1;
+            return;
+        }
+        account.created.push(vec![
             Cell::text(resource),
             Cell::opt(r.namespace),
             Cell::opt(object_name),
             Cell::opt(r.user),
+            Cell::opt(r.impersonated_user),
             Cell::Time(r.time()),
             Cell::opt(r.audit_id),
         ]);
@@ -360,6 +372,7 @@ fn report(accounts: BTreeMap<String, Account>) -> Report {
             "namespace",
             "name",
             "by",
+            "impersonatedUser",
             "time",
             "auditID",
         ],
@@ -377,6 +390,7 @@ fn report(accounts: BTreeMap<String, Account>) -> Report {
             "boundPods",
         ],
     );
+    let mut omitted = 0;
     let mut rows = Vec::new();
     for (sa, a) in accounts {
         let row_of = |section: &Section, cells: &[Cell]| -> Value {
@@ -431,6 +445,8 @@ fn report(accounts: BTreeMap<String, Account>) -> Report {
         }
         let created_rows: Vec<Value> = a.created.iter().map(|c| row_of(&created, c)).collect();
         json.insert("createdPods".into(), Value::Array(created_rows));
+        json.insert("createdPodsOmitted".into(), Value::from(a.created_omitted));
+        omitted += a.created_omitted;
         for cells in a.created {
             created.rows.push([vec![Cell::text(&sa)], cells].concat());
         }
@@ -456,6 +472,12 @@ fn report(accounts: BTreeMap<String, Account>) -> Report {
         row.extend(extra.into_iter().map(|(_, c)| c));
         summary.rows.push(row);
         rows.push(Value::Object(json));
+    }
+    if omitted > 0 {
+        created.note = Some(format!(
+            "{omitted} more create(s) not listed: at most {CREATED_CAP} per ServiceAccount \
+             (JSON: createdPodsOmitted)."
+        ));
     }
     let flagged = rows.len() as u64;
     let mut json = Map::new();

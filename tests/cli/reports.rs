@@ -445,6 +445,7 @@ fn serviceaccounts_report_links_tokens_pods_and_creators() {
     assert_eq!(sa["secretsRead"], json!(["prod/x"]));
     assert_eq!(sa["topVerbs"], json!({"get": 2, "list": 1}));
     assert_eq!(sa["createdPods"][0]["by"], "alice");
+    assert_eq!(sa["createdPodsOmitted"], 0);
     assert_eq!(sa["createdPods"][0]["name"], "api-1");
     assert_eq!(sa["tokenRequests"][0]["by"], "system:node:n1");
     assert_eq!(sa["tokenRequests"][0]["boundPods"], json!(["api-1"]));
@@ -726,4 +727,35 @@ fn patches_and_dry_runs_are_judged_by_what_they_do() {
     assert_eq!(k.count("risk:*"), 0);
     let sa = k.report("serviceaccounts", &[]);
     assert_eq!(sa["rows"], json!([]), "a dry run created no pod: {sa:#}");
+}
+
+#[test]
+fn created_pods_are_listed_up_to_a_bound() {
+    let k = Kaudit::new();
+    let lines: Vec<String> = (1..=205)
+        .map(|n| {
+            event(json!({
+                "auditID": id(n),
+                "level": "Request",
+                "verb": "create",
+                "user": {"username": "system:serviceaccount:kube-system:replicaset-controller"},
+                "objectRef": {"resource": "pods", "namespace": "prod", "name": format!("web-{n}")},
+                "requestObject": {"kind": "Pod", "spec": {"serviceAccountName": "web", "containers": []}},
+                "responseStatus": {"code": 201},
+            }))
+        })
+        .collect();
+    k.ingest(&[&k.write("audit.log", &lines)]);
+    let report = k.report("serviceaccounts", &["--sa", "prod/web"]);
+    assert_eq!(
+        report["rows"][0]["createdPods"].as_array().unwrap().len(),
+        200
+    );
+    assert_eq!(report["rows"][0]["createdPodsOmitted"], 5);
+    let table = k.run(&["report", "sa", "--section", "createdPods"]);
+    assert!(
+        table.stdout.contains("5 more create(s) not listed"),
+        "{}",
+        table.stdout
+    );
 }
