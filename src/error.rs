@@ -49,6 +49,9 @@ pub enum Error {
     #[error("saved query {path}: {reason}")]
     SavedQuery { path: PathBuf, reason: String },
 
+    #[error("index column {field} cannot be read ({reason}); re-ingest into a new --index")]
+    Column { field: String, reason: String },
+
     #[error("{0}")]
     Usage(String),
 

@@ -379,7 +379,7 @@ fn write_table(
                 .iter()
                 .map(|c| match r.cell(c) {
                     t if t.is_empty() => "-".to_string(),
-                    t => clip(&sanitize::for_terminal(&t)),
+                    t => sanitize::clip(&sanitize::for_terminal(&t), MAX_CELL),
                 })
                 .collect()
         })
@@ -426,13 +426,4 @@ fn short_time(t: &str) -> String {
         Some(dot) if t.len() >= dot + 4 => t[..dot + 4].to_string(),
         _ => t.trim_end_matches('Z').to_string(),
     }
-}
-
-fn clip(s: &str) -> String {
-    if s.chars().count() <= MAX_CELL {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(MAX_CELL - 1).collect();
-    out.push('…');
-    out
 }

@@ -53,6 +53,16 @@ pub fn for_csv(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// `s` cut to `max` characters, the last one an ellipsis, for a table cell.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// A command line as shell words: plain words as they are, others single-quoted, so
 /// `sh -c 'cat /etc/shadow'` reads as what was run. Sanitize the result for display.
 pub fn shell_words(argv: &[String]) -> String {

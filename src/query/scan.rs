@@ -3,13 +3,13 @@
 //! block once) and deleted documents (stage rewrites) are skipped. Memory stays bounded
 //! at any index size.
 
-use tantivy::columnar::StrColumn;
+use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::EnableScoring;
 use tantivy::store::StoreReader;
 use tantivy::{DocId, SegmentReader, TantivyDocument};
 
 use super::{Engine, Search};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::index::document::{self, Stored};
 
 /// Longest value tantivy keeps in a string column.
@@ -71,19 +71,41 @@ impl Engine {
             if open.as_ref().is_none_or(|(open_id, _)| *open_id != id) {
                 let reader = segment
                     .get_store_reader(STORE_CACHE_BLOCKS)
-                    .map_err(|e| crate::error::Error::io(&dir, e))?;
+                    .map_err(|e| Error::io(&dir, e))?;
                 open = Some((id, reader));
             }
             let (_, store) = open.as_ref().expect("opened above");
             for &doc in docs {
-                let doc: TantivyDocument = store
-                    .get(doc)
-                    .map_err(|e| crate::error::Error::index(&dir, e))?;
+                let doc: TantivyDocument = store.get(doc).map_err(|e| Error::index(&dir, e))?;
                 visit(document::stored(&fields, &doc))?;
             }
             Ok(())
         })
     }
+}
+
+fn column_error(field: &str, e: tantivy::TantivyError) -> Error {
+    Error::Column {
+        field: field.to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// A numeric fast field of one segment (`code`, `bytes`); None when no document of the
+/// segment has it.
+pub fn u64_values(segment: &SegmentReader, field: &str) -> Result<Option<Column<u64>>> {
+    segment
+        .fast_fields()
+        .column_opt(field)
+        .map_err(|e| column_error(field, e))
+}
+
+/// The request times of one segment.
+pub fn time_values(segment: &SegmentReader) -> Result<Option<Column<tantivy::DateTime>>> {
+    segment
+        .fast_fields()
+        .column_opt("time")
+        .map_err(|e| column_error("time", e))
 }
 
 /// A string fast field of one segment: values as dictionary ordinals, so grouping
@@ -97,7 +119,7 @@ impl StrValues {
         let column = segment
             .fast_fields()
             .str(field)
-            .map_err(|e| crate::error::Error::Usage(format!("fast field {field}: {e}")))?;
+            .map_err(|e| column_error(field, e))?;
         Ok(StrValues { column })
     }
 

@@ -10,11 +10,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{Cell, Event, Report, Section, each_event, has, is, str_at, within};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::query_values;
 use crate::podspec::{self, POD_RESOURCES, Severity};
 use crate::query::parse::{Expr, Field};
-use crate::query::scan::StrValues;
+use crate::query::scan::{StrValues, u64_values};
 use crate::query::{Engine, Search};
 
 #[derive(Debug, Clone)]
@@ -169,10 +169,7 @@ fn count_writes(engine: &Engine, search: &Search) -> Result<BTreeMap<String, Cov
     engine.scan(search, &mut |segment, docs| {
         let resource = StrValues::open(segment, "resource")?;
         let level = StrValues::open(segment, "level")?;
-        let code = segment
-            .fast_fields()
-            .column_opt::<u64>("code")
-            .map_err(|e| Error::Usage(format!("fast field code: {e}")))?;
+        let code = u64_values(segment, "code")?;
         let blind = [level.ord_of("Metadata"), level.ord_of("None")];
         let mut block: HashMap<Option<u64>, Coverage> = HashMap::new();
         for &doc in docs {

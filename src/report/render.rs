@@ -119,7 +119,7 @@ fn write_aligned(out: &mut dyn Write, s: &Section) -> io::Result<()> {
             row.iter()
                 .map(|cell| match cell.to_text() {
                     t if t.is_empty() => "-".to_string(),
-                    t => clip(&sanitize::for_terminal(&t)),
+                    t => sanitize::clip(&sanitize::for_terminal(&t), MAX_CELL),
                 })
                 .collect()
         })
@@ -175,15 +175,6 @@ fn header(column: &str) -> String {
         out.extend(c.to_uppercase());
         previous = Some(c);
     }
-    out
-}
-
-fn clip(s: &str) -> String {
-    if s.chars().count() <= MAX_CELL {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(MAX_CELL - 1).collect();
-    out.push('…');
     out
 }
 

@@ -9,9 +9,9 @@ use tantivy::columnar::Column;
 use tantivy::index::SegmentId;
 
 use super::tally::{Counter, Distinct, Span};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::Actor;
-use crate::query::scan::StrValues;
+use crate::query::scan::{StrValues, time_values, u64_values};
 use crate::query::{Engine, Search};
 
 /// What a request could see: one secret, every secret of a namespace (list, watch or
@@ -74,8 +74,6 @@ struct Columns {
 
 impl Columns {
     fn open(segment: &SegmentReader) -> Result<Columns> {
-        let fast = segment.fast_fields();
-        let numeric = |e: tantivy::TantivyError| Error::Usage(format!("fast field: {e}"));
         Ok(Columns {
             namespace: StrValues::open(segment, "ns")?,
             name: StrValues::open(segment, "name")?,
@@ -87,8 +85,8 @@ impl Columns {
             decision: StrValues::open(segment, "decision")?,
             ip: StrValues::open(segment, "ip")?,
             agent: StrValues::open(segment, "agent")?,
-            code: fast.column_opt("code").map_err(numeric)?,
-            time: fast.column_opt("time").map_err(numeric)?,
+            code: u64_values(segment, "code")?,
+            time: time_values(segment)?,
         })
     }
 }

@@ -15,12 +15,12 @@ use super::immutability::body_of;
 use super::secret_access::{Scope, accesses};
 use super::tally::{Counter, Distinct, Span, is_forbidden};
 use super::{Cell, Report, Section, each_event, has, is, str_at, within};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::Actor;
 use crate::podspec;
 use crate::podspec::POD_RESOURCES;
 use crate::query::parse::{CmpOp, Expr, Field, Value as Term};
-use crate::query::scan::StrValues;
+use crate::query::scan::{StrValues, time_values, u64_values};
 use crate::query::{Engine, Search};
 
 #[derive(Debug, Clone, Default)]
@@ -157,8 +157,6 @@ fn usage(engine: &Engine, search: &Search, accounts: &mut BTreeMap<String, Accou
             .as_ref()
             .is_none_or(|c| c.id != segment.segment_id())
         {
-            let fast = segment.fast_fields();
-            let numeric = |e: tantivy::TantivyError| Error::Usage(format!("fast field: {e}"));
             current = Some(Segment {
                 id: segment.segment_id(),
                 sa: StrValues::open(segment, "sa")?,
@@ -168,8 +166,8 @@ fn usage(engine: &Engine, search: &Search, accounts: &mut BTreeMap<String, Accou
                 verb: StrValues::open(segment, "verb")?,
                 resource: StrValues::open(segment, "resource")?,
                 decision: StrValues::open(segment, "decision")?,
-                code: fast.column_opt("code").map_err(numeric)?,
-                time: fast.column_opt("time").map_err(numeric)?,
+                code: u64_values(segment, "code")?,
+                time: time_values(segment)?,
             });
         }
         let c = current.as_ref().expect("set above");

@@ -13,8 +13,8 @@ use tantivy::columnar::Column;
 use tantivy::{DocId, SegmentReader};
 
 use super::{Cell, Report, Section};
-use crate::error::{Error, Result};
-use crate::query::scan::StrValues;
+use crate::error::Result;
+use crate::query::scan::{StrValues, time_values, u64_values};
 use crate::query::{Engine, Search};
 
 #[derive(Debug, Clone)]
@@ -99,8 +99,6 @@ struct Columns {
 
 impl Columns {
     fn open(segment: &SegmentReader) -> Result<Columns> {
-        let fast = segment.fast_fields();
-        let numeric = |e: tantivy::TantivyError| Error::Usage(format!("fast field: {e}"));
         Ok(Columns {
             user: StrValues::open(segment, "user")?,
             sa: StrValues::open(segment, "sa")?,
@@ -110,9 +108,9 @@ impl Columns {
             decision: StrValues::open(segment, "decision")?,
             stage: StrValues::open(segment, "stage")?,
             level: StrValues::open(segment, "level")?,
-            code: fast.column_opt("code").map_err(numeric)?,
-            bytes: fast.column_opt("bytes").map_err(numeric)?,
-            time: fast.column_opt("time").map_err(numeric)?,
+            code: u64_values(segment, "code")?,
+            bytes: u64_values(segment, "bytes")?,
+            time: time_values(segment)?,
         })
     }
 }
