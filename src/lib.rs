@@ -17,3 +17,4 @@ pub mod query;
 pub mod report;
 pub mod sanitize;
 pub mod synth;
+pub mod tui;
