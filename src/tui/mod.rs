@@ -3,6 +3,7 @@
 //! views, the crossterm event loop, the worker thread) comes on top of it.
 
 pub mod state;
+pub mod view;
 
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,10 @@ pub const PAGE: usize = 200;
 /// What one results row shows and pivots from (already derived from the stored event).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RowSummary {
+    /// The actor column: user, or ServiceAccount and pod; `X as Y` when impersonating.
+    pub actor: String,
+    /// The redacted event JSON, for the detail view.
+    pub event: String,
     pub audit_id: Option<String>,
     /// Microseconds since the epoch.
     pub time: Option<i64>,

@@ -195,3 +195,79 @@ fn detail_help_order_and_quit() {
     ));
     assert_eq!(state.update(Action::Quit), [Effect::Quit]);
 }
+
+mod screens {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::tui::view::{Theme, draw};
+
+    fn screen(state: &State, width: u16, height: u16) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal
+            .draw(|frame| draw(frame, state, Theme { color: false }))
+            .unwrap();
+        terminal.backend().to_string()
+    }
+
+    fn story() -> State {
+        let mut state = loaded(3);
+        let mut rows: Vec<RowSummary> = (0..3).map(row).collect();
+        rows[0].actor = "sa:payments/report-runner pod:report-runner-7d4f9c-x2x9q".into();
+        rows[0].time = Some(1_795_169_126_214_119);
+        rows[0].code = Some(200);
+        rows[0].decision = Some("allow".into());
+        rows[1].actor = "kube-scan/0.3 \u{1b}[31mevil".into();
+        rows[1].code = Some(403);
+        rows[1].decision = Some("forbid".into());
+        rows[2].actor = "bob@example.com".into();
+        rows[2].verb = Some("create".into());
+        rows[2].resource = Some("pods".into());
+        rows[2].subresource = Some("exec".into());
+        rows[2].name = Some("report-runner-7d4f9c-x2x9q".into());
+        rows[0].event =
+            r#"{"auditID":"id-0","verb":"get","objectRef":{"resource":"secrets"}}"#.into();
+        state.update(Action::PageLoaded {
+            generation: 1,
+            first: 0,
+            rows,
+        });
+        state
+    }
+
+    #[test]
+    fn table_at_80x24_and_160x48() {
+        let mut state = story();
+        state.update(Action::Move(1));
+        let narrow = screen(&state, 80, 24);
+        assert!(!narrow.contains('\u{1b}'), "escapes are drawn as text");
+        insta::assert_snapshot!("table_80x24", narrow);
+        insta::assert_snapshot!("table_160x48", screen(&state, 160, 48));
+    }
+
+    #[test]
+    fn detail_help_and_error() {
+        let mut state = story();
+        state.update(Action::OpenDetail);
+        insta::assert_snapshot!("detail_80x24", screen(&state, 80, 24));
+        state.update(Action::Escape);
+        state.update(Action::Help);
+        insta::assert_snapshot!("help_80x24", screen(&state, 80, 24));
+        state.update(Action::Escape);
+        state.update(Action::FocusQuery);
+        for c in " user:(".chars() {
+            state.update(Action::Insert(c));
+        }
+        let effects = state.update(Action::Submit);
+        let Effect::Run { generation, .. } = effects[0] else {
+            panic!("{effects:?}")
+        };
+        state.update(Action::QueryFailed {
+            generation,
+            column: Some(22),
+            message: "expected a value after \"user:\"".into(),
+        });
+        insta::assert_snapshot!("error_80x24", screen(&state, 80, 24));
+    }
+}
