@@ -4,6 +4,7 @@
 
 pub mod state;
 pub mod view;
+pub mod worker;
 
 #[cfg(test)]
 mod tests;

@@ -271,3 +271,67 @@ mod screens {
         insta::assert_snapshot!("error_80x24", screen(&state, 80, 24));
     }
 }
+
+mod worker {
+    use super::*;
+    use crate::query::Engine;
+    use crate::tui::worker::perform;
+
+    /// An index of sample-logs/ in a temporary directory.
+    fn samples() -> (tempfile::TempDir, Engine) {
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("index");
+        let logs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
+        let ingest = crate::config::Ingest {
+            index: index.clone(),
+            paths: vec![logs],
+            strict: false,
+            max_line_bytes: 16 << 20,
+            commit_interval: std::time::Duration::from_secs(10),
+            follow: None,
+        };
+        crate::app::run(crate::config::Command::Ingest(ingest)).unwrap();
+        let engine = Engine::open(&index).unwrap();
+        (dir, engine)
+    }
+
+    #[test]
+    fn the_worker_answers_the_states_effects_from_the_index() {
+        let (_dir, engine) = samples();
+        let saved = crate::query::saved::load(None).unwrap();
+        let (mut state, effects) = State::new("@exec-into-pods", Vec::new());
+        for answer in perform(&engine, &saved, &effects[0]) {
+            state.update(answer);
+        }
+        assert_eq!(state.results.total, Some(3));
+        let first = state.results.selected_row().unwrap().clone();
+        assert_eq!(first.actor, "bob@example.com");
+        assert_eq!(first.subresource.as_deref(), Some("exec"));
+        assert!(first.event.contains("\"auditID\""));
+
+        // A pivot to the same pod finds the pod's own requests too.
+        let effects = state.update(Action::Pivot(Pivot::SameObject));
+        for answer in perform(&engine, &saved, &effects[0]) {
+            state.update(answer);
+        }
+        assert!(
+            state.results.total.unwrap() >= 3,
+            "{:?}",
+            state.results.total
+        );
+
+        // A syntax error comes back with its column, and the text stays.
+        state.update(Action::FocusQuery);
+        for c in " (".chars() {
+            state.update(Action::Insert(c));
+        }
+        let effects = state.update(Action::Submit);
+        for answer in perform(&engine, &saved, &effects[0]) {
+            state.update(answer);
+        }
+        let (column, message) = state.bar.error.clone().expect("a syntax error");
+        assert!(message.contains("syntax error"), "{message}");
+        assert!(column > 0);
+        assert_eq!(state.focus, Focus::QueryBar);
+    }
+}
