@@ -420,7 +420,7 @@ fn write_table(
 }
 
 /// `2026-11-20T10:05:00.123456Z` → `2026-11-20 10:05:00.123`.
-fn short_time(t: &str) -> String {
+pub fn short_time(t: &str) -> String {
     let t = t.replacen('T', " ", 1);
     match t.find('.') {
         Some(dot) if t.len() >= dot + 4 => t[..dot + 4].to_string(),

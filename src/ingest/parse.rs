@@ -377,14 +377,17 @@ fn wrong_type(field: &str, expected: &'static str, found: &Value<'_>) -> Rejecti
     }
 }
 
-/// Parses stored (already redacted) event JSON for display: the same normalization as
-/// ingest, so what a query prints is what was indexed.
-pub fn reparse(json: &[u8], buf: &mut Vec<u8>) -> Option<Value<'static>> {
+/// Parses stored (already redacted) event JSON, borrowing from `buf`, for the same
+/// normalization as ingest: what a query or report shows is what was indexed.
+pub fn parse_stored<'b>(json: &[u8], buf: &'b mut Vec<u8>) -> Option<Value<'b>> {
     buf.clear();
     buf.extend_from_slice(json);
-    simd_json::to_borrowed_value(buf)
-        .ok()
-        .map(|v| v.into_static())
+    simd_json::to_borrowed_value(buf).ok()
+}
+
+/// `parse_stored`, owning its strings: for callers that keep `buf` elsewhere.
+pub fn reparse(json: &[u8], buf: &mut Vec<u8>) -> Option<Value<'static>> {
+    parse_stored(json, buf).map(Value::into_static)
 }
 
 /// A string field: absent and null are None; any other type rejects the event.

@@ -16,7 +16,7 @@ mod tally;
 use serde_json::{Map, Value};
 
 use crate::error::Result;
-use crate::ingest::parse::normalize;
+use crate::ingest::parse::{normalize, parse_stored};
 use crate::model::{Request, format_micros};
 use crate::query::parse::{Expr, Field, Value as Term};
 use crate::query::{Engine, Search};
@@ -85,9 +85,7 @@ fn each_event(engine: &Engine, search: &Search, visit: &mut dyn FnMut(&Event<'_>
     engine.scan_stored(search, &mut |stored| {
         // Stored events were parsed and normalized once; one that no longer is would
         // be a damaged store, and is left out rather than guessed at.
-        buf.clear();
-        buf.extend_from_slice(&stored.event);
-        if let Ok(value) = simd_json::to_borrowed_value(&mut buf)
+        if let Some(value) = parse_stored(&stored.event, &mut buf)
             && let Ok(request) = normalize(&value)
         {
             visit(&Event {

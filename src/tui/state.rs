@@ -17,6 +17,9 @@ pub struct RowSummary {
     pub actor: String,
     /// The redacted event JSON, for the detail view.
     pub event: String,
+    /// `resource[/sub]` and `ns/name`, as `model::Request` derives them.
+    pub resource_path: Option<String>,
+    pub object_path: Option<String>,
     pub audit_id: Option<String>,
     /// Microseconds since the epoch.
     pub time: Option<i64>,

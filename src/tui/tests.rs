@@ -14,6 +14,8 @@ fn row(n: usize) -> RowSummary {
         namespace: Some("payments".into()),
         name: Some("db-password".into()),
         source_ip: Some("10.244.2.47".into()),
+        resource_path: Some("secrets".into()),
+        object_path: Some("payments/db-password".into()),
         ..RowSummary::default()
     }
 }
@@ -226,6 +228,8 @@ mod screens {
         rows[2].resource = Some("pods".into());
         rows[2].subresource = Some("exec".into());
         rows[2].name = Some("report-runner-7d4f9c-x2x9q".into());
+        rows[2].resource_path = Some("pods/exec".into());
+        rows[2].object_path = Some("payments/report-runner-7d4f9c-x2x9q".into());
         rows[0].event =
             r#"{"auditID":"id-0","verb":"get","objectRef":{"resource":"secrets"}}"#.into();
         state.update(Action::PageLoaded {

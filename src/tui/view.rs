@@ -10,6 +10,7 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::state::{Focus, RowSummary, State};
 use crate::model::format_micros;
+use crate::output::short_time;
 use crate::query::SortOrder;
 use crate::sanitize::for_terminal;
 
@@ -84,32 +85,6 @@ fn draw_bar(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     }
 }
 
-/// `2026-11-20T10:05:00.123456Z` → `2026-11-20 10:05:00.123`.
-fn short_time(micros: Option<i64>) -> String {
-    let Some(t) = micros else {
-        return "-".into();
-    };
-    let text = format_micros(t).replacen('T', " ", 1);
-    text.get(..23).unwrap_or(&text).to_string()
-}
-
-fn object(r: &RowSummary) -> String {
-    match (r.namespace.as_deref(), r.name.as_deref()) {
-        (Some(ns), Some(n)) if !ns.is_empty() => format!("{ns}/{n}"),
-        (Some(ns), None) if !ns.is_empty() => format!("{ns}/"),
-        (_, Some(n)) => n.to_string(),
-        _ => "-".into(),
-    }
-}
-
-fn resource(r: &RowSummary) -> String {
-    match (r.resource.as_deref(), r.subresource.as_deref()) {
-        (Some(res), Some(sub)) if !sub.is_empty() => format!("{res}/{sub}"),
-        (Some(res), _) => res.to_string(),
-        _ => "-".into(),
-    }
-}
-
 fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let results = &state.results;
     // Wide terminals also get the decision and the source IP.
@@ -130,11 +105,11 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let rows = results.rows.iter().map(|r| {
         let text = |s: &str| Cell::from(for_terminal(s).into_owned());
         let mut cells = vec![
-            Cell::from(short_time(r.time)),
+            Cell::from(r.time.map_or("-".into(), |t| short_time(&format_micros(t)))),
             text(&r.actor),
             text(r.verb.as_deref().unwrap_or("-")),
-            text(&resource(r)),
-            text(&object(r)),
+            text(r.resource_path.as_deref().unwrap_or("-")),
+            text(r.object_path.as_deref().unwrap_or("-")),
             Cell::from(r.code.map_or("-".into(), |c| c.to_string())),
         ];
         if wide {

@@ -4,7 +4,7 @@
 
 use crate::error::Error;
 use crate::index::document::Stored;
-use crate::ingest::parse::normalize;
+use crate::ingest::parse::{normalize, parse_stored};
 use crate::query::saved::SavedQuery;
 use crate::query::{Engine, Search, parse_query};
 
@@ -12,14 +12,14 @@ use super::state::{Action, Effect, PAGE, RowSummary};
 
 /// A results row from a stored event, derived by the same normalization as ingest.
 pub fn row_summary(stored: &Stored, buf: &mut Vec<u8>) -> Option<RowSummary> {
-    buf.clear();
-    buf.extend_from_slice(&stored.event);
-    let value = simd_json::to_borrowed_value(buf).ok()?;
+    let value = parse_stored(&stored.event, buf)?;
     let r = normalize(&value).ok()?;
     let own = |s: Option<&str>| s.map(str::to_string);
     Some(RowSummary {
         actor: r.actor_label(),
         event: String::from_utf8_lossy(&stored.event).into_owned(),
+        resource_path: r.resource_path(),
+        object_path: r.object_path(),
         audit_id: own(r.audit_id),
         time: r.time(),
         user: own(r.user),
