@@ -2,9 +2,11 @@
 //! translation to tantivy (`build`), and searching with time bounds, order and paging.
 
 pub mod build;
+pub mod histogram;
 pub mod parse;
 pub mod saved;
 pub mod scan;
+pub mod terms;
 
 use std::path::Path;
 
@@ -167,6 +169,14 @@ impl Engine {
                 Ok(document::stored(&self.store.fields, &doc))
             })
             .collect()
+    }
+
+    /// Picks up the index's latest commit (another process, or background ingest,
+    /// may be writing). Returns whether what a search sees changed.
+    pub fn reload(&self) -> Result<bool> {
+        let before = self.reader.searcher().generation().segments().clone();
+        self.reader.reload().map_err(|e| self.err(e))?;
+        Ok(self.reader.searcher().generation().segments() != &before)
     }
 
     /// Number of requests in the index.

@@ -165,7 +165,7 @@ fn write_aligned(out: &mut dyn Write, s: &Section) -> io::Result<()> {
 }
 
 /// `serviceAccount` → `SERVICE ACCOUNT`.
-fn header(column: &str) -> String {
+pub(crate) fn header(column: &str) -> String {
     let mut out = String::new();
     let mut previous: Option<char> = None;
     for c in column.chars() {

@@ -1,0 +1,800 @@
+//! A report as the TUI shows it: each section a table of plain text, and for each row
+//! the query that finds the requests behind it, which Enter opens.
+//!
+//! Pure: no terminal, no index. Cells are `Cell::to_text()`, not yet sanitized (the
+//! view sanitizes what it draws). Drill queries are built as [`Expr`] and printed with
+//! its `Display`, which quotes whatever a value needs, so a user name with colons or a
+//! hostile object name cannot change what the query means.
+//!
+//! A drill query names the row exactly where the query language can: an empty cell
+//! becomes `-field:*` (the row is about requests without that field, not about every
+//! request), and the report's own selection is repeated (`apigroup:core` for secrets,
+//! no subresource for pod writes). Rows made of one request (created pods, findings,
+//! exec) drill to its audit ID. Time is not part of the query language, so a row that
+//! is a time span (stats `hours`) has no drill query, nor has the `total`.
+
+use crate::query::parse::{CmpOp, Expr, Field, Value};
+use crate::report::render::header;
+use crate::report::{Cell, Report, Section};
+
+/// A report ready to draw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportView {
+    pub name: &'static str,
+    pub sections: Vec<SectionView>,
+}
+
+/// One table: `rows[i]` is drawn under `headers`, and Enter on it opens `drill[i]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SectionView {
+    pub key: &'static str,
+    pub title: &'static str,
+    /// Column titles as the CLI table prints them (`IMPERSONATED USER`).
+    pub headers: Vec<String>,
+    /// Cell text, not sanitized.
+    pub rows: Vec<Vec<String>>,
+    /// Per row: query text that finds the requests behind it, or None.
+    pub drill: Vec<Option<String>>,
+    pub note: Option<String>,
+}
+
+/// The view of `report`, which was run within `scope`.
+///
+/// `scope` is the parsed query the report was run within, not its text: the caller
+/// already parsed it (with its saved queries) to run the report, so drilling ANDs in
+/// exactly what the report saw, and a `@saved` reference needs no second lookup that
+/// could fail. The empty query ([`Expr::All`]) and a lone `*` add nothing. Time bounds
+/// (`--since`/`--until`) are not query text: the caller keeps them for the drill.
+pub fn view(report: &Report, scope: &Expr) -> ReportView {
+    ReportView {
+        name: report.name,
+        sections: report
+            .sections
+            .iter()
+            .map(|s| section_view(report.name, s, scope))
+            .collect(),
+    }
+}
+
+fn section_view(report: &str, section: &Section, scope: &Expr) -> SectionView {
+    let drill = section
+        .rows
+        .iter()
+        .map(|cells| {
+            let row = Row {
+                columns: &section.columns,
+                cells,
+            };
+            row_query(report, section.key, &row).map(|q| within(q, scope).to_string())
+        })
+        .collect();
+    SectionView {
+        key: section.key,
+        title: section.title,
+        headers: section.columns.iter().map(|c| header(c)).collect(),
+        rows: section
+            .rows
+            .iter()
+            .map(|r| r.iter().map(Cell::to_text).collect())
+            .collect(),
+        drill,
+        note: section.note.clone(),
+    }
+}
+
+/// The requests behind one row of section `section` of report `report`, before the
+/// scope is added. Sections not listed here have no drill query.
+fn row_query(report: &str, section: &str, row: &Row<'_>) -> Option<Expr> {
+    match (report, section) {
+        ("secrets", "rows") => secret_access(row),
+        ("serviceaccounts", "serviceAccounts") => service_account(row),
+        ("serviceaccounts", "pods") => service_account_pod(row),
+        ("serviceaccounts", "createdPods") => created_pod(row),
+        ("serviceaccounts", "tokenRequests") => token_request(row),
+        ("immutability", "findings") => finding(row),
+        ("immutability", "runtime") => runtime(row),
+        ("immutability", "coverage") => coverage(row),
+        ("stats", section) => stats(section, row),
+        _ => None,
+    }
+}
+
+/// `drill` within the scope the report was run in.
+fn within(drill: Expr, scope: &Expr) -> Expr {
+    match scope {
+        Expr::All => drill,
+        // What users type for "everything". Parsed, it is a free word that matches
+        // nothing, so a report run within it has no rows: dropping it widens nothing.
+        Expr::Text(t) if t == "*" => drill,
+        _ => and(vec![drill, scope.clone()]),
+    }
+}
+
+// --- secrets ---------------------------------------------------------------------
+
+/// One row per (namespace, name, scope, user, impersonated user): see
+/// `report::secret_access`. Both identities are named, so the row of alice's own reads
+/// does not also open the ones she made as someone else.
+fn secret_access(row: &Row<'_>) -> Option<Expr> {
+    let mut parts = vec![
+        // The report's selection: core Secrets, not a custom resource called secrets.
+        exact(Field::Resource, "secrets"),
+        exact(Field::ApiGroup, "core"),
+        row.is(Field::Namespace, "namespace")?,
+        row.is(Field::Name, "name")?,
+        row.is(Field::User, "user")?,
+        row.is(Field::ImpersonatedUser, "impersonatedUser")?,
+    ];
+    // Without a name, only the verb tells a request on one secret (a create naming it
+    // in its body) from a list or watch of every secret, which is another row. The row
+    // lists all its verbs, so naming them is exact.
+    if row.text("name").is_none() {
+        let Cell::Counts(verbs) = row.cell("verbs")? else {
+            return None;
+        };
+        let verbs: Vec<Expr> = verbs
+            .iter()
+            .map(|(verb, _)| match verb.as_str() {
+                // How `secret_access` shows a request without a verb.
+                "-" => absent(Field::Verb),
+                verb => exact(Field::Verb, verb),
+            })
+            .collect();
+        parts.push(or(verbs)?);
+    }
+    Some(and(parts))
+}
+
+// --- serviceaccounts -------------------------------------------------------------
+
+/// What was done as the ServiceAccount: with its tokens (the `requests` column), and
+/// by impersonating it (`impersonatedBy`). None for a row that is only there for the
+/// pods created to run as it or the tokens requested for it: those sections below
+/// have their own rows.
+fn service_account(row: &Row<'_>) -> Option<Expr> {
+    let sa = row.text("serviceAccount")?;
+    let mut acting = Vec::new();
+    if row.count("requests")? > 0 {
+        acting.push(exact(Field::ServiceAccount, sa));
+    }
+    let Cell::Counts(impersonators) = row.cell("impersonatedBy")? else {
+        return None;
+    };
+    if !impersonators.is_empty() {
+        let (namespace, name) = sa.split_once('/')?;
+        let username = format!("system:serviceaccount:{namespace}:{name}");
+        acting.push(exact(Field::ImpersonatedUser, &username));
+    }
+    or(acting)
+}
+
+/// A pod's requests with its ServiceAccount's token. Rows are per pod UID, which the
+/// query language cannot name: a pod deleted and created again under the same name
+/// drills to the requests of both.
+fn service_account_pod(row: &Row<'_>) -> Option<Expr> {
+    Some(and(vec![
+        row.is(Field::ServiceAccount, "serviceAccount")?,
+        row.is(Field::Pod, "pod")?,
+    ]))
+}
+
+/// The create itself. Without an audit ID, the creates of that object by that actor.
+fn created_pod(row: &Row<'_>) -> Option<Expr> {
+    if let Some(id) = row.audit_id() {
+        return Some(id);
+    }
+    let resource = row.text("resource")?;
+    Some(and(vec![
+        exact(Field::Verb, "create"),
+        exact(Field::Resource, resource),
+        absent(Field::Subresource),
+        row.is(Field::Namespace, "namespace")?,
+        written_name(row)?,
+        row.is(Field::User, "by")?,
+        row.is(Field::ImpersonatedUser, "impersonatedUser")?,
+    ]))
+}
+
+/// `serviceaccounts/token` creates for this ServiceAccount by this requester.
+fn token_request(row: &Row<'_>) -> Option<Expr> {
+    let (namespace, name) = row.text("serviceAccount")?.split_once('/')?;
+    Some(and(vec![
+        exact(Field::Resource, "serviceaccounts"),
+        exact(Field::Subresource, "token"),
+        exact(Field::Verb, "create"),
+        exact(Field::Namespace, namespace),
+        exact(Field::Name, name),
+        row.is(Field::User, "by")?,
+    ]))
+}
+
+// --- immutability ----------------------------------------------------------------
+
+/// The write that carried the finding. Without an audit ID, the writes of that object
+/// by that actor (its time is not expressible as a query).
+fn finding(row: &Row<'_>) -> Option<Expr> {
+    if let Some(id) = row.audit_id() {
+        return Some(id);
+    }
+    let mut parts = resource_path(row.cell("resource")?)?;
+    parts.extend([
+        writes(),
+        row.is(Field::Namespace, "namespace")?,
+        written_name(row)?,
+        row.is(Field::User, "user")?,
+        row.is(Field::ImpersonatedUser, "impersonatedUser")?,
+    ]);
+    Some(and(parts))
+}
+
+/// The exec, attach, port-forward or ephemeral container. Without an audit ID, those of
+/// that kind into that pod by that actor.
+fn runtime(row: &Row<'_>) -> Option<Expr> {
+    if let Some(id) = row.audit_id() {
+        return Some(id);
+    }
+    // `kubectl cp` is shown apart but is an exec of tar.
+    let sub = match row.text("kind")? {
+        "exec" | "cp" => "exec",
+        "ephemeral" => "ephemeralcontainers",
+        kind @ ("attach" | "portforward") => kind,
+        _ => return None,
+    };
+    Some(and(vec![
+        exact(Field::Resource, "pods"),
+        exact(Field::Subresource, sub),
+        row.is(Field::Namespace, "namespace")?,
+        row.is(Field::Name, "pod")?,
+        row.is(Field::User, "user")?,
+        row.is(Field::ImpersonatedUser, "impersonatedUser")?,
+    ]))
+}
+
+/// Every write the row counts (`writes`), as `immutability::run` selects them: pod
+/// and workload writes without a subresource, plus ephemeral-container writes, which
+/// it counts under `pods`; not server-side dry runs.
+fn coverage(row: &Row<'_>) -> Option<Expr> {
+    let resource = row.text("resource")?;
+    let subresource = if resource == "pods" {
+        or(vec![
+            absent(Field::Subresource),
+            exact(Field::Subresource, "ephemeralcontainers"),
+        ])?
+    } else {
+        absent(Field::Subresource)
+    };
+    Some(and(vec![
+        exact(Field::Resource, resource),
+        subresource,
+        writes(),
+        Expr::Not(Box::new(exact(Field::RequestUri, "dryRun"))),
+    ]))
+}
+
+/// The `name` column of a written object. A create may name its object only in its
+/// body (`generateName`, or a log without objectRef.name), and the report takes the
+/// name from there; the index does not. So the object's name, or none at all.
+fn written_name(row: &Row<'_>) -> Option<Expr> {
+    let unnamed = absent(Field::Name);
+    Some(match row.cell("name")? {
+        Cell::Text(_) => match row.text("name") {
+            Some(name) => Expr::Or(vec![exact(Field::Name, name), unnamed]),
+            None => unnamed,
+        },
+        _ => return None,
+    })
+}
+
+/// The verbs that write a pod spec.
+fn writes() -> Expr {
+    let verbs = ["create", "update", "patch"].map(|v| exact(Field::Verb, v));
+    Expr::Or(verbs.to_vec())
+}
+
+// --- stats -----------------------------------------------------------------------
+
+/// Stats rows are tallies of the requests in scope by one field, or by user, verb and
+/// resource (`talkers`). Per hour and the total have no query: time is not in the
+/// query language, and the total is the scope itself.
+fn stats(section: &str, row: &Row<'_>) -> Option<Expr> {
+    let by = |field, column| row.is(field, column);
+    match section {
+        "users" => by(Field::User, "user"),
+        "serviceAccounts" => by(Field::ServiceAccount, "serviceAccount"),
+        "verbs" => by(Field::Verb, "verb"),
+        "codes" => by(Field::Code, "code"),
+        "decisions" => by(Field::Decision, "decision"),
+        "stages" => by(Field::Stage, "stage"),
+        "levels" => by(Field::Level, "level"),
+        "resources" => resource_path(row.cell("resource")?).map(and),
+        "talkers" => {
+            let mut parts = vec![by(Field::User, "user")?, by(Field::Verb, "verb")?];
+            parts.extend(resource_path(row.cell("resource")?)?);
+            Some(and(parts))
+        }
+        _ => None,
+    }
+}
+
+// --- building blocks -------------------------------------------------------------
+
+/// One report row, its cells looked up by column (JSON key), so the mapping reads
+/// like the report and a renamed column gives no query rather than a wrong one.
+struct Row<'a> {
+    columns: &'a [&'static str],
+    cells: &'a [Cell],
+}
+
+impl<'a> Row<'a> {
+    fn cell(&self, column: &str) -> Option<&'a Cell> {
+        let i = self.columns.iter().position(|c| *c == column)?;
+        self.cells.get(i)
+    }
+
+    /// A text cell's value; None when empty (ingest indexes no empty values either).
+    fn text(&self, column: &str) -> Option<&'a str> {
+        match self.cell(column)? {
+            Cell::Text(Some(v)) if !v.is_empty() => Some(v),
+            _ => None,
+        }
+    }
+
+    fn count(&self, column: &str) -> Option<u64> {
+        match self.cell(column)? {
+            Cell::Count(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// `field:value` for the column's value, `-field:*` for an empty cell: the row is
+    /// about requests without that field. None when the column is missing or is not a
+    /// single value.
+    fn is(&self, field: Field, column: &str) -> Option<Expr> {
+        match self.cell(column)? {
+            Cell::Text(_) => Some(match self.text(column) {
+                Some(v) => exact(field, v),
+                None => absent(field),
+            }),
+            Cell::Count(n) => Some(Expr::Field(field, Value::Compare(CmpOp::Eq, *n))),
+            _ => None,
+        }
+    }
+
+    /// `auditid:X` when the row names its request.
+    fn audit_id(&self) -> Option<Expr> {
+        self.text("auditID").map(|id| exact(Field::AuditId, id))
+    }
+}
+
+/// `resource:r sub:s` from a `resource/sub` cell; `-sub:*` without one, so `pods`
+/// does not also open `pods/exec`, which is its own row.
+fn resource_path(cell: &Cell) -> Option<Vec<Expr>> {
+    Some(match cell {
+        Cell::Text(Some(path)) if !path.is_empty() => match path.split_once('/') {
+            Some((resource, sub)) => vec![
+                exact(Field::Resource, resource),
+                exact(Field::Subresource, sub),
+            ],
+            None => vec![exact(Field::Resource, path), absent(Field::Subresource)],
+        },
+        // Requests without a resource (non-resource URLs), whatever their subresource.
+        Cell::Text(_) => vec![absent(Field::Resource)],
+        _ => return None,
+    })
+}
+
+fn exact(field: Field, value: &str) -> Expr {
+    Expr::Field(field, Value::Exact(value.to_string()))
+}
+
+/// `-field:*`.
+fn absent(field: Field) -> Expr {
+    Expr::Not(Box::new(Expr::Field(field, Value::Any)))
+}
+
+/// AND, flattened as the parser flattens it, so a drill query parses back to the same
+/// `Expr`.
+fn and(parts: Vec<Expr>) -> Expr {
+    let mut flat = Vec::new();
+    for part in parts {
+        match part {
+            Expr::And(items) => flat.extend(items),
+            part => flat.push(part),
+        }
+    }
+    match flat.len() {
+        1 => flat.remove(0),
+        _ => Expr::And(flat),
+    }
+}
+
+/// OR of one or more alternatives; None for none.
+fn or(mut alternatives: Vec<Expr>) -> Option<Expr> {
+    match alternatives.len() {
+        0 => None,
+        1 => alternatives.pop(),
+        _ => Some(Expr::Or(alternatives)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::parse::parse;
+    use crate::query::{Engine, Search};
+    use crate::report::{Kind, immutability, secrets, serviceaccounts, stats};
+
+    /// An index of sample-logs/ in a temporary directory.
+    fn samples() -> (tempfile::TempDir, Engine) {
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("index");
+        let logs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
+        let ingest = crate::config::Ingest {
+            index: index.clone(),
+            paths: vec![logs],
+            strict: false,
+            max_line_bytes: 16 << 20,
+            commit_interval: std::time::Duration::from_secs(10),
+            follow: None,
+        };
+        crate::app::run(crate::config::Command::Ingest(ingest)).unwrap();
+        let engine = Engine::open(&index).unwrap();
+        (dir, engine)
+    }
+
+    fn kinds() -> [Kind; 4] {
+        [
+            Kind::Secrets(secrets::Filter::default()),
+            Kind::ServiceAccounts(serviceaccounts::Filter::default()),
+            Kind::Immutability(immutability::Filter {
+                min_severity: crate::podspec::Severity::Low,
+            }),
+            Kind::Stats(stats::Filter { top: usize::MAX }),
+        ]
+    }
+
+    fn query(text: &str) -> Expr {
+        parse(text, &|_| None).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    fn search(expr: Expr) -> Search {
+        Search {
+            expr,
+            since: None,
+            until: None,
+        }
+    }
+
+    fn count(engine: &Engine, expr: Expr) -> u64 {
+        engine.count(&search(expr)).unwrap()
+    }
+
+    /// How many requests the row itself says it stands for, where it says so.
+    fn expected_count(report: &str, section: &Section, cells: &[Cell]) -> Option<u64> {
+        let row = Row {
+            columns: &section.columns,
+            cells,
+        };
+        let sum = |column| match row.cell(column) {
+            Some(Cell::Counts(counts)) => counts.iter().map(|(_, n)| n).sum::<u64>(),
+            other => panic!("{column}: {other:?}"),
+        };
+        match (report, section.key) {
+            // Every request counts under one verb.
+            ("secrets", "rows") => Some(sum("verbs")),
+            ("serviceaccounts", "serviceAccounts") => {
+                Some(row.count("requests")? + sum("impersonatedBy"))
+            }
+            ("serviceaccounts", "pods" | "tokenRequests") => row.count("requests"),
+            // One request each, by audit ID.
+            ("serviceaccounts", "createdPods") | ("immutability", "findings" | "runtime") => {
+                Some(1)
+            }
+            ("immutability", "coverage") => row.count("writes"),
+            ("stats", "total" | "hours") => None,
+            ("stats", _) => row.count("requests"),
+            other => panic!("no expected count for {other:?}"),
+        }
+    }
+
+    /// Every drill query of every report, within several scopes, parses and finds
+    /// exactly the requests its row counts: no query is invented, none is too wide.
+    #[test]
+    fn every_drill_finds_exactly_the_requests_of_its_row() {
+        let (_dir, engine) = samples();
+        let scopes = [
+            "",
+            // An OR must stay parenthesized, or the drill would find every get.
+            "-ns:kube-system OR verb:get",
+            "-user:system:kube-controller-manager -ns:monitoring",
+        ];
+        for scope_text in scopes {
+            let scope = query(scope_text);
+            for kind in kinds() {
+                let report = crate::report::run(&engine, &kind, &search(scope.clone())).unwrap();
+                let shown = view(&report, &scope);
+                assert_eq!(shown.sections.len(), report.sections.len());
+                let mut drilled = 0;
+                for (section, v) in report.sections.iter().zip(&shown.sections) {
+                    assert_eq!(
+                        (v.rows.len(), v.drill.len()),
+                        (section.rows.len(), v.rows.len())
+                    );
+                    for (cells, drill) in section.rows.iter().zip(&v.drill) {
+                        let context = format!(
+                            "{} {} {cells:?} in {scope_text:?}",
+                            report.name, section.key
+                        );
+                        let Some(text) = drill else {
+                            let allowed = match (report.name, section.key) {
+                                ("stats", "total" | "hours") => true,
+                                // Only created pods or token requests made this row.
+                                ("serviceaccounts", "serviceAccounts") => {
+                                    expected_count(report.name, section, cells) == Some(0)
+                                }
+                                _ => false,
+                            };
+                            assert!(allowed, "no drill query: {context}");
+                            continue;
+                        };
+                        drilled += 1;
+                        let n = count(&engine, query(text));
+                        assert!(n >= 1, "{text} finds nothing: {context}");
+                        if let Some(want) = expected_count(report.name, section, cells) {
+                            assert_eq!(n, want, "{text}: {context}");
+                        }
+                    }
+                }
+                assert!(drilled > 0, "{} in {scope_text:?}", report.name);
+            }
+        }
+    }
+
+    fn section<'v>(view: &'v ReportView, key: &str) -> &'v SectionView {
+        view.sections.iter().find(|s| s.key == key).unwrap()
+    }
+
+    /// The drill queries of `key`'s rows whose first cells are `first`.
+    fn drills_of<'v>(section: &'v SectionView, first: &[&str]) -> Vec<&'v str> {
+        section
+            .rows
+            .iter()
+            .zip(&section.drill)
+            .filter(|(row, _)| row.iter().zip(first).all(|(cell, want)| cell == want))
+            .map(|(_, drill)| drill.as_deref().expect("a drill query"))
+            .collect()
+    }
+
+    #[test]
+    fn secrets_rows_drill_to_their_secret_and_both_identities() {
+        let (_dir, engine) = samples();
+        let kind = Kind::Secrets(secrets::Filter::default());
+        let report = crate::report::run(&engine, &kind, &search(Expr::All)).unwrap();
+        let shown = view(&report, &Expr::All);
+        let rows = section(&shown, "rows");
+        assert_eq!(
+            rows.headers[..5],
+            ["NAMESPACE", "NAME", "SCOPE", "USER", "IMPERSONATED USER"]
+        );
+
+        let db_password = drills_of(rows, &["payments", "db-password"]);
+        assert_eq!(db_password.len(), 4, "{db_password:?}");
+        let that_secret = query("ns:payments name:db-password");
+        for text in &db_password {
+            let drill = query(text);
+            let n = count(&engine, drill.clone());
+            let of_secret = count(&engine, and(vec![drill, that_secret.clone()]));
+            assert!(
+                n >= 1 && of_secret == n,
+                "{text}: {n} hits, {of_secret} of the secret"
+            );
+        }
+        assert!(db_password.contains(
+            &"resource:secrets apigroup:core ns:payments name:db-password \
+              user:ci-bot@example.com as:system:serviceaccount:payments:report-runner"
+        ));
+        assert!(db_password.contains(
+            &"resource:secrets apigroup:core ns:payments name:db-password \
+              user:system:serviceaccount:payments:report-runner -as:*"
+        ));
+        // A cluster-wide list names no secret: the verb does.
+        assert_eq!(
+            drills_of(rows, &["", "", "cluster", "system:anonymous"]),
+            ["resource:secrets apigroup:core -ns:* -name:* user:system:anonymous -as:* verb:list"]
+        );
+    }
+
+    #[test]
+    fn stats_and_serviceaccount_rows() {
+        let (_dir, engine) = samples();
+        let scope = query("verb:get OR verb:list");
+        let stats = Kind::Stats(stats::Filter { top: usize::MAX });
+        let report = crate::report::run(&engine, &stats, &search(scope.clone())).unwrap();
+        let shown = view(&report, &scope);
+        let user = "system:serviceaccount:monitoring:prometheus-operator";
+        let users = section(&shown, "users");
+        let i = users.rows.iter().position(|r| r[0] == user).unwrap();
+        let drill = users.drill[i].as_deref().unwrap();
+        assert_eq!(drill, format!("user:{user} (verb:get OR verb:list)"));
+        let requests: u64 = users.rows[i][1].parse().unwrap();
+        assert_eq!(count(&engine, query(drill)), requests);
+        assert_eq!(section(&shown, "total").drill, [None]);
+        assert!(section(&shown, "hours").drill.iter().all(Option::is_none));
+        let resources = section(&shown, "resources");
+        assert_eq!(
+            drills_of(resources, &["secrets"]),
+            ["resource:secrets -sub:* (verb:get OR verb:list)"]
+        );
+        assert_eq!(
+            drills_of(resources, &[""]),
+            ["-resource:* (verb:get OR verb:list)"]
+        );
+
+        let sa = Kind::ServiceAccounts(serviceaccounts::Filter::default());
+        let report = crate::report::run(&engine, &sa, &search(Expr::All)).unwrap();
+        let shown = view(&report, &Expr::All);
+        let accounts = section(&shown, "serviceAccounts");
+        assert_eq!(
+            drills_of(accounts, &["payments/report-runner"]),
+            ["sa:payments/report-runner OR as:system:serviceaccount:payments:report-runner"]
+        );
+        assert_eq!(drills_of(accounts, &["ci/deployer"]), ["sa:ci/deployer"]);
+        assert_eq!(
+            drills_of(section(&shown, "pods"), &["ci/deployer"]),
+            ["sa:ci/deployer pod:ci/deployer-5f6b-abcde"]
+        );
+        assert_eq!(
+            drills_of(
+                section(&shown, "tokenRequests"),
+                &["payments/report-runner"]
+            ),
+            [
+                "resource:serviceaccounts sub:token verb:create ns:payments name:report-runner \
+              user:system:node:worker-2"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_lone_star_scope_adds_nothing() {
+        let (_dir, engine) = samples();
+        let kind = Kind::Immutability(immutability::Filter {
+            min_severity: crate::podspec::Severity::Low,
+        });
+        let report = crate::report::run(&engine, &kind, &search(Expr::All)).unwrap();
+        assert_eq!(view(&report, &query("*")), view(&report, &Expr::All));
+        let coverage = section(&view(&report, &Expr::All), "coverage").clone();
+        assert_eq!(
+            drills_of(&coverage, &["pods"]),
+            ["resource:pods (-sub:* OR sub:ephemeralcontainers) \
+              (verb:create OR verb:update OR verb:patch) -uri:dryRun"]
+        );
+    }
+
+    /// A row without an audit ID (hand-made logs) still drills to a query that finds
+    /// its request: the same rows with their IDs taken out are checked against them.
+    #[test]
+    fn rows_without_an_audit_id_drill_to_their_object_and_actor() {
+        let (_dir, engine) = samples();
+        let kinds = [
+            Kind::ServiceAccounts(serviceaccounts::Filter::default()),
+            Kind::Immutability(immutability::Filter {
+                min_severity: crate::podspec::Severity::Low,
+            }),
+        ];
+        let mut checked = 0;
+        for kind in kinds {
+            let mut report = crate::report::run(&engine, &kind, &search(Expr::All)).unwrap();
+            let mut ids = Vec::new();
+            for section in &mut report.sections {
+                let Some(i) = section.columns.iter().position(|c| *c == "auditID") else {
+                    continue;
+                };
+                for row in &mut section.rows {
+                    let id = std::mem::replace(&mut row[i], Cell::Text(None));
+                    ids.push((section.key, id.to_text()));
+                }
+            }
+            let shown = view(&report, &Expr::All);
+            let drills = shown
+                .sections
+                .iter()
+                .filter(|s| s.headers.contains(&"AUDIT ID".to_string()))
+                .flat_map(|s| &s.drill);
+            for ((key, id), drill) in ids.iter().zip(drills) {
+                let text = drill.as_deref().unwrap_or_else(|| panic!("{key} {id}"));
+                assert!(!text.contains("auditid"), "{text}");
+                let its_request = and(vec![query(text), exact(Field::AuditId, id)]);
+                assert_eq!(count(&engine, its_request), 1, "{key} {id}: {text}");
+                checked += 1;
+            }
+        }
+        // 4 created pods, 14 findings, 5 ways into containers in sample-logs.
+        assert_eq!(checked, 4 + 14 + 5);
+    }
+
+    /// Values a log can carry (user names and object names are the client's to choose)
+    /// and scopes with OR and NOT come back as the same `Expr` after printing.
+    #[test]
+    fn hostile_values_are_quoted_and_the_scope_stays_grouped() {
+        let hostile = [
+            "evil\" OR user:*",
+            "a b",
+            "system:serviceaccount:x:y",
+            "-x",
+            "@saved",
+            "OR",
+            "db-*",
+            "/re/",
+            "(x",
+            "back\\slash",
+        ];
+        let scope = query("ns:\"q:r\" OR -(name:\"a)\" verb:get)");
+        for value in hostile {
+            let mut secrets = Section::new(
+                "rows",
+                "Secret access",
+                &[
+                    "namespace",
+                    "name",
+                    "scope",
+                    "user",
+                    "impersonatedUser",
+                    "verbs",
+                ],
+            );
+            secrets.rows.push(vec![
+                Cell::text(value),
+                Cell::text(value),
+                Cell::text("object"),
+                Cell::text(value),
+                Cell::Text(None),
+                Cell::Counts(vec![("get".into(), 1)]),
+            ]);
+            let mut talkers = Section::new("talkers", "Top talkers", &["user", "verb", "resource"]);
+            talkers.rows.push(vec![
+                Cell::text(value),
+                Cell::Text(None),
+                // A subresource is what follows the first slash, slashes and all.
+                Cell::text(format!("pods/{value}")),
+            ]);
+            let mut codes = Section::new("codes", "By code", &["code"]);
+            codes.rows.push(vec![Cell::Text(None)]);
+            let report = |name, sections| Report {
+                name,
+                sections,
+                primary: "rows",
+                json: None,
+                flagged: 0,
+            };
+            let hostile = |field| exact(field, value);
+            let expect_secrets = and(vec![
+                exact(Field::Resource, "secrets"),
+                exact(Field::ApiGroup, "core"),
+                hostile(Field::Namespace),
+                hostile(Field::Name),
+                hostile(Field::User),
+                absent(Field::ImpersonatedUser),
+                scope.clone(),
+            ]);
+            let shown = view(&report("secrets", vec![secrets]), &scope);
+            let text = shown.sections[0].drill[0].as_deref().unwrap();
+            assert_eq!(query(text), expect_secrets, "{value:?}: {text}");
+
+            let expect_talker = and(vec![
+                hostile(Field::User),
+                absent(Field::Verb),
+                exact(Field::Resource, "pods"),
+                hostile(Field::Subresource),
+                scope.clone(),
+            ]);
+            let shown = view(&report("stats", vec![talkers, codes]), &scope);
+            let text = shown.sections[0].drill[0].as_deref().unwrap();
+            assert_eq!(query(text), expect_talker, "{value:?}: {text}");
+            let text = shown.sections[1].drill[0].as_deref().unwrap();
+            assert_eq!(query(text), and(vec![absent(Field::Code), scope.clone()]));
+            // Cells are shown as they are; the view sanitizes when it draws.
+            assert_eq!(shown.sections[0].rows[0][0], value);
+        }
+    }
+}
