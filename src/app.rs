@@ -21,6 +21,7 @@ use crate::sanitize::for_terminal;
 pub fn run(command: Command) -> Result<u8> {
     match command {
         Command::Ingest(cfg) => ingest_command(&cfg),
+        Command::Tui(cfg) => tui_command(&cfg),
         Command::Query(cfg) => query_command(&cfg),
         Command::Report(cfg) => report_command(&cfg),
         Command::Queries => queries_command(),
@@ -75,20 +76,14 @@ impl ingest::Progress for Bar {
 fn ingest_paths(cfg: &config::Ingest) -> Result<(Summary, Vec<Error>)> {
     let discovery = ingest::source::discover(&cfg.paths);
     if discovery.sources.is_empty() && discovery.errors.is_empty() {
-        return Err(Error::Usage(format!(
-            "no logs found in {} (looked for *.log, rotated backups, *.jsonl, *.json, *.gz)",
-            cfg.paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+        return Err(no_logs(&cfg.paths));
     }
     let store = Store::open_or_create(&cfg.index)?;
     let mut writer = Writer::open(store, cfg.commit_interval)?;
     let bar = Bar::new(&discovery.sources);
     let options = ingest::Options {
         max_line_bytes: cfg.max_line_bytes,
+        stop: None,
     };
     let summary = ingest::run(&discovery.sources, &options, &mut writer, &bar)?;
     if let Some(bar) = &bar.bar {
@@ -132,6 +127,7 @@ fn follow_command(cfg: &config::Ingest, follow: &config::Follow) -> Result<Summa
     );
     let options = ingest::Options {
         max_line_bytes: cfg.max_line_bytes,
+        stop: None,
     };
     let follow_options = ingest::follow::FollowOptions {
         poll: follow.poll,
@@ -154,6 +150,84 @@ fn follow_command(cfg: &config::Ingest, follow: &config::Follow) -> Result<Summa
     result?;
     print_summary(&summary, &[], &cfg.index);
     Ok(summary)
+}
+
+/// `kaudit tui`: opens the TUI on the index, ingesting the given logs (or following
+/// the live one) in the background meanwhile. The ingest summary is printed once the
+/// terminal is back.
+fn tui_command(cfg: &config::Tui) -> Result<u8> {
+    use crate::tui::background::{Background, Job};
+    let started = std::time::Instant::now();
+    if cfg.paths.iter().any(|p| p.as_os_str() == "-") {
+        return Err(Error::Usage(
+            "the TUI reads keys from the terminal, not logs from stdin: run `kaudit ingest -` first"
+                .into(),
+        ));
+    }
+    let mut errors = Vec::new();
+    let mut skipped = Vec::new();
+    let job = match (&cfg.follow, cfg.paths.is_empty()) {
+        (_, true) => None,
+        (Some(follow), false) => {
+            let (dir, log) = ingest::follow::resolve(&cfg.paths[0])?;
+            Some(Job::Follow {
+                log,
+                dir,
+                poll: follow.poll,
+            })
+        }
+        (None, false) => {
+            let discovery = ingest::source::discover(&cfg.paths);
+            if discovery.sources.is_empty() && discovery.errors.is_empty() {
+                return Err(no_logs(&cfg.paths));
+            }
+            errors = discovery.errors;
+            skipped = discovery.skipped;
+            Some(Job::Replay(discovery.sources))
+        }
+    };
+    let background = match job {
+        Some(job) => {
+            let store = Store::open_or_create(&cfg.index)?;
+            // Commit often, so the TUI sees requests soon after they are read.
+            let writer = Writer::open(store, std::time::Duration::from_secs(1))?;
+            Some(Background::spawn(job, writer, 16 << 20))
+        }
+        None => None,
+    };
+    let engine = Engine::open(&cfg.index)?;
+    let saved = saved::load(saved::user_dir().as_deref())?;
+    let options = crate::tui::terminal::Options {
+        query: cfg.query.clone(),
+        export_dir: std::env::current_dir().map_err(|e| Error::io(".", e))?,
+        history: crate::tui::history::default_path(),
+        live: cfg.follow.is_some(),
+        started,
+    };
+    let shown = crate::tui::terminal::run(engine, saved, options, background.as_ref());
+    let Some(background) = background else {
+        return shown.map(|()| 0);
+    };
+    let summary = background.finish();
+    shown?;
+    let summary = summary?;
+    print_summary(&summary, &skipped, &cfg.index);
+    Ok(if report_unreadable(&summary, errors) {
+        2
+    } else {
+        0
+    })
+}
+
+fn no_logs(paths: &[PathBuf]) -> Error {
+    Error::Usage(format!(
+        "no logs found in {} (looked for *.log, rotated backups, *.jsonl, *.json, *.gz)",
+        paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// Prints the paths that could not be read; true if there were any.

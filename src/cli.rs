@@ -16,13 +16,14 @@ use crate::report::render::Format as ReportFormat;
     version,
     about = "Index Kubernetes audit logs and answer who read a secret, who got a shell, what fills the log.",
     subcommand_precedence_over_arg = true,
-    after_help = "Without a subcommand: ingest the given logs (if any) into the index and show an overview.\n\
+    after_help = "Without a subcommand: ingest the given logs (if any) into the index and open the TUI\n\
+                  (`kaudit tui`); when stdin or stdout is not a terminal, print an overview instead.\n\
                   Query syntax: see `kaudit query --help` or the README."
 )]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Sub>,
-    /// Logs to ingest before showing the overview (files, directories, - for stdin).
+    /// Logs to ingest (files, directories) before opening the TUI or printing the overview.
     paths: Vec<PathBuf>,
     #[command(flatten)]
     index: IndexArg,
@@ -37,6 +38,21 @@ struct IndexArg {
 
 #[derive(Subcommand, Debug)]
 enum Sub {
+    /// The investigation TUI: query, pivot, timeline, reports. With PATHs, ingests them
+    /// in the background (results grow as they arrive); with --follow, follows the live log.
+    Tui {
+        /// Follow the live log (PATH: its directory or the audit.log file) while the TUI is open.
+        #[arg(long)]
+        follow: bool,
+        /// With --follow: check the file on a timer only, without inotify.
+        #[arg(long, requires = "follow")]
+        poll: bool,
+        /// The first query [default: all requests].
+        #[arg(long, short = 'q', value_name = "QUERY", allow_hyphen_values = true)]
+        query: Option<String>,
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
     /// Read audit logs (files, directories with rotated and gzipped backups, - for stdin) into the index.
     Ingest {
         /// Exit with status 2 if any line was rejected.
@@ -225,10 +241,42 @@ impl Cli {
             })?,
         };
         Ok(match self.command {
-            None => Command::Overview {
-                index,
-                paths: self.paths,
-            },
+            None => {
+                // Only a terminal user can drive the TUI; scripts and pipes get text.
+                use std::io::IsTerminal;
+                let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+                if interactive {
+                    Command::Tui(config::Tui {
+                        index,
+                        paths: self.paths,
+                        follow: None,
+                        query: String::new(),
+                    })
+                } else {
+                    Command::Overview {
+                        index,
+                        paths: self.paths,
+                    }
+                }
+            }
+            Some(Sub::Tui {
+                follow,
+                poll,
+                query,
+                paths,
+            }) => {
+                if follow && paths.len() != 1 {
+                    return Err(Error::Usage(
+                        "--follow takes one PATH: the audit log directory or its audit.log".into(),
+                    ));
+                }
+                Command::Tui(config::Tui {
+                    index,
+                    paths,
+                    follow: follow.then_some(config::Follow { poll }),
+                    query: query.unwrap_or_default(),
+                })
+            }
             Some(Sub::Ingest {
                 strict,
                 max_line_bytes,

@@ -15,6 +15,7 @@ pub enum Command {
         paths: Vec<PathBuf>,
     },
     Ingest(Ingest),
+    Tui(Tui),
     Query(Query),
     Report(Report),
     Queries,
@@ -31,6 +32,14 @@ pub struct Ingest {
     pub commit_interval: Duration,
     /// Keep following the live log after replaying.
     pub follow: Option<Follow>,
+}
+
+/// `kaudit tui`: the index, logs to ingest meanwhile, and the first query.
+pub struct Tui {
+    pub index: PathBuf,
+    pub paths: Vec<PathBuf>,
+    pub follow: Option<Follow>,
+    pub query: String,
 }
 
 pub struct Follow {

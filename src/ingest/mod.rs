@@ -12,7 +12,7 @@ pub mod source;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::Instant;
 
 use checkpoint::FileMark;
@@ -77,13 +77,25 @@ impl Progress for () {}
 #[derive(Debug, Clone)]
 pub struct Options {
     pub max_line_bytes: usize,
+    /// Set from another thread to stop reading at the next checkpoint (every MiB); what
+    /// was read is kept and a later run goes on from there.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl Default for Options {
     fn default() -> Options {
         Options {
             max_line_bytes: 16 << 20,
+            stop: None,
         }
+    }
+}
+
+impl Options {
+    fn stopped(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
     }
 }
 
@@ -149,6 +161,9 @@ pub fn run(
     let mut parser = Parser::default();
     let raw_bytes = Arc::new(AtomicU64::new(0));
     for source in sources {
+        if options.stopped() {
+            break;
+        }
         progress.file_started(source);
         if let Err(e) = read_source(
             source,
@@ -235,6 +250,7 @@ fn read_source(
     let mut lines = LineReader::new(reader, options.max_line_bytes, start);
     let mut last_report = start.offset;
     let mut consumed = start;
+    let mut stopped = false;
     while let Some((at, line)) = lines.next_line().map_err(io_err)? {
         let terminated = handle_line(parser, sink, summary, options, &name, at, line)?;
         if !terminated {
@@ -250,6 +266,10 @@ fn read_source(
                 checkpoint::mark_for(source.display(), device, inode, &prefix, consumed),
                 &prefix,
             )?;
+            if options.stopped() {
+                stopped = true;
+                break;
+            }
         }
     }
     progress.bytes_read(raw_bytes.load(std::sync::atomic::Ordering::Relaxed));
@@ -257,7 +277,7 @@ fn read_source(
         let mut mark = checkpoint::mark_for(source.display(), device, inode, &prefix, consumed);
         // A rotated backup never grows again: later sightings of it (renamed, gzipped)
         // are skipped without being read.
-        mark.complete = source::is_rotated_backup(source);
+        mark.complete = !stopped && source::is_rotated_backup(source);
         sink.reached(mark, &prefix)?;
     }
     Ok(())

@@ -1,8 +1,18 @@
-//! The investigation TUI (issue 5), built state first: `state` is the whole behaviour
-//! as plain data, driven by tests without a terminal. The terminal side (ratatui
-//! views, the crossterm event loop, the worker thread) comes on top of it.
+//! The investigation TUI. `state` is the whole behaviour as plain data, driven by
+//! tests without a terminal; `view` draws it with ratatui; `worker` answers its
+//! effects from the index on another thread; `terminal` runs the crossterm event loop
+//! and always gives the terminal back.
 
+pub mod background;
+pub mod bar;
+pub mod complete;
+pub mod diff;
+pub mod history;
+pub mod json;
+pub mod keys;
+pub mod reports;
 pub mod state;
+pub mod terminal;
 pub mod view;
 pub mod worker;
 

@@ -1,14 +1,22 @@
 //! The TUI's state and what changes it, as plain data: no terminal, no threads, no
 //! index. Keys become `Action`s; `State::update` applies one and returns the `Effect`s
-//! (queries, page loads) for the worker to run; their answers come back as actions
-//! carrying the generation they were asked for, so answers to a query the user has
-//! since replaced are dropped. Everything here is testable without a terminal.
+//! (queries, page loads, reports) for the worker to run; their answers come back as
+//! actions carrying the generation they were asked for, so answers to a query the user
+//! has since replaced or cancelled are dropped. Everything here is testable without a
+//! terminal.
 
 use crate::query::SortOrder;
+use crate::query::histogram::Histogram;
 use crate::query::parse::{Expr, Field, Value};
+
+pub use super::bar::{Completing, QueryBar};
+use super::reports::ReportView;
 
 /// Rows asked for in one page load.
 pub const PAGE: usize = 200;
+
+/// Buckets asked for in the timeline.
+pub const BUCKETS: usize = 60;
 
 /// What one results row shows and pivots from (already derived from the stored event).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,6 +34,8 @@ pub struct RowSummary {
     pub user: Option<String>,
     pub service_account: Option<String>,
     pub pod: Option<String>,
+    pub node: Option<String>,
+    pub impersonated: Option<String>,
     pub verb: Option<String>,
     pub resource: Option<String>,
     pub subresource: Option<String>,
@@ -33,7 +43,12 @@ pub struct RowSummary {
     pub name: Option<String>,
     pub code: Option<u64>,
     pub decision: Option<String>,
+    pub reason: Option<String>,
     pub source_ip: Option<String>,
+    /// The decoded command of an exec or attach.
+    pub command: Option<Vec<String>>,
+    /// In an object's history: what this write changed since the one before it.
+    pub changes: Option<Vec<String>>,
 }
 
 /// A new query from the selected row.
@@ -44,7 +59,14 @@ pub enum Pivot {
     SamePod,
     SameSourceIp,
     SameServiceAccount,
+    /// Every write to the object, oldest first, with what each changed.
+    ObjectHistory,
 }
+
+/// Subresources whose "create" runs something in a pod rather than changing it: not
+/// part of an object's history.
+const RUNTIME_SUBRESOURCES: [&str; 4] = ["exec", "attach", "portforward", "proxy"];
+const WRITE_VERBS: [&str; 4] = ["create", "update", "patch", "delete"];
 
 impl Pivot {
     /// The query for rows like `row`, or None when the row lacks what the pivot needs.
@@ -55,16 +77,34 @@ impl Pivot {
                 .filter(|v| !v.is_empty())
                 .map(|v| Expr::Field(field, Value::Exact(v.clone())))
         };
+        let any_of = |field, values: &[&str]| {
+            Expr::Or(
+                values
+                    .iter()
+                    .map(|v| Expr::Field(field, Value::Exact(v.to_string())))
+                    .collect(),
+            )
+        };
+        let object = || {
+            let mut parts = vec![exact(Field::Resource, &row.resource)?];
+            parts.extend(exact(Field::Namespace, &row.namespace));
+            parts.push(exact(Field::Name, &row.name)?);
+            Some(parts)
+        };
         match self {
             // A ServiceAccount's requests are one actor even across its pods.
             Pivot::SameActor => exact(Field::User, &row.user),
             Pivot::SamePod => exact(Field::Pod, &row.pod),
             Pivot::SameSourceIp => exact(Field::SourceIp, &row.source_ip),
             Pivot::SameServiceAccount => exact(Field::ServiceAccount, &row.service_account),
-            Pivot::SameObject => {
-                let mut parts = vec![exact(Field::Resource, &row.resource)?];
-                parts.extend(exact(Field::Namespace, &row.namespace));
-                parts.push(exact(Field::Name, &row.name)?);
+            Pivot::SameObject => Some(Expr::And(object()?)),
+            Pivot::ObjectHistory => {
+                let mut parts = object()?;
+                parts.push(any_of(Field::Verb, &WRITE_VERBS));
+                parts.push(Expr::Not(Box::new(any_of(
+                    Field::Subresource,
+                    &RUNTIME_SUBRESOURCES,
+                ))));
                 Some(Expr::And(parts))
             }
         }
@@ -78,102 +118,48 @@ pub enum Focus {
     QueryBar,
     Detail,
     Help,
+    /// The list of saved queries and reports (`s`).
+    Picker,
+    Report,
+    Timeline,
 }
 
-/// The query being typed, with its history.
-#[derive(Debug, Clone, Default)]
-pub struct QueryBar {
-    pub text: String,
-    /// Cursor position in characters.
-    pub cursor: usize,
-    /// Earlier queries, oldest first (kept across runs by the caller).
-    pub history: Vec<String>,
-    /// Position while walking the history with Up/Down.
-    browsing: Option<usize>,
-    /// A syntax error: column (characters) and message; the text stays as typed.
-    pub error: Option<(usize, String)>,
-}
-
-impl QueryBar {
-    fn byte_index(&self, chars: usize) -> usize {
-        self.text
-            .char_indices()
-            .nth(chars)
-            .map_or(self.text.len(), |(i, _)| i)
-    }
-
-    fn insert(&mut self, c: char) {
-        let at = self.byte_index(self.cursor);
-        self.text.insert(at, c);
-        self.cursor += 1;
-        self.error = None;
-    }
-
-    fn backspace(&mut self) {
-        if self.cursor > 0 {
-            self.cursor -= 1;
-            let at = self.byte_index(self.cursor);
-            self.text.remove(at);
-            self.error = None;
-        }
-    }
-
-    fn set(&mut self, text: String) {
-        self.cursor = text.chars().count();
-        self.text = text;
-        self.error = None;
-    }
-
-    fn history_step(&mut self, back: bool) {
-        if self.history.is_empty() {
-            return;
-        }
-        let last = self.history.len() - 1;
-        let next = match (self.browsing, back) {
-            (None, true) => Some(last),
-            (None, false) => None,
-            (Some(i), true) => Some(i.saturating_sub(1)),
-            (Some(i), false) if i < last => Some(i + 1),
-            (Some(_), false) => None,
-        };
-        self.browsing = next;
-        let text = next.map_or_else(String::new, |i| self.history[i].clone());
-        self.set(text);
-    }
-
-    fn remember(&mut self, text: &str) {
-        self.browsing = None;
-        if !text.is_empty() && self.history.last().map(String::as_str) != Some(text) {
-            self.history.push(text.to_string());
-        }
-    }
+/// A query as the worker runs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ask {
+    pub generation: u64,
+    pub query: String,
+    pub order: SortOrder,
+    /// Microseconds: received at or after / before (the timeline narrows with these).
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    /// An object's history: rows carry what each write changed.
+    pub history: bool,
 }
 
 /// One query's results: a window onto hits paged from the index, never all of them.
 #[derive(Debug, Clone)]
 pub struct Results {
-    pub query: String,
-    pub order: SortOrder,
-    /// Asked of the worker; answers for another generation are stale.
-    pub generation: u64,
+    pub ask: Ask,
     /// None until counted.
     pub total: Option<u64>,
     /// Loaded rows: `rows[i]` is hit `first + i`.
     pub first: usize,
     pub rows: Vec<RowSummary>,
     pub selected: usize,
+    /// Live: rows received after this time are new since the last look.
+    pub new_after: Option<i64>,
 }
 
 impl Results {
-    fn new(query: String, order: SortOrder, generation: u64) -> Results {
+    fn new(ask: Ask) -> Results {
         Results {
-            query,
-            order,
-            generation,
+            ask,
             total: None,
             first: 0,
             rows: Vec::new(),
             selected: 0,
+            new_after: None,
         }
     }
 
@@ -188,29 +174,104 @@ impl Results {
         let loaded = self.first..self.first + self.rows.len();
         (!loaded.contains(&self.selected)).then(|| self.selected / PAGE * PAGE)
     }
+
+    /// Whether a row arrived while following, since the last look.
+    pub fn is_new(&self, row: &RowSummary) -> bool {
+        matches!((self.new_after, row.time), (Some(after), Some(t)) if t > after)
+    }
 }
 
-/// What the user asked for.
+/// Export file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Ndjson,
+    Csv,
+}
+
+/// Saved queries and reports, as the picker lists them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pick {
+    Saved {
+        name: String,
+        description: String,
+    },
+    Report {
+        name: &'static str,
+        about: &'static str,
+    },
+}
+
+/// The reports the picker offers, by name as `kaudit report NAME` takes it.
+pub const REPORTS: [(&str, &str); 4] = [
+    (
+        "secrets",
+        "who read which secrets, how, and whether it was allowed",
+    ),
+    (
+        "serviceaccounts",
+        "what each ServiceAccount did, from which pods",
+    ),
+    (
+        "immutability",
+        "privileged or mutable containers, exec, attach, debug",
+    ),
+    (
+        "stats",
+        "what fills the log: users, verbs, resources, hours",
+    ),
+];
+
+/// A long task off the UI thread (report, timeline, export), with a spinner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Busy {
+    pub task: u64,
+    pub what: String,
+}
+
+/// Background ingest as the status line shows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ingesting {
+    pub bytes: u64,
+    pub total: u64,
+    pub file: String,
+    /// Set when ingest ended: its one-line summary (or error).
+    pub finished: Option<String>,
+}
+
+/// What the user asked for, and the worker's answers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     FocusQuery,
     Insert(char),
     Backspace,
+    DeleteWord,
+    /// Ctrl-U: everything before the cursor.
+    ClearLine,
     CursorLeft,
     CursorRight,
+    CursorHome,
+    CursorEnd,
     HistoryBack,
     HistoryForward,
+    Complete,
     Submit,
-    /// Esc: leave the query bar, the detail or the help; else go back a view.
+    /// Esc: leave the query bar, the detail or the help; cancel; else go back a view.
     Escape,
     Move(isize),
     Top,
     Bottom,
+    /// Left/Right: the timeline's bucket or the report's section.
+    Sideways(isize),
     ToggleOrder,
+    ToggleFold,
     OpenDetail,
     Pivot(Pivot),
     Back,
     Help,
+    Picker,
+    Timeline,
+    Live,
+    Export(ExportFormat),
     Quit,
     /// Answers of the worker.
     Counted {
@@ -227,23 +288,66 @@ pub enum Action {
         column: Option<usize>,
         message: String,
     },
+    /// The index has a new commit: recount and reload what is shown.
+    IndexChanged,
+    Refreshed {
+        generation: u64,
+        total: u64,
+        first: usize,
+        rows: Vec<RowSummary>,
+    },
+    Completed {
+        text: String,
+        start: usize,
+        end: usize,
+        candidates: Vec<String>,
+    },
+    ReportReady {
+        task: u64,
+        view: ReportView,
+    },
+    HistogramReady {
+        task: u64,
+        histogram: Histogram,
+    },
+    /// A task's end worth a line in the status bar (export written, report failed).
+    TaskDone {
+        task: u64,
+        message: String,
+    },
+    Ingest(Ingesting),
 }
 
 /// Work for the worker thread.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Count and load the first page of `query`.
-    Run {
-        generation: u64,
-        query: String,
-        order: SortOrder,
+    /// Count and load the first page.
+    Run(Ask),
+    LoadPage(Ask, usize),
+    /// Recount and reload the page at `first` after the index changed.
+    Refresh(Ask, usize),
+    Complete {
+        text: String,
+        cursor: usize,
     },
-    LoadPage {
-        generation: u64,
-        query: String,
-        order: SortOrder,
-        first: usize,
+    Report {
+        task: u64,
+        name: &'static str,
+        scope: Ask,
     },
+    Histogram {
+        task: u64,
+        ask: Ask,
+    },
+    Export {
+        task: u64,
+        ask: Ask,
+        format: ExportFormat,
+    },
+    /// Stop the long task running now (an export stops between pages).
+    Cancel,
+    /// Append a query to the saved history.
+    Remember(String),
     Quit,
 }
 
@@ -256,197 +360,525 @@ pub struct State {
     /// Earlier views (query and position), for Back.
     pub back: Vec<Results>,
     next_generation: u64,
-    /// Scroll position in the detail view.
+    /// Scroll position in the detail view, and whether big bodies are folded there.
     pub detail_scroll: usize,
+    pub folded: bool,
+    pub picks: Vec<Pick>,
+    pub picked: usize,
+    pub report: Option<ReportView>,
+    /// Selected section and row of the report.
+    pub report_at: (usize, usize),
+    pub histogram: Option<Histogram>,
+    pub bucket: usize,
+    /// Following new requests as they are indexed.
+    pub live: bool,
+    pub busy: Option<Busy>,
+    /// One line for the status bar until the next key.
+    pub notice: Option<String>,
+    pub ingest: Option<Ingesting>,
 }
 
 impl State {
-    /// A state that starts by running `query`; run the returned effects.
-    pub fn new(query: &str, history: Vec<String>) -> (State, Vec<Effect>) {
+    /// A state that starts by running `query`; run the returned effects. `saved` are
+    /// the saved queries (name, description) for the picker.
+    pub fn new(
+        query: &str,
+        history: Vec<String>,
+        saved: Vec<(String, String)>,
+    ) -> (State, Vec<Effect>) {
+        let mut picks: Vec<Pick> = REPORTS
+            .iter()
+            .map(|&(name, about)| Pick::Report { name, about })
+            .collect();
+        picks.extend(
+            saved
+                .into_iter()
+                .map(|(name, description)| Pick::Saved { name, description }),
+        );
         let mut state = State {
             focus: Focus::Table,
-            bar: QueryBar {
-                history,
-                ..QueryBar::default()
-            },
-            results: Results::new(String::new(), SortOrder::NewestFirst, 0),
+            bar: QueryBar::with_history(history),
+            results: Results::new(Ask {
+                generation: 0,
+                query: String::new(),
+                order: SortOrder::NewestFirst,
+                since: None,
+                until: None,
+                history: false,
+            }),
             back: Vec::new(),
             next_generation: 1,
             detail_scroll: 0,
+            folded: true,
+            picks,
+            picked: 0,
+            report: None,
+            report_at: (0, 0),
+            histogram: None,
+            bucket: 0,
+            live: false,
+            busy: None,
+            notice: None,
+            ingest: None,
         };
         state.bar.set(query.to_string());
-        let effects = state.run(query.to_string(), SortOrder::NewestFirst);
+        let ask = state.ask(query.to_string(), SortOrder::NewestFirst);
+        let effects = state.run(ask);
         (state, effects)
     }
 
-    fn run(&mut self, query: String, order: SortOrder) -> Vec<Effect> {
-        let generation = self.next_generation;
+    fn next(&mut self) -> u64 {
+        let n = self.next_generation;
         self.next_generation += 1;
-        self.results = Results::new(query.clone(), order, generation);
-        vec![Effect::Run {
-            generation,
+        n
+    }
+
+    fn ask(&mut self, query: String, order: SortOrder) -> Ask {
+        Ask {
+            generation: self.next(),
             query,
             order,
-        }]
+            since: None,
+            until: None,
+            history: false,
+        }
+    }
+
+    fn run(&mut self, ask: Ask) -> Vec<Effect> {
+        self.results = Results::new(ask.clone());
+        vec![Effect::Run(ask)]
     }
 
     /// Runs a new query, keeping the current view for Back.
-    fn push(&mut self, query: String) -> Vec<Effect> {
-        let order = self.results.order;
+    fn push(&mut self, ask: Ask) -> Vec<Effect> {
         let previous = self.results.clone();
         self.back.push(previous);
-        self.bar.set(query.clone());
+        self.bar.set(ask.query.clone());
         self.focus = Focus::Table;
-        self.run(query, order)
+        self.run(ask)
+    }
+
+    fn push_query(&mut self, query: String) -> Vec<Effect> {
+        let ask = self.ask(query, self.results.ask.order);
+        self.push(ask)
     }
 
     fn back(&mut self) -> Vec<Effect> {
-        match self.back.pop() {
-            Some(previous) => {
-                self.bar.set(previous.query.clone());
-                self.results = previous;
-                // Its rows are still loaded; a fresh generation would only reload them.
-                Vec::new()
-            }
-            None => Vec::new(),
+        if let Some(previous) = self.back.pop() {
+            self.bar.set(previous.ask.query.clone());
+            self.results = previous;
         }
+        // Its rows are still loaded; a fresh generation would only reload them.
+        Vec::new()
     }
 
     fn load_if_missing(&self) -> Vec<Effect> {
         let r = &self.results;
         match (r.total, r.missing_page()) {
-            (Some(_), Some(first)) => vec![Effect::LoadPage {
-                generation: r.generation,
-                query: r.query.clone(),
-                order: r.order,
-                first,
-            }],
+            (Some(_), Some(first)) => vec![Effect::LoadPage(r.ask.clone(), first)],
             _ => Vec::new(),
         }
     }
 
+    /// Starts a long task; its answer is dropped if another starts or Esc cancels it.
+    fn start(&mut self, what: &str) -> u64 {
+        let task = self.next();
+        self.busy = Some(Busy {
+            task,
+            what: what.to_string(),
+        });
+        task
+    }
+
+    /// Takes the answer of `task` if it is the one running.
+    fn finish(&mut self, task: u64) -> bool {
+        let current = self.busy.as_ref().is_some_and(|b| b.task == task);
+        if current {
+            self.busy = None;
+        }
+        current
+    }
+
+    /// Whether the results are still being counted (the spinner shows).
+    pub fn searching(&self) -> bool {
+        self.results.total.is_none() && self.bar.error.is_none()
+    }
+
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         use Action::*;
+        if !matches!(
+            action,
+            Counted { .. }
+                | PageLoaded { .. }
+                | Refreshed { .. }
+                | IndexChanged
+                | Ingest(_)
+                | Completed { .. }
+        ) {
+            self.notice = None;
+        }
         match (self.focus, action) {
             (_, Quit) => vec![Effect::Quit],
-            (_, Counted { generation, total }) if generation == self.results.generation => {
-                self.results.total = Some(total);
+            (_, Ingest(progress)) => {
+                self.ingest = Some(progress);
                 Vec::new()
             }
+            (_, IndexChanged) => match self.results.total {
+                Some(_) => vec![Effect::Refresh(
+                    self.results.ask.clone(),
+                    self.results.first,
+                )],
+                None => Vec::new(),
+            },
             (
                 _,
-                PageLoaded {
-                    generation,
-                    first,
-                    rows,
-                },
-            ) if generation == self.results.generation => {
-                self.results.first = first;
-                self.results.rows = rows;
-                Vec::new()
-            }
+                answer @ (Counted { .. }
+                | PageLoaded { .. }
+                | QueryFailed { .. }
+                | Refreshed { .. }),
+            ) => self.answer(answer),
             (
                 _,
-                QueryFailed {
-                    generation,
-                    column,
-                    message,
+                Completed {
+                    text,
+                    start,
+                    end,
+                    candidates,
                 },
-            ) if generation == self.results.generation => {
-                self.bar.error = Some((column.unwrap_or(0), message));
-                self.focus = Focus::QueryBar;
+            ) => {
+                if self.focus == Focus::QueryBar {
+                    let none = candidates.is_empty();
+                    self.bar.offer(&text, start, end, candidates);
+                    if none {
+                        self.notice = Some("no completions".into());
+                    }
+                }
                 Vec::new()
             }
-            // Answers to a query since replaced.
-            (_, Counted { .. } | PageLoaded { .. } | QueryFailed { .. }) => Vec::new(),
-
-            (Focus::QueryBar, Insert(c)) => {
-                self.bar.insert(c);
+            (_, ReportReady { task, view }) => {
+                if self.finish(task) {
+                    self.report = Some(view);
+                    self.report_at = (0, 0);
+                    self.focus = Focus::Report;
+                }
                 Vec::new()
             }
-            (Focus::QueryBar, Backspace) => {
-                self.bar.backspace();
+            (_, HistogramReady { task, histogram }) => {
+                if self.finish(task) {
+                    self.bucket = histogram.counts.len().saturating_sub(1);
+                    self.histogram = Some(histogram);
+                    self.focus = Focus::Timeline;
+                }
                 Vec::new()
             }
-            (Focus::QueryBar, CursorLeft) => {
-                self.bar.cursor = self.bar.cursor.saturating_sub(1);
+            (_, TaskDone { task, message }) => {
+                if self.finish(task) {
+                    self.notice = Some(message);
+                }
                 Vec::new()
             }
-            (Focus::QueryBar, CursorRight) => {
-                self.bar.cursor = (self.bar.cursor + 1).min(self.bar.text.chars().count());
-                Vec::new()
+            (focus, Escape) if self.busy.is_some() && focus != Focus::QueryBar => {
+                let what = self.busy.take().map(|b| b.what).unwrap_or_default();
+                self.notice = Some(format!("cancelled: {what}"));
+                vec![Effect::Cancel]
             }
-            (Focus::QueryBar, HistoryBack) => {
-                self.bar.history_step(true);
-                Vec::new()
-            }
-            (Focus::QueryBar, HistoryForward) => {
-                self.bar.history_step(false);
-                Vec::new()
-            }
-            (Focus::QueryBar, Submit) => {
-                let text = self.bar.text.clone();
-                self.bar.remember(&text);
-                self.push(text)
-            }
-            (Focus::QueryBar | Focus::Detail | Focus::Help, Escape) => {
+            (Focus::QueryBar, action) => self.edit(action),
+            (Focus::Detail, action) => self.detail(action),
+            (Focus::Picker, action) => self.picker(action),
+            (Focus::Report, action) => self.report_keys(action),
+            (Focus::Timeline, action) => self.timeline(action),
+            (Focus::Help, Escape | Back | Help) => {
                 self.focus = Focus::Table;
                 Vec::new()
             }
-            (Focus::QueryBar, _) => Vec::new(),
+            (Focus::Help, _) => Vec::new(),
+            (Focus::Table, action) => self.table(action),
+        }
+    }
 
-            (Focus::Detail, Move(n)) => {
-                self.detail_scroll = self.detail_scroll.saturating_add_signed(n);
-                Vec::new()
+    fn answer(&mut self, answer: Action) -> Vec<Effect> {
+        let current = self.results.ask.generation;
+        match answer {
+            Action::Counted { generation, total } if generation == current => {
+                self.results.total = Some(total);
             }
-            (Focus::Detail, Top) => {
-                self.detail_scroll = 0;
-                Vec::new()
+            Action::PageLoaded {
+                generation,
+                first,
+                rows,
+            } if generation == current => {
+                self.results.first = first;
+                self.results.rows = rows;
             }
-
-            (_, FocusQuery) => {
+            Action::QueryFailed {
+                generation,
+                column,
+                message,
+            } if generation == current => {
+                self.bar.error = Some((column.unwrap_or(0), message));
                 self.focus = Focus::QueryBar;
-                Vec::new()
             }
-            (_, Help) => {
-                self.focus = Focus::Help;
-                Vec::new()
+            Action::Refreshed {
+                generation,
+                total,
+                first,
+                rows,
+            } if generation == current => return self.refreshed(total, first, rows),
+            // Answers to a query since replaced.
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// New requests arrived. Newest first, they come in above: at the top the view
+    /// shows them; anywhere else it stays on the row it was on.
+    fn refreshed(&mut self, total: u64, first: usize, rows: Vec<RowSummary>) -> Vec<Effect> {
+        let r = &mut self.results;
+        let grown = total.saturating_sub(r.total.unwrap_or(0)) as usize;
+        if self.live && grown > 0 {
+            let top = r
+                .rows
+                .first()
+                .filter(|_| r.first == 0)
+                .and_then(|row| row.time);
+            r.new_after = top.or(r.new_after);
+        }
+        r.total = Some(total);
+        r.first = first;
+        r.rows = rows;
+        let at_top = r.selected == 0;
+        if r.ask.order == SortOrder::NewestFirst && grown > 0 && !at_top {
+            r.selected += grown;
+        }
+        r.selected = r.selected.min(total.saturating_sub(1) as usize);
+        self.load_if_missing()
+    }
+
+    fn edit(&mut self, action: Action) -> Vec<Effect> {
+        use Action::*;
+        let bar = &mut self.bar;
+        match action {
+            Insert(c) => bar.insert(c),
+            Backspace => bar.backspace(),
+            DeleteWord => bar.delete_word(),
+            ClearLine => bar.clear_before_cursor(),
+            CursorLeft => bar.move_cursor(bar.cursor.saturating_sub(1)),
+            CursorRight => bar.move_cursor(bar.cursor + 1),
+            CursorHome => bar.move_cursor(0),
+            CursorEnd => bar.move_cursor(usize::MAX),
+            HistoryBack => bar.history_step(true),
+            HistoryForward => bar.history_step(false),
+            // A second Tab cycles the offered candidates; otherwise ask the index.
+            Complete if !bar.cycle_completion() => {
+                return vec![Effect::Complete {
+                    text: bar.text.clone(),
+                    cursor: bar.cursor,
+                }];
             }
-            (Focus::Table, Move(n)) => {
-                let last = self.results.total.unwrap_or(0).saturating_sub(1) as usize;
+            Submit => {
+                let text = bar.text.clone();
+                let mut effects = Vec::new();
+                if bar.remember(&text) {
+                    effects.push(Effect::Remember(text.clone()));
+                }
+                effects.extend(self.push_query(text));
+                return effects;
+            }
+            Escape => {
+                bar.completion = None;
+                self.focus = Focus::Table;
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn detail(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Move(n) => self.detail_scroll = self.detail_scroll.saturating_add_signed(n),
+            Action::Top => self.detail_scroll = 0,
+            Action::Bottom => self.detail_scroll = usize::MAX / 2,
+            Action::ToggleFold => self.folded = !self.folded,
+            Action::Escape | Action::Back | Action::OpenDetail => self.focus = Focus::Table,
+            Action::Pivot(pivot) => return self.pivot(pivot),
+            Action::Help => self.focus = Focus::Help,
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn picker(&mut self, action: Action) -> Vec<Effect> {
+        let last = self.picks.len().saturating_sub(1);
+        match action {
+            Action::Move(n) => self.picked = self.picked.saturating_add_signed(n).min(last),
+            Action::Top => self.picked = 0,
+            Action::Bottom => self.picked = last,
+            Action::Escape | Action::Back | Action::Picker => self.focus = Focus::Table,
+            Action::OpenDetail => match self.picks.get(self.picked).cloned() {
+                Some(Pick::Saved { name, .. }) => return self.push_query(format!("@{name}")),
+                Some(Pick::Report { name, .. }) => {
+                    self.focus = Focus::Table;
+                    let task = self.start(&format!("report {name}"));
+                    let scope = self.results.ask.clone();
+                    return vec![Effect::Report { task, name, scope }];
+                }
+                None => {}
+            },
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn report_keys(&mut self, action: Action) -> Vec<Effect> {
+        let Some(report) = &self.report else {
+            self.focus = Focus::Table;
+            return Vec::new();
+        };
+        let (section, row) = self.report_at;
+        let rows = report.sections.get(section).map_or(0, |s| s.rows.len());
+        let last = rows.saturating_sub(1);
+        match action {
+            Action::Move(n) => self.report_at.1 = row.saturating_add_signed(n).min(last),
+            Action::Top => self.report_at.1 = 0,
+            Action::Bottom => self.report_at.1 = last,
+            Action::Sideways(n) => {
+                let count = report.sections.len().max(1) as isize;
+                let next = (section as isize + n).rem_euclid(count) as usize;
+                self.report_at = (next, 0);
+            }
+            Action::Escape | Action::Back => self.focus = Focus::Table,
+            Action::OpenDetail => {
+                let drill = report
+                    .sections
+                    .get(section)
+                    .and_then(|s| s.drill.get(row).cloned().flatten());
+                match drill {
+                    Some(query) => return self.push_query(query),
+                    None => self.notice = Some("no requests behind this row".into()),
+                }
+            }
+            Action::Help => self.focus = Focus::Help,
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn timeline(&mut self, action: Action) -> Vec<Effect> {
+        let Some(histogram) = &self.histogram else {
+            self.focus = Focus::Table;
+            return Vec::new();
+        };
+        let last = histogram.counts.len().saturating_sub(1);
+        match action {
+            Action::Sideways(n) | Action::Move(n) => {
+                self.bucket = self.bucket.saturating_add_signed(n).min(last);
+            }
+            Action::Top => self.bucket = 0,
+            Action::Bottom => self.bucket = last,
+            Action::Escape | Action::Back | Action::Timeline => self.focus = Focus::Table,
+            Action::OpenDetail if !histogram.counts.is_empty() => {
+                let (from, to) = histogram.bucket(self.bucket);
+                let mut ask = self.ask(self.results.ask.query.clone(), self.results.ask.order);
+                ask.since = Some(self.results.ask.since.map_or(from, |s| s.max(from)));
+                ask.until = Some(self.results.ask.until.map_or(to, |u| u.min(to)));
+                ask.history = self.results.ask.history;
+                return self.push(ask);
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn pivot(&mut self, pivot: Pivot) -> Vec<Effect> {
+        let Some(row) = self.results.selected_row() else {
+            return Vec::new();
+        };
+        let Some(expr) = pivot.query(row) else {
+            self.notice = Some("this row has nothing to pivot on".into());
+            return Vec::new();
+        };
+        let history = pivot == Pivot::ObjectHistory;
+        let order = if history {
+            SortOrder::OldestFirst
+        } else {
+            self.results.ask.order
+        };
+        let mut ask = self.ask(expr.to_string(), order);
+        ask.history = history;
+        self.push(ask)
+    }
+
+    fn table(&mut self, action: Action) -> Vec<Effect> {
+        use Action::*;
+        let last = self.results.total.unwrap_or(0).saturating_sub(1) as usize;
+        match action {
+            FocusQuery => {
+                self.focus = Focus::QueryBar;
+                self.bar.move_cursor(usize::MAX);
+            }
+            Help => self.focus = Focus::Help,
+            Move(n) => {
                 self.results.selected = self.results.selected.saturating_add_signed(n).min(last);
-                self.load_if_missing()
+                return self.load_if_missing();
             }
-            (Focus::Table, Top) => {
+            Top => {
                 self.results.selected = 0;
-                self.load_if_missing()
+                self.results.new_after = None;
+                return self.load_if_missing();
             }
-            (Focus::Table, Bottom) => {
-                self.results.selected = self.results.total.unwrap_or(0).saturating_sub(1) as usize;
-                self.load_if_missing()
+            Bottom => {
+                self.results.selected = last;
+                return self.load_if_missing();
             }
-            (Focus::Table, ToggleOrder) => {
-                let order = match self.results.order {
+            ToggleOrder => {
+                let order = match self.results.ask.order {
                     SortOrder::NewestFirst => SortOrder::OldestFirst,
                     SortOrder::OldestFirst => SortOrder::NewestFirst,
                 };
-                let query = self.results.query.clone();
-                self.run(query, order)
+                let mut ask = self.results.ask.clone();
+                ask.generation = self.next();
+                ask.order = order;
+                return self.run(ask);
             }
-            (Focus::Table, OpenDetail) if self.results.selected_row().is_some() => {
+            OpenDetail if self.results.selected_row().is_some() => {
                 self.focus = Focus::Detail;
                 self.detail_scroll = 0;
-                Vec::new()
             }
-            (Focus::Table | Focus::Detail, Pivot(pivot)) => {
-                let query = self.results.selected_row().and_then(|row| pivot.query(row));
-                match query {
-                    Some(expr) => self.push(expr.to_string()),
-                    None => Vec::new(),
+            Pivot(pivot) => return self.pivot(pivot),
+            Back | Escape => return self.back(),
+            Picker => {
+                self.focus = Focus::Picker;
+            }
+            Timeline => {
+                let task = self.start("timeline");
+                return vec![Effect::Histogram {
+                    task,
+                    ask: self.results.ask.clone(),
+                }];
+            }
+            Live => {
+                self.live = !self.live;
+                if self.live {
+                    self.notice = Some("live: new requests appear at the top".into());
+                    self.results.new_after = self.results.rows.first().and_then(|r| r.time);
+                    if self.results.ask.order == SortOrder::OldestFirst {
+                        return self.table(ToggleOrder);
+                    }
+                    self.results.selected = 0;
+                    return self.load_if_missing();
                 }
+                self.results.new_after = None;
             }
-            (Focus::Table, Back | Escape) => self.back(),
-            _ => Vec::new(),
+            Export(format) => {
+                let task = self.start("export");
+                return vec![Effect::Export {
+                    task,
+                    ask: self.results.ask.clone(),
+                    format,
+                }];
+            }
+            _ => {}
         }
+        Vec::new()
     }
 }

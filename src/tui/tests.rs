@@ -20,17 +20,21 @@ fn row(n: usize) -> RowSummary {
     }
 }
 
+fn ask(generation: u64, query: &str) -> Ask {
+    Ask {
+        generation,
+        query: query.into(),
+        order: SortOrder::NewestFirst,
+        since: None,
+        until: None,
+        history: false,
+    }
+}
+
 /// A state whose first query found `total` hits, with its first page loaded.
 fn loaded(total: u64) -> State {
-    let (mut state, effects) = State::new("resource:secrets", Vec::new());
-    assert_eq!(
-        effects,
-        [Effect::Run {
-            generation: 1,
-            query: "resource:secrets".into(),
-            order: SortOrder::NewestFirst
-        }]
-    );
+    let (mut state, effects) = State::new("resource:secrets", Vec::new(), Vec::new());
+    assert_eq!(effects, [Effect::Run(ask(1, "resource:secrets"))]);
     state.update(Action::Counted {
         generation: 1,
         total,
@@ -60,12 +64,7 @@ fn moving_past_the_loaded_page_asks_for_the_page_and_stops_at_the_last_hit() {
     let effects = state.update(Action::Move(PAGE as isize));
     assert_eq!(
         effects,
-        [Effect::LoadPage {
-            generation: 1,
-            query: "resource:secrets".into(),
-            order: SortOrder::NewestFirst,
-            first: PAGE
-        }]
+        [Effect::LoadPage(ask(1, "resource:secrets"), PAGE)]
     );
     state.update(Action::Bottom);
     assert_eq!(state.results.selected, 999_999);
@@ -82,7 +81,10 @@ fn answers_to_a_replaced_query_are_dropped() {
     state.update(Action::FocusQuery);
     type_text(&mut state, " verb:get");
     let effects = state.update(Action::Submit);
-    assert!(matches!(effects[..], [Effect::Run { generation: 2, .. }]));
+    assert!(matches!(
+        &effects[..],
+        [Effect::Remember(_), Effect::Run(Ask { generation: 2, .. })]
+    ));
     state.update(Action::Counted {
         generation: 1,
         total: 99,
@@ -103,7 +105,7 @@ fn answers_to_a_replaced_query_are_dropped() {
 
 #[test]
 fn the_query_bar_edits_keeps_history_and_shows_errors_without_losing_text() {
-    let (mut state, _) = State::new("", vec!["verb:get".into(), "ns:a".into()]);
+    let (mut state, _) = State::new("", vec!["verb:get".into(), "ns:a".into()], Vec::new());
     state.update(Action::FocusQuery);
     type_text(&mut state, "naïve");
     state.update(Action::CursorLeft);
@@ -123,7 +125,7 @@ fn the_query_bar_edits_keeps_history_and_shows_errors_without_losing_text() {
 
     type_text(&mut state, "user:(");
     let effects = state.update(Action::Submit);
-    let Effect::Run { generation, .. } = effects[0] else {
+    let Some(Effect::Run(Ask { generation, .. })) = effects.last().cloned() else {
         panic!("{effects:?}")
     };
     assert_eq!(state.bar.history.last().unwrap(), "user:(");
@@ -156,7 +158,7 @@ fn pivots_push_queries_that_parse_back_and_back_returns_where_you_were() {
     ];
     for (pivot, expected) in cases {
         let effects = state.update(Action::Pivot(pivot));
-        let [Effect::Run { query, .. }] = &effects[..] else {
+        let [Effect::Run(Ask { query, .. })] = &effects[..] else {
             panic!("{effects:?}")
         };
         assert_eq!(query, expected);
@@ -188,14 +190,144 @@ fn detail_help_order_and_quit() {
     state.update(Action::Escape);
     let effects = state.update(Action::ToggleOrder);
     assert!(matches!(
-        effects[..],
-        [Effect::Run {
+        &effects[..],
+        [Effect::Run(Ask {
             order: SortOrder::OldestFirst,
             generation: 2,
             ..
-        }]
+        })]
     ));
     assert_eq!(state.update(Action::Quit), [Effect::Quit]);
+}
+
+#[test]
+fn new_requests_come_in_above_and_the_view_stays_on_its_row_unless_at_the_top() {
+    let mut state = loaded(500);
+    // At the top: the new rows are shown, the top row stays selected.
+    assert_eq!(
+        state.update(Action::IndexChanged),
+        [Effect::Refresh(ask(1, "resource:secrets"), 0)]
+    );
+    let mut fresh: Vec<RowSummary> = (0..PAGE).map(row).collect();
+    fresh[0].time = Some(2_000);
+    state.update(Action::Refreshed {
+        generation: 1,
+        total: 502,
+        first: 0,
+        rows: fresh.clone(),
+    });
+    assert_eq!(
+        (state.results.selected, state.results.total),
+        (0, Some(502))
+    );
+    // Elsewhere: still on the same request, two rows further down.
+    state.update(Action::Move(7));
+    state.update(Action::Refreshed {
+        generation: 1,
+        total: 504,
+        first: 0,
+        rows: fresh.clone(),
+    });
+    assert_eq!(state.results.selected, 9);
+
+    // Live: rows newer than the top row seen before are marked new.
+    state.update(Action::Top);
+    state.update(Action::Live);
+    assert!(state.live);
+    let mut newer = fresh.clone();
+    newer[0].time = Some(3_000);
+    state.update(Action::Refreshed {
+        generation: 1,
+        total: 505,
+        first: 0,
+        rows: newer.clone(),
+    });
+    assert!(state.results.is_new(&newer[0]));
+    assert!(!state.results.is_new(&newer[1]));
+    assert_eq!(state.results.selected, 0, "live follows the top");
+    // Answers for another query are not applied.
+    state.update(Action::Refreshed {
+        generation: 99,
+        total: 1,
+        first: 0,
+        rows: Vec::new(),
+    });
+    assert_eq!(state.results.total, Some(505));
+}
+
+#[test]
+fn tab_inserts_a_single_candidate_or_the_common_prefix_then_cycles() {
+    let (mut state, _) = State::new("", Vec::new(), Vec::new());
+    state.update(Action::FocusQuery);
+    type_text(&mut state, "verb:get na");
+    let effects = state.update(Action::Complete);
+    assert_eq!(
+        effects,
+        [Effect::Complete {
+            text: "verb:get na".into(),
+            cursor: 11
+        }]
+    );
+    state.update(Action::Completed {
+        text: "verb:get na".into(),
+        start: 9,
+        end: 11,
+        candidates: vec!["name:".into()],
+    });
+    assert_eq!(state.bar.text, "verb:get name:");
+    state.update(Action::Completed {
+        text: "verb:get name:".into(),
+        start: 9,
+        end: 14,
+        candidates: vec!["name:db-password".into(), "name:db-backup".into()],
+    });
+    assert_eq!(state.bar.text, "verb:get name:db-", "the common prefix");
+    assert!(state.update(Action::Complete).is_empty(), "cycles locally");
+    assert_eq!(state.bar.text, "verb:get name:db-password");
+    state.update(Action::Complete);
+    assert_eq!(state.bar.text, "verb:get name:db-backup");
+    // An answer for text since changed is dropped.
+    state.update(Action::Insert(' '));
+    state.update(Action::Completed {
+        text: "old".into(),
+        start: 0,
+        end: 3,
+        candidates: vec!["x".into()],
+    });
+    assert_eq!(state.bar.text, "verb:get name:db-backup ");
+    state.update(Action::ClearLine);
+    assert_eq!(state.bar.text, "");
+}
+
+#[test]
+fn esc_cancels_a_running_task_and_its_late_answer_is_dropped() {
+    let mut state = loaded(10);
+    let effects = state.update(Action::Picker);
+    assert!(effects.is_empty());
+    state.update(Action::Move(3));
+    let effects = state.update(Action::OpenDetail);
+    let [Effect::Report { task, name, .. }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(*name, "stats");
+    assert_eq!(state.update(Action::Escape), [Effect::Cancel]);
+    assert_eq!(state.notice.as_deref(), Some("cancelled: report stats"));
+    state.update(Action::ReportReady {
+        task: *task,
+        view: crate::tui::reports::ReportView {
+            name: "stats",
+            sections: Vec::new(),
+        },
+    });
+    assert_eq!(state.focus, Focus::Table, "the late report does not open");
+    // Esc on a query still counting goes back to the view before it.
+    state.update(Action::FocusQuery);
+    type_text(&mut state, " verb:get");
+    state.update(Action::Submit);
+    assert!(state.searching());
+    state.update(Action::Escape);
+    assert_eq!(state.bar.text, "resource:secrets");
+    assert_eq!(state.results.total, Some(10));
 }
 
 mod screens {
@@ -208,7 +340,7 @@ mod screens {
     fn screen(state: &State, width: u16, height: u16) -> String {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
         terminal
-            .draw(|frame| draw(frame, state, Theme { color: false }))
+            .draw(|frame| draw(frame, state, Theme { color: false }, 0))
             .unwrap();
         terminal.backend().to_string()
     }
@@ -264,7 +396,7 @@ mod screens {
             state.update(Action::Insert(c));
         }
         let effects = state.update(Action::Submit);
-        let Effect::Run { generation, .. } = effects[0] else {
+        let Some(Effect::Run(Ask { generation, .. })) = effects.last().cloned() else {
             panic!("{effects:?}")
         };
         state.update(Action::QueryFailed {
@@ -274,12 +406,149 @@ mod screens {
         });
         insta::assert_snapshot!("error_80x24", screen(&state, 80, 24));
     }
+    fn both_sizes(name: &str, state: &State) {
+        insta::assert_snapshot!(format!("{name}_80x24"), screen(state, 80, 24));
+        insta::assert_snapshot!(format!("{name}_160x48"), screen(state, 160, 48));
+    }
+
+    #[test]
+    fn a_pivot_and_an_object_history() {
+        let mut state = story();
+        let effects = state.update(Action::Pivot(Pivot::SameObject));
+        let [Effect::Run(ask)] = &effects[..] else {
+            panic!("{effects:?}")
+        };
+        let generation = ask.generation;
+        state.update(Action::Counted {
+            generation,
+            total: 2,
+        });
+        state.update(Action::PageLoaded {
+            generation,
+            first: 0,
+            rows: vec![row(0), row(1)],
+        });
+        both_sizes("pivot", &state);
+
+        let effects = state.update(Action::Pivot(Pivot::ObjectHistory));
+        let [Effect::Run(ask)] = &effects[..] else {
+            panic!("{effects:?}")
+        };
+        assert!(ask.history && ask.order == SortOrder::OldestFirst);
+        let generation = ask.generation;
+        let mut created = row(0);
+        created.verb = Some("create".into());
+        created.changes = Some(vec!["first Secret body seen".into()]);
+        let mut patched = row(1);
+        patched.verb = Some("patch".into());
+        patched.changes = Some(vec![
+            "patch ~ data.password: \"<redacted: 12 bytes>\"".into(),
+            "patch + metadata.labels.rotated: \"2026-11-20\"".into(),
+        ]);
+        state.update(Action::Counted {
+            generation,
+            total: 2,
+        });
+        state.update(Action::PageLoaded {
+            generation,
+            first: 0,
+            rows: vec![created, patched],
+        });
+        state.update(Action::Move(1));
+        both_sizes("history", &state);
+        state.update(Action::OpenDetail);
+        both_sizes("history_detail", &state);
+    }
+
+    #[test]
+    fn reports_picker_and_timeline() {
+        use crate::query::histogram::Histogram;
+        use crate::tui::reports::{ReportView, SectionView};
+        let mut state = story();
+        state.update(Action::Picker);
+        both_sizes("picker", &state);
+        let effects = state.update(Action::OpenDetail);
+        let [Effect::Report { task, name, .. }] = &effects[..] else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(*name, "secrets");
+        let section = |key, title, rows: Vec<Vec<&str>>| SectionView {
+            key,
+            title,
+            headers: vec!["SECRET".into(), "ACTOR".into(), "VERBS".into()],
+            drill: rows
+                .iter()
+                .map(|r| Some(format!("name:{}", r[0])))
+                .collect(),
+            rows: rows
+                .into_iter()
+                .map(|r| r.into_iter().map(String::from).collect())
+                .collect(),
+            note: None,
+        };
+        let mut accesses = section(
+            "rows",
+            "secret access",
+            vec![
+                vec![
+                    "payments/db-password",
+                    "alice@example.com",
+                    "create 1, patch 1",
+                ],
+                vec!["payments/db-password", "evil\u{1b}]0;owned\u{7}", "get 3"],
+            ],
+        );
+        accesses.note = Some("Cluster-wide lists return every secret.".into());
+        let view = ReportView {
+            name: "secrets",
+            sections: vec![accesses, section("other", "second table", vec![])],
+        };
+        state.update(Action::ReportReady { task: *task, view });
+        assert_eq!(state.focus, Focus::Report);
+        state.update(Action::Move(1));
+        let report = screen(&state, 80, 24);
+        assert!(!report.contains('\u{1b}') && !report.contains('\u{7}'));
+        both_sizes("report", &state);
+        // Enter on a row opens its requests.
+        let effects = state.update(Action::OpenDetail);
+        assert!(
+            matches!(&effects[..], [Effect::Run(Ask { query, .. })] if query == "name:payments/db-password"),
+            "{effects:?}"
+        );
+
+        state.update(Action::Back);
+        let effects = state.update(Action::Timeline);
+        let [Effect::Histogram { task, .. }] = &effects[..] else {
+            panic!("{effects:?}")
+        };
+        let histogram = Histogram {
+            start: 1_795_168_800_000_000,
+            width: 300_000_000,
+            counts: vec![3, 0, 1, 7, 12, 2, 0, 0, 5],
+            total: 30,
+        };
+        state.update(Action::HistogramReady {
+            task: *task,
+            histogram,
+        });
+        state.update(Action::Sideways(-4));
+        both_sizes("timeline", &state);
+        let effects = state.update(Action::OpenDetail);
+        let [Effect::Run(ask)] = &effects[..] else {
+            panic!("{effects:?}")
+        };
+        let from = 1_795_168_800_000_000 + 4 * 300_000_000;
+        assert_eq!(
+            (ask.since, ask.until),
+            (Some(from), Some(from + 300_000_000))
+        );
+    }
 }
 
 mod worker {
     use super::*;
     use crate::query::Engine;
-    use crate::tui::worker::perform;
+    use crate::tui::worker::{Context, perform};
 
     /// An index of sample-logs/ in a temporary directory.
     fn samples() -> (tempfile::TempDir, Engine) {
@@ -299,25 +568,41 @@ mod worker {
         (dir, engine)
     }
 
+    /// Applies the worker's answers to `effects`, and to the effects they cause.
+    fn settle(engine: &Engine, cx: &Context<'_>, state: &mut State, effects: Vec<Effect>) {
+        let mut queue = effects;
+        while let Some(effect) = queue.pop() {
+            for answer in perform(engine, cx, &effect) {
+                queue.extend(state.update(answer));
+            }
+        }
+    }
+
     #[test]
     fn the_worker_answers_the_states_effects_from_the_index() {
-        let (_dir, engine) = samples();
+        let (dir, engine) = samples();
         let saved = crate::query::saved::load(None).unwrap();
-        let (mut state, effects) = State::new("@exec-into-pods", Vec::new());
-        for answer in perform(&engine, &saved, &effects[0]) {
-            state.update(answer);
-        }
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        let cx = Context {
+            saved: &saved,
+            export_dir: dir.path(),
+            cancel: &cancel,
+        };
+        let (mut state, effects) = State::new("@exec-into-pods", Vec::new(), Vec::new());
+        settle(&engine, &cx, &mut state, effects);
         assert_eq!(state.results.total, Some(3));
         let first = state.results.selected_row().unwrap().clone();
         assert_eq!(first.actor, "bob@example.com");
         assert_eq!(first.subresource.as_deref(), Some("exec"));
+        assert_eq!(
+            first.command.as_deref(),
+            Some(&["/bin/bash".to_string()][..])
+        );
         assert!(first.event.contains("\"auditID\""));
 
         // A pivot to the same pod finds the pod's own requests too.
         let effects = state.update(Action::Pivot(Pivot::SameObject));
-        for answer in perform(&engine, &saved, &effects[0]) {
-            state.update(answer);
-        }
+        settle(&engine, &cx, &mut state, effects);
         assert!(
             state.results.total.unwrap() >= 3,
             "{:?}",
@@ -330,12 +615,106 @@ mod worker {
             state.update(Action::Insert(c));
         }
         let effects = state.update(Action::Submit);
-        for answer in perform(&engine, &saved, &effects[0]) {
-            state.update(answer);
-        }
+        settle(&engine, &cx, &mut state, effects);
         let (column, message) = state.bar.error.clone().expect("a syntax error");
         assert!(message.contains("syntax error"), "{message}");
         assert!(column > 0);
         assert_eq!(state.focus, Focus::QueryBar);
+    }
+
+    #[test]
+    fn object_history_shows_each_write_and_what_it_changed() {
+        let (dir, engine) = samples();
+        let saved = crate::query::saved::load(None).unwrap();
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        let cx = Context {
+            saved: &saved,
+            export_dir: dir.path(),
+            cancel: &cancel,
+        };
+        let (mut state, effects) = State::new(
+            "resource:secrets name:db-password verb:patch",
+            Vec::new(),
+            Vec::new(),
+        );
+        settle(&engine, &cx, &mut state, effects);
+        assert_eq!(state.results.total, Some(1));
+        let effects = state.update(Action::Pivot(Pivot::ObjectHistory));
+        settle(&engine, &cx, &mut state, effects);
+        assert_eq!(state.results.ask.order, SortOrder::OldestFirst);
+        let writes: Vec<(Option<&str>, Vec<String>)> = state
+            .results
+            .rows
+            .iter()
+            .map(|r| (r.verb.as_deref(), r.changes.clone().unwrap()))
+            .collect();
+        assert_eq!(writes[0].0, Some("create"), "{writes:?}");
+        assert_eq!(writes[0].1, ["first Secret body seen"], "{writes:?}");
+        let (verb, patch) = &writes[1];
+        assert_eq!(*verb, Some("patch"));
+        assert!(
+            patch
+                .iter()
+                .any(|c| c.starts_with("patch ") && c.contains("data")),
+            "{patch:?}"
+        );
+        // The secret's value never reaches the history, only kaudit's marker.
+        let all = format!("{writes:?}");
+        assert!(all.contains("<redacted"), "{all}");
+    }
+
+    #[test]
+    fn exports_write_every_hit_and_say_where() {
+        let (dir, engine) = samples();
+        let saved = crate::query::saved::load(None).unwrap();
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        let cx = Context {
+            saved: &saved,
+            export_dir: dir.path(),
+            cancel: &cancel,
+        };
+        let (mut state, effects) = State::new("resource:secrets", Vec::new(), Vec::new());
+        settle(&engine, &cx, &mut state, effects);
+        let total = state.results.total.unwrap();
+        assert!(total > 0);
+        for format in [ExportFormat::Ndjson, ExportFormat::Csv] {
+            let effects = state.update(Action::Export(format));
+            assert!(state.busy.is_some());
+            settle(&engine, &cx, &mut state, effects);
+            assert!(state.busy.is_none());
+            let notice = state.notice.clone().unwrap();
+            let path = notice
+                .strip_prefix(&format!("exported {total} requests to "))
+                .unwrap_or_else(|| panic!("{notice}"));
+            let text = std::fs::read_to_string(path).unwrap();
+            let lines = text.lines().count() as u64;
+            match format {
+                ExportFormat::Ndjson => {
+                    assert_eq!(lines, total);
+                    for line in text.lines() {
+                        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+                        assert_eq!(event["objectRef"]["resource"], "secrets");
+                    }
+                }
+                ExportFormat::Csv => assert_eq!(lines, total + 1, "a header and the rows"),
+            }
+            std::fs::remove_file(path).unwrap();
+        }
+        // Cancelled (Esc sets the flag the export checks between pages): the
+        // partial file is removed.
+        let effects = state.update(Action::Export(ExportFormat::Ndjson));
+        assert_eq!(state.update(Action::Escape), [Effect::Cancel]);
+        cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        let answers = perform(&engine, &cx, &effects[0]);
+        let [Action::TaskDone { message, .. }] = &answers[..] else {
+            panic!("{answers:?}")
+        };
+        assert!(message.contains("cancelled"), "{message}");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("kaudit-export"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 }

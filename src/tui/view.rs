@@ -1,18 +1,19 @@
 //! Drawing the state with ratatui: a pure function of `State`, so every screen is a
 //! snapshot test on ratatui's TestBackend. Every string from the log goes through
-//! `sanitize::for_terminal` before it is drawn.
+//! `sanitize::for_terminal` (or JSON escaping and then it) before it is drawn.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Tabs, Wrap};
 
-use super::state::{Focus, RowSummary, State};
+use super::json;
+use super::state::{Focus, Pick, RowSummary, State};
 use crate::model::format_micros;
 use crate::output::short_time;
 use crate::query::SortOrder;
-use crate::sanitize::for_terminal;
+use crate::sanitize::{for_terminal, shell_words};
 
 /// Colors, or none (`NO_COLOR`).
 #[derive(Debug, Clone, Copy)]
@@ -50,31 +51,75 @@ impl Theme {
     }
 }
 
-/// Draws the whole screen.
-pub fn draw(frame: &mut Frame, state: &State, theme: Theme) {
-    let error_lines = if state.bar.error.is_some() { 2 } else { 1 };
+fn text(s: &str) -> String {
+    for_terminal(s).into_owned()
+}
+
+fn or_dash(s: &Option<String>) -> String {
+    s.as_deref().map_or_else(|| "-".to_string(), text)
+}
+
+/// Draws the whole screen; `tick` turns the spinner.
+pub fn draw(frame: &mut Frame, state: &State, theme: Theme, tick: u64) {
+    let bar_lines = 1 + u16::from(state.bar.error.is_some()) + u16::from(completing(state));
     let [bar, body, status] = Layout::vertical([
-        Constraint::Length(error_lines),
+        Constraint::Length(bar_lines),
         Constraint::Fill(1),
         Constraint::Length(1),
     ])
     .areas(frame.area());
     draw_bar(frame, bar, state, theme);
     match state.focus {
-        Focus::Detail => draw_detail(frame, body, state),
+        Focus::Detail => draw_detail(frame, body, state, theme),
         Focus::Help => draw_help(frame, body),
+        Focus::Picker => draw_picker(frame, body, state, theme),
+        Focus::Report => draw_report(frame, body, state, theme),
+        Focus::Timeline => {
+            let [chart, table] =
+                Layout::vertical([Constraint::Length(9), Constraint::Fill(1)]).areas(body);
+            draw_timeline(frame, chart, state, theme);
+            draw_table(frame, table, state, theme);
+        }
         Focus::Table | Focus::QueryBar => draw_table(frame, body, state, theme),
     }
-    draw_status(frame, status, state, theme);
+    draw_status(frame, status, state, theme, tick);
+}
+
+fn completing(state: &State) -> bool {
+    state.focus == Focus::QueryBar && state.bar.completion.is_some()
 }
 
 fn draw_bar(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let bar = &state.bar;
     let prompt = Span::styled("/ ", theme.paint(Style::new().bold()));
-    let mut lines = vec![Line::from(vec![prompt, Span::raw(for_terminal(&bar.text))])];
+    let typed = if bar.text.is_empty() && state.focus != Focus::QueryBar {
+        Span::styled(
+            "all requests: press / to search, ? for keys",
+            theme.paint(Style::new().dark_gray()),
+        )
+    } else {
+        Span::raw(text(&bar.text))
+    };
+    let mut lines = vec![Line::from(vec![prompt, typed])];
     if let Some((column, message)) = &bar.error {
-        let caret = format!("{}^ {}", " ".repeat(column + 2), for_terminal(message));
+        let caret = format!("{}^ {}", " ".repeat(column + 2), text(message));
         lines.push(Line::styled(caret, theme.paint(Style::new().red())));
+    }
+    if let Some(c) = bar.completion.as_ref().filter(|_| completing(state)) {
+        let mut spans = vec![Span::raw("  ")];
+        if c.candidates.is_empty() {
+            spans.push(Span::raw("no completions"));
+        }
+        for (i, candidate) in c.candidates.iter().enumerate() {
+            let style = if c.chosen == Some(i) {
+                Style::new().reversed()
+            } else {
+                theme.paint(Style::new().dark_gray())
+            };
+            spans.push(Span::styled(text(candidate), style));
+            spans.push(Span::raw("  "));
+        }
+        lines.push(Line::from(spans));
     }
     frame.render_widget(Paragraph::new(lines), area);
     if state.focus == Focus::QueryBar {
@@ -87,36 +132,62 @@ fn draw_bar(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
 
 fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let results = &state.results;
-    // Wide terminals also get the decision and the source IP.
+    let history = results.ask.history;
+    // Wide terminals also get the decision and the source IP; an object's history
+    // shows what each write changed instead.
     let wide = area.width >= 120;
+    // An object's history is one object: its column gives way to what changed.
     let mut widths = vec![
         Constraint::Length(23),
         Constraint::Fill(2),
         Constraint::Length(6),
         Constraint::Length(14),
-        Constraint::Fill(3),
-        Constraint::Length(4),
     ];
-    let mut titles = vec!["TIME", "ACTOR", "VERB", "RESOURCE", "OBJECT", "CODE"];
-    if wide {
+    let mut titles = vec!["TIME", "ACTOR", "VERB", "RESOURCE"];
+    if !history {
+        widths.push(Constraint::Fill(3));
+        titles.push("OBJECT");
+    }
+    widths.push(Constraint::Length(4));
+    titles.push("CODE");
+    if history {
+        widths.push(Constraint::Fill(4));
+        titles.push("CHANGED");
+    } else if wide {
         widths.extend([Constraint::Length(8), Constraint::Length(15)]);
         titles.extend(["DECISION", "SOURCE IP"]);
     }
     let rows = results.rows.iter().map(|r| {
-        let text = |s: &str| Cell::from(for_terminal(s).into_owned());
         let mut cells = vec![
             Cell::from(r.time.map_or("-".into(), |t| short_time(&format_micros(t)))),
-            text(&r.actor),
-            text(r.verb.as_deref().unwrap_or("-")),
-            text(r.resource_path.as_deref().unwrap_or("-")),
-            text(r.object_path.as_deref().unwrap_or("-")),
-            Cell::from(r.code.map_or("-".into(), |c| c.to_string())),
+            Cell::from(text(&r.actor)),
+            Cell::from(or_dash(&r.verb)),
+            Cell::from(or_dash(&r.resource_path)),
         ];
-        if wide {
-            cells.push(text(r.decision.as_deref().unwrap_or("-")));
-            cells.push(text(r.source_ip.as_deref().unwrap_or("-")));
+        if !history {
+            cells.push(Cell::from(or_dash(&r.object_path)));
         }
-        Row::new(cells).style(theme.row(r))
+        cells.push(Cell::from(r.code.map_or("-".into(), |c| c.to_string())));
+        if history {
+            let changes = r.changes.as_deref().unwrap_or_default();
+            let summary = match changes {
+                [] => "no change".to_string(),
+                [one] => text(one),
+                [first, rest @ ..] => format!("{} (+{} more)", text(first), rest.len()),
+            };
+            cells.push(Cell::from(summary));
+        } else if wide {
+            cells.push(Cell::from(or_dash(&r.decision)));
+            cells.push(Cell::from(or_dash(&r.source_ip)));
+        }
+        let mut style = theme.row(r);
+        if results.is_new(r) {
+            style = style.add_modifier(Modifier::BOLD);
+            if theme.color {
+                style = style.on_dark_gray();
+            }
+        }
+        Row::new(cells).style(style)
     });
     let header = Row::new(titles).style(theme.paint(Style::new().bold()));
     let table = Table::new(rows, widths)
@@ -128,24 +199,83 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     frame.render_stateful_widget(table, area, &mut table_state);
 }
 
-fn draw_detail(frame: &mut Frame, area: Rect, state: &State) {
+/// What kaudit derived from the event, above the event itself.
+fn derived(row: &RowSummary) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    let mut add = |key, value: Option<String>| {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            out.push((key, v));
+        }
+    };
+    add("time", row.time.map(format_micros));
+    add("user", row.user.as_deref().map(text));
+    add("as", row.impersonated.as_deref().map(text));
+    add("serviceAccount", row.service_account.as_deref().map(text));
+    add("pod", row.pod.as_deref().map(text));
+    add("node", row.node.as_deref().map(text));
+    add("source IP", row.source_ip.as_deref().map(text));
+    let request = [&row.verb, &row.resource_path, &row.object_path]
+        .iter()
+        .filter_map(|s| s.as_deref())
+        .map(text)
+        .collect::<Vec<_>>()
+        .join(" ");
+    add("request", Some(request));
+    let outcome = [
+        row.code.map(|c| c.to_string()),
+        row.decision.as_deref().map(text),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
+    add("outcome", Some(outcome));
+    add("reason", row.reason.as_deref().map(text));
+    add(
+        "command",
+        row.command.as_ref().map(|argv| text(&shell_words(argv))),
+    );
+    out
+}
+
+fn draw_detail(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let Some(row) = state.results.selected_row() else {
         return;
     };
-    let pretty = serde_json::from_str::<serde_json::Value>(&row.event)
-        .and_then(|v| serde_json::to_string_pretty(&v))
-        .unwrap_or_else(|_| row.event.clone());
-    let text: Vec<Line> = pretty
-        .lines()
-        .map(|l| Line::raw(for_terminal(l).into_owned()))
+    let key_style = theme.paint(Style::new().bold());
+    let mut lines: Vec<Line> = derived(row)
+        .into_iter()
+        .map(|(k, v)| {
+            Line::from(vec![
+                Span::styled(format!("{k:>14}  "), key_style),
+                Span::raw(v),
+            ])
+        })
         .collect();
+    if let Some(changes) = &row.changes {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("changed by this write:", key_style));
+        lines.extend(changes.iter().map(|c| Line::raw(format!("  {}", text(c)))));
+    }
+    lines.push(Line::raw(""));
+    match serde_json::from_str::<serde_json::Value>(&row.event) {
+        Ok(event) => lines.extend(json::lines(&event, state.folded, theme.color)),
+        Err(_) => lines.push(Line::raw(text(&row.event))),
+    }
+    // Scrolling stops with the last line at the bottom.
+    let max = lines
+        .len()
+        .saturating_sub(usize::from(area.height.saturating_sub(2)));
+    let scroll = state.detail_scroll.min(max).min(usize::from(u16::MAX)) as u16;
     let title = format!(
-        " {} ",
-        for_terminal(row.audit_id.as_deref().unwrap_or("request"))
+        " {}  (z {}) ",
+        text(row.audit_id.as_deref().unwrap_or("request")),
+        if state.folded { "unfolds" } else { "folds" }
     );
-    let detail = Paragraph::new(text)
+    let detail = Paragraph::new(lines)
         .block(Block::bordered().title(title))
-        .scroll((state.detail_scroll.min(usize::from(u16::MAX)) as u16, 0));
+        .wrap(Wrap { trim: false })
+        .scroll((scroll, 0));
     frame.render_widget(detail, area);
 }
 
@@ -153,21 +283,35 @@ fn draw_detail(frame: &mut Frame, area: Rect, state: &State) {
 pub const KEYS: &[(&str, &str)] = &[
     (
         "/",
-        "edit the query; Enter runs it, Esc leaves it, Up/Down walk the history",
+        "edit the query: Enter runs, Tab completes, Up/Down: history",
     ),
-    ("j k, Up Down", "move one row (the detail: scroll)"),
-    ("PgUp PgDn", "move a page"),
-    ("g G", "first, last row"),
-    ("Enter", "the whole event"),
-    ("o", "newest or oldest first"),
-    ("a", "same actor"),
-    ("b", "same object"),
-    ("p", "same pod"),
-    ("i", "same source IP"),
-    ("s", "same ServiceAccount"),
-    ("Backspace, Esc", "back to the previous query"),
-    ("?", "this help"),
-    ("q", "quit"),
+    ("j k ↑ ↓ wheel", "move a row (in the detail: scroll)"),
+    ("PgUp PgDn g G", "a page up or down; first, last row"),
+    (
+        "Enter",
+        "the whole event; in a report or timeline: its requests",
+    ),
+    (
+        "a o p i w",
+        "same actor, object, pod, source IP, ServiceAccount",
+    ),
+    (
+        "H",
+        "the object's history: its writes in order, with changes",
+    ),
+    (
+        "t",
+        "timeline of the hits: ← → pick a bucket, Enter narrows",
+    ),
+    ("s", "reports and saved queries"),
+    ("f", "live: follow new requests as they are indexed"),
+    ("e E", "export the hits to a file: NDJSON events, CSV"),
+    ("r z", "newest/oldest first; fold or unfold bodies (detail)"),
+    (
+        "Backspace Esc",
+        "back to the previous query; Esc also cancels",
+    ),
+    ("? q", "this help; quit"),
 ];
 
 fn draw_help(frame: &mut Frame, area: Rect) {
@@ -186,24 +330,213 @@ fn draw_help(frame: &mut Frame, area: Rect) {
     frame.render_widget(help, area);
 }
 
-fn draw_status(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+fn draw_picker(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+    let rows = state.picks.iter().map(|pick| {
+        let (kind, name, about) = match pick {
+            Pick::Report { name, about } => ("report", name.to_string(), about.to_string()),
+            Pick::Saved { name, description } => ("query", format!("@{name}"), text(description)),
+        };
+        Row::new([Cell::from(kind), Cell::from(text(&name)), Cell::from(about)])
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(6),
+            Constraint::Length(24),
+            Constraint::Fill(1),
+        ],
+    )
+    .block(Block::bordered().title(" reports and saved queries: Enter opens, Esc closes "))
+    .row_highlight_style(
+        theme
+            .paint(Style::new().reversed())
+            .add_modifier(Modifier::REVERSED),
+    );
+    let mut table_state = TableState::default().with_selected(Some(state.picked));
+    frame.render_stateful_widget(table, area, &mut table_state);
+}
+
+fn draw_report(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+    let Some(report) = &state.report else {
+        return;
+    };
+    let (chosen, row) = state.report_at;
+    let block = Block::bordered().title(format!(
+        " report {}: Tab switches tables, Enter opens a row's requests, Esc closes ",
+        report.name
+    ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(section) = report.sections.get(chosen) else {
+        return;
+    };
+    let note_lines = u16::from(section.note.is_some()) * 2;
+    let [tabs_area, table_area, note_area] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(note_lines),
+    ])
+    .areas(inner);
+    let tabs = Tabs::new(report.sections.iter().map(|s| s.title))
+        .select(chosen)
+        .highlight_style(
+            theme
+                .paint(Style::new().bold())
+                .add_modifier(Modifier::REVERSED),
+        );
+    frame.render_widget(tabs, tabs_area);
+    let widths: Vec<Constraint> = section
+        .headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let longest = section
+                .rows
+                .iter()
+                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+                .max(h.len());
+            Constraint::Max(longest.min(60) as u16)
+        })
+        .collect();
+    let rows = section
+        .rows
+        .iter()
+        .map(|r| Row::new(r.iter().map(|c| Cell::from(text(c)))));
+    let header = Row::new(section.headers.iter().map(|h| Cell::from(h.as_str())))
+        .style(theme.paint(Style::new().bold()));
+    let table = Table::new(rows, widths)
+        .header(header)
+        .column_spacing(2)
+        .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED));
+    let selected = (!section.rows.is_empty()).then_some(row);
+    let mut table_state = TableState::default().with_selected(selected);
+    frame.render_stateful_widget(table, table_area, &mut table_state);
+    if let Some(note) = &section.note {
+        frame.render_widget(
+            Paragraph::new(text(note)).wrap(Wrap { trim: true }),
+            note_area,
+        );
+    }
+}
+
+/// Bars of eighths, bottom to top.
+const BLOCKS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+fn draw_timeline(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+    let Some(h) = &state.histogram else {
+        return;
+    };
+    let block = Block::bordered().title(format!(
+        " timeline, {}: Left/Right choose, Enter narrows to the bucket, Esc closes ",
+        h.label()
+    ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [chart, marker, caption] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    let n = h.counts.len().max(1);
+    let column = (usize::from(chart.width) / n).clamp(1, 4);
+    let max = h.counts.iter().copied().max().unwrap_or(0).max(1);
+    let height = usize::from(chart.height);
+    let mut lines = Vec::new();
+    for level in (0..height).rev() {
+        let spans: Vec<Span> = h
+            .counts
+            .iter()
+            .enumerate()
+            .map(|(i, &count)| {
+                // Any non-zero bucket shows at least a sliver.
+                let eighths = ((count as f64 / max as f64) * (height * 8) as f64).ceil() as usize;
+                let here = eighths.saturating_sub(level * 8).min(8);
+                let c = BLOCKS[here];
+                let width = column.saturating_sub(usize::from(column > 1));
+                let mut s = c.to_string().repeat(width.max(1));
+                if column > 1 {
+                    s.push(' ');
+                }
+                let style = if i == state.bucket {
+                    theme
+                        .paint(Style::new().yellow())
+                        .add_modifier(Modifier::BOLD)
+                } else {
+                    theme.paint(Style::new().cyan())
+                };
+                Span::styled(s, style)
+            })
+            .collect();
+        lines.push(Line::from(spans));
+    }
+    frame.render_widget(Paragraph::new(lines), chart);
+    // The chosen bucket, marked for terminals without color too.
+    let offset = " ".repeat(state.bucket * column);
+    frame.render_widget(Paragraph::new(format!("{offset}▲")), marker);
+    let (from, to) = h.bucket(state.bucket);
+    let count = h.counts.get(state.bucket).copied().unwrap_or(0);
+    let caption_text = format!(
+        "{} .. {}: {count} of {} requests",
+        format_micros(from),
+        format_micros(to),
+        h.total
+    );
+    frame.render_widget(Paragraph::new(caption_text), caption);
+}
+
+const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+fn draw_status(frame: &mut Frame, area: Rect, state: &State, theme: Theme, tick: u64) {
     let r = &state.results;
-    let count = match r.total {
+    let spin = SPINNER[(tick % SPINNER.len() as u64) as usize];
+    let mut parts = Vec::new();
+    if state.live {
+        parts.push("LIVE".to_string());
+    }
+    parts.push(match r.total {
+        Some(0) => "no hits".into(),
         Some(n) => format!("{} of {n}", (r.selected + 1).min(n as usize)),
-        None => "searching…".into(),
-    };
-    let order = match r.order {
-        SortOrder::NewestFirst => "newest first",
-        SortOrder::OldestFirst => "oldest first",
-    };
-    let back = if state.back.is_empty() {
-        String::new()
-    } else {
-        format!("  ·  {} back", state.back.len())
-    };
-    let text = format!(" {count}  ·  {order}{back}  ·  ? keys  q quit");
+        None if state.bar.error.is_some() => "query error".into(),
+        None => format!("{spin} searching (Esc cancels)"),
+    });
+    parts.push(
+        match r.ask.order {
+            SortOrder::NewestFirst => "newest first",
+            SortOrder::OldestFirst => "oldest first",
+        }
+        .into(),
+    );
+    if r.ask.since.is_some() || r.ask.until.is_some() {
+        let at = |t: Option<i64>| t.map(|t| short_time(&format_micros(t))).unwrap_or_default();
+        parts.push(format!("{}..{}", at(r.ask.since), at(r.ask.until)));
+    }
+    if !state.back.is_empty() {
+        parts.push(format!("{} back", state.back.len()));
+    }
+    if let Some(busy) = &state.busy {
+        parts.push(format!("{spin} {} (Esc cancels)", busy.what));
+    }
+    if let Some(ingest) = &state.ingest {
+        parts.push(match &ingest.finished {
+            Some(done) => text(done),
+            None if ingest.total > 0 => format!(
+                "{spin} ingesting {}%  {}",
+                ingest.bytes * 100 / ingest.total,
+                text(&ingest.file)
+            ),
+            None => format!("{spin} following {}", text(&ingest.file)),
+        });
+    }
+    if let Some(notice) = &state.notice {
+        parts.push(text(notice));
+    }
+    parts.push("? keys  q quit".into());
+    let line = format!(" {}", parts.join("  ·  "));
     frame.render_widget(
-        Paragraph::new(text).style(theme.paint(Style::new().reversed())),
+        Paragraph::new(line).style(theme.paint(Style::new().reversed())),
         area,
     );
 }

@@ -2,13 +2,32 @@
 //! runs on its own thread so that the UI never waits on a query; `perform` itself is
 //! synchronous and is tested directly.
 
-use crate::error::Error;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::error::{Error, Result};
 use crate::index::document::Stored;
 use crate::ingest::parse::{normalize, parse_stored};
+use crate::output::{self, Format, Rows};
 use crate::query::saved::SavedQuery;
 use crate::query::{Engine, Search, parse_query};
+use crate::report;
 
-use super::state::{Action, Effect, PAGE, RowSummary};
+use super::complete::complete;
+use super::diff;
+use super::state::{Action, Ask, BUCKETS, Effect, ExportFormat, PAGE, RowSummary};
+
+/// What the worker needs besides the index.
+pub struct Context<'a> {
+    pub saved: &'a [SavedQuery],
+    /// Where exports are written.
+    pub export_dir: &'a Path,
+    /// Set by the UI thread to stop a long task (an export stops between pages); the
+    /// UI clears it when it starts one.
+    pub cancel: &'a AtomicBool,
+}
 
 /// A results row from a stored event, derived by the same normalization as ingest.
 pub fn row_summary(stored: &Stored, buf: &mut Vec<u8>) -> Option<RowSummary> {
@@ -25,6 +44,8 @@ pub fn row_summary(stored: &Stored, buf: &mut Vec<u8>) -> Option<RowSummary> {
         user: own(r.user),
         service_account: r.service_account.clone(),
         pod: r.pod.clone(),
+        node: own(r.node),
+        impersonated: own(r.impersonated_user),
         verb: own(r.verb),
         resource: own(r.resource),
         subresource: own(r.subresource),
@@ -32,67 +53,301 @@ pub fn row_summary(stored: &Stored, buf: &mut Vec<u8>) -> Option<RowSummary> {
         name: own(r.object_name()),
         code: r.code,
         decision: own(r.decision),
+        reason: own(r.reason),
         source_ip: r.source_ips.first().map(|s| s.to_string()),
+        command: r.exec_command(),
+        changes: None,
     })
 }
 
-/// Runs one effect; `Quit` needs no work.
-pub fn perform(engine: &Engine, saved: &[SavedQuery], effect: &Effect) -> Vec<Action> {
-    let (generation, query, order, first) = match effect {
-        Effect::Run {
-            generation,
-            query,
-            order,
-        } => (*generation, query, *order, None),
-        Effect::LoadPage {
-            generation,
-            query,
-            order,
-            first,
-        } => (*generation, query, *order, Some(*first)),
-        Effect::Quit => return Vec::new(),
+fn search_of(ask: &Ask, saved: &[SavedQuery]) -> Result<Search> {
+    Ok(Search {
+        expr: parse_query(&ask.query, saved)?,
+        since: ask.since,
+        until: ask.until,
+    })
+}
+
+fn failed(generation: u64, e: Error) -> Vec<Action> {
+    let column = match &e {
+        Error::Query(syntax) if syntax.saved.is_none() => Some(syntax.position),
+        _ => None,
     };
-    let failed = |e: Error| {
-        let column = match &e {
-            Error::Query(syntax) if syntax.saved.is_none() => Some(syntax.position),
-            _ => None,
-        };
-        vec![Action::QueryFailed {
-            generation,
-            column,
-            message: e.to_string(),
-        }]
-    };
-    let search = match parse_query(query, saved) {
-        Ok(expr) => Search {
-            expr,
-            since: None,
-            until: None,
-        },
-        Err(e) => return failed(e),
-    };
+    vec![Action::QueryFailed {
+        generation,
+        column,
+        message: e.to_string(),
+    }]
+}
+
+/// Runs one effect; effects for the UI alone (`Quit`, `Cancel`, `Remember`) need no work.
+pub fn perform(engine: &Engine, cx: &Context<'_>, effect: &Effect) -> Vec<Action> {
+    match effect {
+        Effect::Run(ask) => load(engine, cx, ask, None, true),
+        Effect::LoadPage(ask, first) => load(engine, cx, ask, Some(*first), false),
+        Effect::Refresh(ask, first) => {
+            let total = match search_of(ask, cx.saved).and_then(|s| engine.count(&s)) {
+                Ok(total) => total,
+                Err(e) => return failed(ask.generation, e),
+            };
+            match page(engine, cx, ask, *first) {
+                Ok(rows) => vec![Action::Refreshed {
+                    generation: ask.generation,
+                    total,
+                    first: *first,
+                    rows,
+                }],
+                Err(e) => failed(ask.generation, e),
+            }
+        }
+        Effect::Complete { text, cursor } => {
+            let names: Vec<String> = cx.saved.iter().map(|q| q.name.clone()).collect();
+            let mut values = |field, prefix: &str| {
+                engine
+                    .values(field, prefix, 50)
+                    .map(|v| v.into_iter().map(|(value, _)| value).collect())
+                    .unwrap_or_default()
+            };
+            let found = complete(text, *cursor, &mut values, &names);
+            let (start, end, candidates) = match found {
+                Some(c) => (c.start, c.end, c.candidates),
+                None => (*cursor, *cursor, Vec::new()),
+            };
+            vec![Action::Completed {
+                text: text.clone(),
+                start,
+                end,
+                candidates,
+            }]
+        }
+        Effect::Report { task, name, scope } => {
+            let answer = run_report(engine, cx, name, scope);
+            vec![match answer {
+                Ok(view) => Action::ReportReady { task: *task, view },
+                Err(e) => Action::TaskDone {
+                    task: *task,
+                    message: format!("report {name} failed: {e}"),
+                },
+            }]
+        }
+        Effect::Histogram { task, ask } => {
+            let answer = search_of(ask, cx.saved).and_then(|s| engine.histogram(&s, BUCKETS));
+            vec![match answer {
+                Ok(histogram) => Action::HistogramReady {
+                    task: *task,
+                    histogram,
+                },
+                Err(e) => Action::TaskDone {
+                    task: *task,
+                    message: format!("timeline failed: {e}"),
+                },
+            }]
+        }
+        Effect::Export { task, ask, format } => {
+            let message = match export(engine, cx, ask, *format) {
+                Ok(Some((n, path))) => format!("exported {n} requests to {}", path.display()),
+                Ok(None) => "export cancelled; the partial file was removed".to_string(),
+                Err(e) => format!("export failed: {e}"),
+            };
+            vec![Action::TaskDone {
+                task: *task,
+                message,
+            }]
+        }
+        Effect::Cancel | Effect::Remember(_) | Effect::Quit => Vec::new(),
+    }
+}
+
+/// Counts (for a new query) and loads the page at `first`.
+fn load(
+    engine: &Engine,
+    cx: &Context<'_>,
+    ask: &Ask,
+    first: Option<usize>,
+    count: bool,
+) -> Vec<Action> {
     let mut answers = Vec::new();
-    if first.is_none() {
-        match engine.count(&search) {
-            Ok(total) => answers.push(Action::Counted { generation, total }),
-            Err(e) => return failed(e),
+    if count {
+        match search_of(ask, cx.saved).and_then(|s| engine.count(&s)) {
+            Ok(total) => answers.push(Action::Counted {
+                generation: ask.generation,
+                total,
+            }),
+            Err(e) => return failed(ask.generation, e),
         }
     }
     let first = first.unwrap_or(0);
-    match engine.search(&search, order, first, Some(PAGE)) {
-        Ok(page) => {
-            let mut buf = Vec::new();
-            let rows = page
-                .iter()
-                .filter_map(|s| row_summary(s, &mut buf))
-                .collect();
+    match page(engine, cx, ask, first) {
+        Ok(rows) => {
             answers.push(Action::PageLoaded {
-                generation,
+                generation: ask.generation,
                 first,
                 rows,
             });
             answers
         }
-        Err(e) => failed(e),
+        Err(e) => failed(ask.generation, e),
     }
+}
+
+/// The rows of one page. In an object's history each row also says what its write
+/// changed, so the page starts one row early to have the body before its first row.
+fn page(engine: &Engine, cx: &Context<'_>, ask: &Ask, first: usize) -> Result<Vec<RowSummary>> {
+    let search = search_of(ask, cx.saved)?;
+    let lookback = usize::from(ask.history && first > 0);
+    let hits = engine.search(&search, ask.order, first - lookback, Some(PAGE + lookback))?;
+    let mut buf = Vec::new();
+    let mut rows: Vec<RowSummary> = hits
+        .iter()
+        .filter_map(|s| row_summary(s, &mut buf))
+        .collect();
+    if ask.history {
+        annotate_changes(&mut rows);
+    }
+    rows.drain(..lookback.min(rows.len()));
+    Ok(rows)
+}
+
+/// What each write in a history changed. A whole body is compared with the last whole
+/// body of the same kind (a Scale or an Eviction is not the object); a refused write
+/// changed nothing and is not a baseline; a patch logged without its result is shown
+/// as the paths it sets.
+fn annotate_changes(rows: &mut [RowSummary]) {
+    let mut last_of_kind: HashMap<String, serde_json::Value> = HashMap::new();
+    for row in rows {
+        let event: serde_json::Value = serde_json::from_str(&row.event).unwrap_or_default();
+        let refused = row.code.filter(|&c| c >= 400);
+        let lines: Vec<String> = match diff::body_of(&event) {
+            None if row.verb.as_deref() == Some("delete") && refused.is_none() => {
+                vec!["deleted".into()]
+            }
+            None => vec!["no body logged (audit level Metadata)".into()],
+            Some(body) => {
+                let kind = body.value["kind"].as_str().unwrap_or_default().to_string();
+                let mut lines: Vec<String> = match (body.kind, last_of_kind.get(&kind)) {
+                    (diff::BodyKind::Patch, _) => diff::patch_summary(body.value)
+                        .iter()
+                        .map(|c| format!("patch {c}"))
+                        .collect(),
+                    (diff::BodyKind::Object, Some(before)) => {
+                        let changes = diff::changes(before, body.value);
+                        if changes.is_empty() {
+                            vec!["no change outside status and bookkeeping fields".into()]
+                        } else {
+                            changes.iter().map(ToString::to_string).collect()
+                        }
+                    }
+                    (diff::BodyKind::Object, None) => {
+                        vec![format!(
+                            "first {} body seen",
+                            if kind.is_empty() { "object" } else { &kind }
+                        )]
+                    }
+                };
+                if let Some(code) = refused {
+                    lines.insert(
+                        0,
+                        format!("refused ({code}), nothing changed; it asked for:"),
+                    );
+                } else if matches!(body.kind, diff::BodyKind::Object) {
+                    last_of_kind.insert(kind, body.value.clone());
+                }
+                lines
+            }
+        };
+        row.changes = Some(lines);
+    }
+}
+
+fn run_report(
+    engine: &Engine,
+    cx: &Context<'_>,
+    name: &str,
+    scope: &Ask,
+) -> Result<super::reports::ReportView> {
+    use report::{Kind, immutability, secrets, serviceaccounts, stats};
+    let kind = match name {
+        "secrets" => Kind::Secrets(secrets::Filter::default()),
+        "serviceaccounts" => Kind::ServiceAccounts(serviceaccounts::Filter::default()),
+        "immutability" => Kind::Immutability(immutability::Filter {
+            min_severity: crate::podspec::Severity::Low,
+        }),
+        _ => Kind::Stats(stats::Filter { top: 50 }),
+    };
+    let search = search_of(scope, cx.saved)?;
+    let report = report::run(engine, &kind, &search)?;
+    Ok(super::reports::view(&report, &search.expr))
+}
+
+/// Writes every hit of `ask` to a new file: NDJSON holds the redacted events as they
+/// are stored (audit lines again, for jq or another kaudit), CSV the query columns.
+/// Returns None when cancelled.
+fn export(
+    engine: &Engine,
+    cx: &Context<'_>,
+    ask: &Ask,
+    format: ExportFormat,
+) -> Result<Option<(u64, PathBuf)>> {
+    let search = search_of(ask, cx.saved)?;
+    let extension = match format {
+        ExportFormat::Ndjson => "ndjson",
+        ExportFormat::Csv => "csv",
+    };
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
+    // Never overwrite: a second export in the same second gets its own name.
+    let (path, file) = (1..100)
+        .find_map(|n| {
+            let suffix = if n == 1 {
+                String::new()
+            } else {
+                format!("-{n}")
+            };
+            let path = cx
+                .export_dir
+                .join(format!("kaudit-export-{stamp}{suffix}.{extension}"));
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
+                opened => Some((path, opened)),
+            }
+        })
+        .ok_or_else(|| Error::Usage("too many exports this second".into()))?;
+    let io = |e| Error::io(&path, e);
+    let file = file.map_err(io)?;
+    let mut out = std::io::BufWriter::new(file);
+    let mut rows = Rows::new(false, false);
+    const CHUNK: usize = 1000;
+    let (mut offset, mut written) = (0, 0u64);
+    loop {
+        if cx.cancel.load(Ordering::Relaxed) {
+            drop(out);
+            let _ = std::fs::remove_file(&path);
+            return Ok(None);
+        }
+        let hits = engine.search(&search, ask.order, offset, Some(CHUNK))?;
+        match format {
+            ExportFormat::Ndjson => {
+                for hit in &hits {
+                    out.write_all(&hit.event).map_err(io)?;
+                    out.write_all(b"\n").map_err(io)?;
+                }
+            }
+            ExportFormat::Csv => {
+                let page: Vec<_> = hits.iter().flat_map(|s| rows.rows(s)).collect();
+                let columns: &[&str] = &[];
+                output::write_rows(&mut out, Format::Csv, &page, columns, offset == 0, false)
+                    .map_err(io)?;
+            }
+        }
+        written += hits.len() as u64;
+        offset += hits.len();
+        if hits.len() < CHUNK {
+            break;
+        }
+    }
+    out.flush().map_err(io)?;
+    Ok(Some((written, path)))
 }

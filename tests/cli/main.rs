@@ -13,3 +13,4 @@ mod redaction;
 mod report_goldens;
 mod reports;
 mod samples;
+mod tui;

@@ -1,0 +1,195 @@
+//! The real binary in a pseudo-terminal, read through a terminal emulator: what a
+//! user at an 100x30 terminal sees when they type a query, open a row and quit.
+
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::process::Child;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+use rustix::termios::{LocalModes, Winsize, tcgetattr, tcsetwinsize};
+
+use crate::common::Kaudit;
+use crate::samples::samples;
+
+fn sample_logs() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs")
+}
+
+/// A child on a pseudo-terminal, with the screen it has drawn.
+struct Terminal {
+    master: std::fs::File,
+    /// Kept open to read the terminal's modes after the child is gone.
+    slave: std::fs::File,
+    child: Child,
+    screen: Arc<Mutex<vt100::Parser>>,
+}
+
+const ROWS: u16 = 30;
+const COLS: u16 = 100;
+/// Generous: a debug build on a loaded two-core machine. Only a hang reaches it.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+impl Terminal {
+    fn spawn(mut command: std::process::Command) -> Terminal {
+        let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
+        grantpt(&master).unwrap();
+        unlockpt(&master).unwrap();
+        let name = ptsname(&master, Vec::new()).unwrap();
+        let slave = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(name.to_str().unwrap())
+            .unwrap();
+        let size = Winsize {
+            ws_row: ROWS,
+            ws_col: COLS,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        tcsetwinsize(&slave, size).unwrap();
+        command
+            .stdin(slave.try_clone().unwrap())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave.try_clone().unwrap());
+        // SAFETY: between fork and exec only async-signal-safe calls (setsid, ioctl).
+        unsafe {
+            command.pre_exec(|| {
+                rustix::process::setsid()?;
+                rustix::process::ioctl_tiocsctty(std::io::stdin())?;
+                Ok(())
+            });
+        }
+        let child = command.spawn().unwrap();
+        let master = std::fs::File::from(master);
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(
+            ROWS.try_into().unwrap(),
+            COLS.try_into().unwrap(),
+            0,
+        )));
+        let mut reader = master.try_clone().unwrap();
+        let parser = Arc::clone(&screen);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                parser.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        Terminal {
+            master,
+            slave,
+            child,
+            screen,
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.screen.lock().unwrap().screen().contents()
+    }
+
+    /// Waits until the screen shows `text`.
+    fn wait_for(&self, text: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let screen = self.contents();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the screen never showed {text:?}; it shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn type_keys(&mut self, keys: &str) {
+        self.master.write_all(keys.as_bytes()).unwrap();
+        self.master.flush().unwrap();
+    }
+
+    fn wait_exit(&mut self) -> i32 {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(started.elapsed() < PATIENCE, "the TUI did not exit");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The terminal is back to line mode with echo, out of the alternate screen.
+    fn assert_restored(&self) {
+        let modes = tcgetattr(&self.slave).unwrap().local_modes;
+        assert!(
+            modes.contains(LocalModes::ICANON | LocalModes::ECHO),
+            "raw mode left on: {modes:?}"
+        );
+        // Let the reader thread take the last bytes.
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            !self.screen.lock().unwrap().screen().alternate_screen(),
+            "still in the alternate screen"
+        );
+    }
+}
+
+fn tui(k: &Kaudit) -> std::process::Command {
+    let mut command = k.command();
+    command
+        .env("KAUDIT_HISTORY", k.path("history"))
+        .env("TERM", "xterm-256color")
+        .current_dir(k.dir.path());
+    command
+}
+
+#[test]
+fn a_user_queries_opens_a_row_and_quits() {
+    let k = samples();
+    let mut command = tui(&k);
+    command.arg("tui");
+    let mut term = Terminal::spawn(command);
+    term.wait_for("1 of 913");
+
+    term.type_keys("/@exec-into-pods\r");
+    let screen = term.wait_for("1 of 3");
+    assert!(screen.contains("bob@example.com"), "{screen}");
+    assert!(screen.contains("pods/exec"), "{screen}");
+
+    term.type_keys("\r");
+    let detail = term.wait_for("command");
+    assert!(detail.contains("/bin/bash"), "{detail}");
+    assert!(detail.contains("\"auditID\""), "{detail}");
+
+    // Esc back to the table, Backspace back to all requests, q quits.
+    term.type_keys("\x1b");
+    term.wait_for("VERB");
+    term.type_keys("\x7f");
+    term.wait_for("1 of 913");
+    term.type_keys("q");
+    assert_eq!(term.wait_exit(), 0);
+    term.assert_restored();
+    let history = std::fs::read_to_string(k.path("history")).unwrap();
+    assert_eq!(history, "@exec-into-pods\n", "kept for the next run");
+}
+
+#[test]
+fn sigterm_gives_the_terminal_back() {
+    let k = Kaudit::new();
+    let mut command = tui(&k);
+    command.arg("tui").arg(sample_logs());
+    let mut term = Terminal::spawn(command);
+    term.wait_for("ingest done: 913 new requests");
+    let pid = rustix::process::Pid::from_child(&term.child);
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    term.wait_exit();
+    term.assert_restored();
+    // What was ingested in the background is kept.
+    let count = k.run(&["query", "--count", ""]);
+    assert_eq!(count.stdout.trim(), "913", "{}", count.stderr);
+}
