@@ -74,41 +74,4 @@ for r in 'stats' 'secrets' 'serviceaccounts' 'immutability' 'secrets --secret pa
 done
 echo "  matches: secrets $($K query --index "$WORK/index" --count 'resource:secrets'), ServiceAccount requests $($K query --index "$WORK/index" --count 'sa:*')"
 
-# The TUI, driven in tmux at 160x48 on the same index. With $KAUDIT_TUI_TRACE set it
-# writes its own latencies: first frame and first results (from the command's start),
-# key read to frame drawn, and query sent to its first page drawn.
-if command -v tmux > /dev/null; then
-  echo "== TUI on the same index (tmux 160x48), medians"
-  TRACE=$WORK/tui-trace.txt
-  : > "$TRACE"
-  tmux kill-session -t kaudit-perf 2> /dev/null || true
-  tmux new-session -d -s kaudit-perf -x 160 -y 48 \
-    "KAUDIT_TUI_TRACE=$TRACE KAUDIT_HISTORY=$WORK/history $K tui --index $WORK/index"
-  wait_trace() { # wait until the trace has $2 lines starting with $1
-    for _ in $(seq 600); do [ "$(grep -c "^$1 " "$TRACE")" -ge "$2" ] && return; sleep 0.05; done
-    echo "  timed out waiting for $1"
-  }
-  wait_trace first_results 1
-  keys() { tmux send-keys -t kaudit-perf "$@"; sleep 0.15; }
-  for _ in $(seq 20); do keys j; done
-  for _ in $(seq 5); do keys PageDown; done
-  keys G; keys g; keys Enter; keys Escape; keys o; keys BSpace
-  n=0
-  for q in 'user:system:kube-scheduler' 'resource:secrets verb:get' 'code:>=400' '@secret-reads' 'verb:list OR verb:watch' ''; do
-    n=$((n + 1))
-    tmux send-keys -t kaudit-perf / C-u
-    tmux send-keys -t kaudit-perf -l "$q"
-    tmux send-keys -t kaudit-perf Enter
-    wait_trace query "$((n + 2))"
-  done
-  tmux send-keys -t kaudit-perf q
-  sleep 0.5
-  tmux kill-session -t kaudit-perf 2> /dev/null || true
-  for what in first_frame first_results key query; do
-    grep "^$what " "$TRACE" | awk '{print $2}' | median \
-      | awk -v w="$what" -v n="$(grep -c "^$what " "$TRACE")" '{printf "  %7.1f ms  %s (n=%d)\n", $1, w, n}'
-  done
-  echo "  slowest key: $(grep '^key ' "$TRACE" | awk '{print $2}' | sort -n | tail -1) ms"
-else
-  echo "== TUI: skipped (tmux is not installed)"
-fi
+bash benches/tui.sh "$WORK/index"

@@ -191,7 +191,8 @@ fn tui_command(cfg: &config::Tui) -> Result<u8> {
             let store = Store::open_or_create(&cfg.index)?;
             // Commit often, so the TUI sees requests soon after they are read.
             let writer = Writer::open(store, std::time::Duration::from_secs(1))?;
-            Some(Background::spawn(job, writer, 16 << 20))
+            let max_line_bytes = ingest::Options::default().max_line_bytes;
+            Some(Background::spawn(job, writer, max_line_bytes))
         }
         None => None,
     };
@@ -208,10 +209,16 @@ fn tui_command(cfg: &config::Tui) -> Result<u8> {
     let Some(background) = background else {
         return shown.map(|()| 0);
     };
-    let summary = background.finish();
-    shown?;
-    let summary = summary?;
+    // What the background ingest did is printed even when the TUI failed.
+    let (summary, cut_short) = background.finish()?;
     print_summary(&summary, &skipped, &cfg.index);
+    if cut_short {
+        eprintln!(
+            "  stopped early when the TUI closed; what was read is kept: run the same \
+             command again (or kaudit ingest) to read the rest"
+        );
+    }
+    shown?;
     Ok(if report_unreadable(&summary, errors) {
         2
     } else {

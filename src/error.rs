@@ -55,6 +55,10 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// A bug: a thread of kaudit panicked (its message was printed first).
+    #[error("internal error: {0}; please report it with the message above")]
+    Internal(String),
+
     #[error("{} line(s) were rejected and --strict is set", .0)]
     Strict(u64),
 }

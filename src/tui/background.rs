@@ -45,6 +45,8 @@ impl ingest::Progress for Shared {
 /// A running ingest.
 pub struct Background {
     shared: Arc<Shared>,
+    /// Following a live log ends only when asked; a replay ends by itself.
+    following: bool,
     stop: Arc<AtomicBool>,
     handle: JoinHandle<Result<Summary>>,
 }
@@ -54,6 +56,7 @@ impl Background {
     /// searches see new requests soon.
     pub fn spawn(job: Job, mut writer: Writer, max_line_bytes: usize) -> Background {
         let stop = Arc::new(AtomicBool::new(false));
+        let following = matches!(job, Job::Follow { .. });
         let total = match &job {
             Job::Replay(sources) => sources
                 .iter()
@@ -121,6 +124,7 @@ impl Background {
         });
         Background {
             shared,
+            following,
             stop,
             handle,
         }
@@ -147,11 +151,15 @@ impl Background {
         }
     }
 
-    /// Stops reading at the next checkpoint, commits, and returns what was read.
-    pub fn finish(self) -> Result<Summary> {
+    /// Stops reading at the next checkpoint, commits, and returns what was read, and
+    /// whether reading was cut short (a replay not finished when the TUI closed).
+    pub fn finish(self) -> Result<(Summary, bool)> {
+        let cut_short = !self.handle.is_finished() && !self.following;
         self.stop.store(true, Ordering::Relaxed);
-        self.handle
+        let summary = self
+            .handle
             .join()
-            .map_err(|_| Error::Usage("the ingest thread panicked".into()))?
+            .map_err(|_| Error::Internal("the ingest thread panicked".into()))??;
+        Ok((summary, cut_short))
     }
 }

@@ -13,10 +13,7 @@ pub fn action(event: &Event, focus: Focus, page: isize) -> Option<Action> {
     match event {
         Event::Key(key) if key.kind != KeyEventKind::Release => key_action(key, focus, page),
         Event::Mouse(mouse) => mouse_action(mouse),
-        Event::Paste(text) if focus == Focus::QueryBar => {
-            // One character at a time keeps the bar's editing rules (no control chars).
-            text.chars().next().map(Action::Insert)
-        }
+        Event::Paste(text) if focus == Focus::QueryBar => Some(Action::Paste(text.clone())),
         _ => None,
     }
 }
@@ -87,8 +84,8 @@ fn key_action(key: &KeyEvent, focus: Focus, page: isize) -> Option<Action> {
         KeyCode::Char('l') => Action::Sideways(1),
         KeyCode::Char('g') | KeyCode::Home => Action::Top,
         KeyCode::Char('G') | KeyCode::End => Action::Bottom,
-        KeyCode::Tab => Action::Sideways(1),
-        KeyCode::BackTab => Action::Sideways(-1),
+        KeyCode::Tab => Action::NextTable(1),
+        KeyCode::BackTab => Action::NextTable(-1),
         KeyCode::Char('/') => Action::FocusQuery,
         KeyCode::Char('?') => Action::Help,
         KeyCode::Char('q') => Action::Quit,

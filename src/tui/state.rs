@@ -149,6 +149,8 @@ pub struct Results {
     pub selected: usize,
     /// Live: rows received after this time are new since the last look.
     pub new_after: Option<i64>,
+    /// Esc while it was still counting: its answers are dropped.
+    pub cancelled: bool,
 }
 
 impl Results {
@@ -160,6 +162,7 @@ impl Results {
             rows: Vec::new(),
             selected: 0,
             new_after: None,
+            cancelled: false,
         }
     }
 
@@ -221,6 +224,15 @@ pub const REPORTS: [(&str, &str); 4] = [
     ),
 ];
 
+/// Where the report view is: which table, which row, and the first column shown
+/// (reports are wider than terminals; Left/Right scroll them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReportCursor {
+    pub section: usize,
+    pub row: usize,
+    pub column: usize,
+}
+
 /// A long task off the UI thread (report, timeline, export), with a spinner.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Busy {
@@ -243,6 +255,8 @@ pub struct Ingesting {
 pub enum Action {
     FocusQuery,
     Insert(char),
+    /// Bracketed paste: inserted as text, line breaks as spaces (never run).
+    Paste(String),
     Backspace,
     DeleteWord,
     /// Ctrl-U: everything before the cursor.
@@ -260,8 +274,10 @@ pub enum Action {
     Move(isize),
     Top,
     Bottom,
-    /// Left/Right: the timeline's bucket or the report's section.
+    /// Left/Right: the timeline's bucket, or the report's columns.
     Sideways(isize),
+    /// Tab: the report's next table.
+    NextTable(isize),
     ToggleOrder,
     ToggleFold,
     OpenDetail,
@@ -316,6 +332,8 @@ pub enum Action {
         message: String,
     },
     Ingest(Ingesting),
+    /// A line for the status bar.
+    Notice(String),
 }
 
 /// Work for the worker thread.
@@ -344,8 +362,8 @@ pub enum Effect {
         ask: Ask,
         format: ExportFormat,
     },
-    /// Stop the long task running now (an export stops between pages).
-    Cancel,
+    /// Stop this long task if it is still running (an export stops between pages).
+    Cancel(u64),
     /// Append a query to the saved history.
     Remember(String),
     Quit,
@@ -360,14 +378,17 @@ pub struct State {
     /// Earlier views (query and position), for Back.
     pub back: Vec<Results>,
     next_generation: u64,
+    /// The first results row on screen: the view keeps it between frames.
+    pub table_offset: std::cell::Cell<usize>,
     /// Scroll position in the detail view, and whether big bodies are folded there.
     pub detail_scroll: usize,
     pub folded: bool,
     pub picks: Vec<Pick>,
     pub picked: usize,
     pub report: Option<ReportView>,
-    /// Selected section and row of the report.
-    pub report_at: (usize, usize),
+    pub report_at: ReportCursor,
+    /// The query and time range the report was run within.
+    report_scope: Option<Ask>,
     pub histogram: Option<Histogram>,
     pub bucket: usize,
     /// Following new requests as they are indexed.
@@ -408,12 +429,14 @@ impl State {
             }),
             back: Vec::new(),
             next_generation: 1,
+            table_offset: std::cell::Cell::new(0),
             detail_scroll: 0,
             folded: true,
             picks,
             picked: 0,
             report: None,
-            report_at: (0, 0),
+            report_at: ReportCursor::default(),
+            report_scope: None,
             histogram: None,
             bucket: 0,
             live: false,
@@ -464,12 +487,17 @@ impl State {
     }
 
     fn back(&mut self) -> Vec<Effect> {
-        if let Some(previous) = self.back.pop() {
-            self.bar.set(previous.ask.query.clone());
-            self.results = previous;
+        let Some(previous) = self.back.pop() else {
+            return Vec::new();
+        };
+        self.bar.set(previous.ask.query.clone());
+        self.results = previous;
+        // Its rows are usually still loaded. If it was left before its answers came,
+        // they were dropped: ask again.
+        if self.results.total.is_none() && !self.results.cancelled {
+            return vec![Effect::Run(self.results.ask.clone())];
         }
-        // Its rows are still loaded; a fresh generation would only reload them.
-        Vec::new()
+        self.load_if_missing()
     }
 
     fn load_if_missing(&self) -> Vec<Effect> {
@@ -480,14 +508,19 @@ impl State {
         }
     }
 
-    /// Starts a long task; its answer is dropped if another starts or Esc cancels it.
-    fn start(&mut self, what: &str) -> u64 {
+    /// Starts a long task, unless one is running (its answer would be lost); its
+    /// answer is dropped if Esc cancels it.
+    fn start(&mut self, what: &str) -> Option<u64> {
+        if let Some(busy) = &self.busy {
+            self.notice = Some(format!("{} is still running (Esc cancels it)", busy.what));
+            return None;
+        }
         let task = self.next();
         self.busy = Some(Busy {
             task,
             what: what.to_string(),
         });
-        task
+        Some(task)
     }
 
     /// Takes the answer of `task` if it is the one running.
@@ -499,9 +532,14 @@ impl State {
         current
     }
 
+    /// Keeps the detail's scroll within its lines, as the view measured them.
+    pub fn clamp_detail(&mut self, max: usize) {
+        self.detail_scroll = self.detail_scroll.min(max);
+    }
+
     /// Whether the results are still being counted (the spinner shows).
     pub fn searching(&self) -> bool {
-        self.results.total.is_none() && self.bar.error.is_none()
+        self.results.total.is_none() && self.bar.error.is_none() && !self.results.cancelled
     }
 
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
@@ -513,12 +551,17 @@ impl State {
                 | Refreshed { .. }
                 | IndexChanged
                 | Ingest(_)
+                | Notice(_)
                 | Completed { .. }
         ) {
             self.notice = None;
         }
         match (self.focus, action) {
             (_, Quit) => vec![Effect::Quit],
+            (_, Notice(text)) => {
+                self.notice = Some(text);
+                Vec::new()
+            }
             (_, Ingest(progress)) => {
                 self.ingest = Some(progress);
                 Vec::new()
@@ -558,7 +601,7 @@ impl State {
             (_, ReportReady { task, view }) => {
                 if self.finish(task) {
                     self.report = Some(view);
-                    self.report_at = (0, 0);
+                    self.report_at = ReportCursor::default();
                     self.focus = Focus::Report;
                 }
                 Vec::new()
@@ -578,9 +621,21 @@ impl State {
                 Vec::new()
             }
             (focus, Escape) if self.busy.is_some() && focus != Focus::QueryBar => {
-                let what = self.busy.take().map(|b| b.what).unwrap_or_default();
-                self.notice = Some(format!("cancelled: {what}"));
-                vec![Effect::Cancel]
+                let busy = self.busy.take().expect("checked");
+                self.notice = Some(format!("cancelled: {}", busy.what));
+                vec![Effect::Cancel(busy.task)]
+            }
+            // Esc on a query still counting: back to the view before it, or, for the
+            // first query, a cancelled view; its late answers are dropped.
+            (Focus::Table, Escape) if self.searching() => {
+                if self.back.is_empty() {
+                    self.results.cancelled = true;
+                    self.results.ask.generation = self.next();
+                    self.notice = Some("query cancelled".into());
+                    return Vec::new();
+                }
+                self.notice = Some("query cancelled".into());
+                self.back()
             }
             (Focus::QueryBar, action) => self.edit(action),
             (Focus::Detail, action) => self.detail(action),
@@ -630,8 +685,8 @@ impl State {
         Vec::new()
     }
 
-    /// New requests arrived. Newest first, they come in above: at the top the view
-    /// shows them; anywhere else it stays on the row it was on.
+    /// New requests arrived. Newest first, they come in above: live and at the top,
+    /// the view shows them; otherwise it stays on the row it was on.
     fn refreshed(&mut self, total: u64, first: usize, rows: Vec<RowSummary>) -> Vec<Effect> {
         let r = &mut self.results;
         let grown = total.saturating_sub(r.total.unwrap_or(0)) as usize;
@@ -643,11 +698,14 @@ impl State {
                 .and_then(|row| row.time);
             r.new_after = top.or(r.new_after);
         }
+        let shown_before = r.total.unwrap_or(0) > 0;
         r.total = Some(total);
         r.first = first;
         r.rows = rows;
-        let at_top = r.selected == 0;
-        if r.ask.order == SortOrder::NewestFirst && grown > 0 && !at_top {
+        // Follow the top only in live mode (or while there was nothing to look at):
+        // otherwise the row being read, and the detail open on it, would change.
+        let follow = (self.live && r.selected == 0 && self.focus == Focus::Table) || !shown_before;
+        if r.ask.order == SortOrder::NewestFirst && grown > 0 && !follow {
             r.selected += grown;
         }
         r.selected = r.selected.min(total.saturating_sub(1) as usize);
@@ -659,6 +717,10 @@ impl State {
         let bar = &mut self.bar;
         match action {
             Insert(c) => bar.insert(c),
+            Paste(text) => text
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .for_each(|c| bar.insert(c)),
             Backspace => bar.backspace(),
             DeleteWord => bar.delete_word(),
             ClearLine => bar.clear_before_cursor(),
@@ -697,7 +759,8 @@ impl State {
         match action {
             Action::Move(n) => self.detail_scroll = self.detail_scroll.saturating_add_signed(n),
             Action::Top => self.detail_scroll = 0,
-            Action::Bottom => self.detail_scroll = usize::MAX / 2,
+            // The view clamps it to the last screen (`clamp_detail`).
+            Action::Bottom => self.detail_scroll = usize::MAX,
             Action::ToggleFold => self.folded = !self.folded,
             Action::Escape | Action::Back | Action::OpenDetail => self.focus = Focus::Table,
             Action::Pivot(pivot) => return self.pivot(pivot),
@@ -718,8 +781,11 @@ impl State {
                 Some(Pick::Saved { name, .. }) => return self.push_query(format!("@{name}")),
                 Some(Pick::Report { name, .. }) => {
                     self.focus = Focus::Table;
-                    let task = self.start(&format!("report {name}"));
+                    let Some(task) = self.start(&format!("report {name}")) else {
+                        return Vec::new();
+                    };
                     let scope = self.results.ask.clone();
+                    self.report_scope = Some(scope.clone());
                     return vec![Effect::Report { task, name, scope }];
                 }
                 None => {}
@@ -734,17 +800,23 @@ impl State {
             self.focus = Focus::Table;
             return Vec::new();
         };
-        let (section, row) = self.report_at;
-        let rows = report.sections.get(section).map_or(0, |s| s.rows.len());
-        let last = rows.saturating_sub(1);
+        let ReportCursor { section, row, .. } = self.report_at;
+        let table = report.sections.get(section);
+        let last = table.map_or(0, |s| s.rows.len()).saturating_sub(1);
+        let last_column = table.map_or(0, |s| s.headers.len()).saturating_sub(1);
+        let at = &mut self.report_at;
         match action {
-            Action::Move(n) => self.report_at.1 = row.saturating_add_signed(n).min(last),
-            Action::Top => self.report_at.1 = 0,
-            Action::Bottom => self.report_at.1 = last,
-            Action::Sideways(n) => {
+            Action::Move(n) => at.row = row.saturating_add_signed(n).min(last),
+            Action::Top => at.row = 0,
+            Action::Bottom => at.row = last,
+            Action::Sideways(n) => at.column = at.column.saturating_add_signed(n).min(last_column),
+            Action::NextTable(n) => {
                 let count = report.sections.len().max(1) as isize;
                 let next = (section as isize + n).rem_euclid(count) as usize;
-                self.report_at = (next, 0);
+                *at = ReportCursor {
+                    section: next,
+                    ..ReportCursor::default()
+                };
             }
             Action::Escape | Action::Back => self.focus = Focus::Table,
             Action::OpenDetail => {
@@ -753,7 +825,14 @@ impl State {
                     .get(section)
                     .and_then(|s| s.drill.get(row).cloned().flatten());
                 match drill {
-                    Some(query) => return self.push_query(query),
+                    Some(query) => {
+                        // The row counted requests within the report's time range too.
+                        let mut ask = self.ask(query, self.results.ask.order);
+                        if let Some(scope) = &self.report_scope {
+                            (ask.since, ask.until) = (scope.since, scope.until);
+                        }
+                        return self.push(ask);
+                    }
                     None => self.notice = Some("no requests behind this row".into()),
                 }
             }
@@ -830,6 +909,10 @@ impl State {
                 self.results.selected = last;
                 return self.load_if_missing();
             }
+            ToggleOrder if self.results.ask.history => {
+                // Each write is compared with the one before it: history reads forward.
+                self.notice = Some("an object's history is oldest first".into());
+            }
             ToggleOrder => {
                 let order = match self.results.ask.order {
                     SortOrder::NewestFirst => SortOrder::OldestFirst,
@@ -850,7 +933,9 @@ impl State {
                 self.focus = Focus::Picker;
             }
             Timeline => {
-                let task = self.start("timeline");
+                let Some(task) = self.start("timeline") else {
+                    return Vec::new();
+                };
                 return vec![Effect::Histogram {
                     task,
                     ask: self.results.ask.clone(),
@@ -870,7 +955,9 @@ impl State {
                 self.results.new_after = None;
             }
             Export(format) => {
-                let task = self.start("export");
+                let Some(task) = self.start("export") else {
+                    return Vec::new();
+                };
                 return vec![Effect::Export {
                     task,
                     ask: self.results.ask.clone(),

@@ -5,11 +5,14 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
-use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use ratatui::crossterm::event::{
+    self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    Event,
+};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -77,7 +80,11 @@ impl Trace {
         if self.frames == 1 {
             self.write("first_frame", self.started);
         }
-        let shown = state.results.total.is_some() && !state.results.rows.is_empty();
+        let shown = match state.results.total {
+            Some(0) => true,
+            Some(_) => !state.results.rows.is_empty(),
+            None => false,
+        };
         if shown && !self.results_seen {
             self.results_seen = true;
             self.write("first_results", self.started);
@@ -112,6 +119,10 @@ enum Message {
     Answer(Action),
 }
 
+/// Set by the panic hook: a thread (worker, ingest) died and the screen is already
+/// given back, so the loop must stop too rather than draw over the message.
+static PANICKED: AtomicBool = AtomicBool::new(false);
+
 /// Raw mode and the alternate screen for as long as it lives.
 struct Screen;
 
@@ -122,12 +133,19 @@ impl Screen {
         // and lost with it.
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            PANICKED.store(true, Ordering::SeqCst);
             restore();
             previous(info);
         }));
         enable_raw_mode().map_err(io)?;
         let screen = Screen;
-        execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture).map_err(io)?;
+        execute!(
+            std::io::stdout(),
+            EnterAlternateScreen,
+            EnableMouseCapture,
+            EnableBracketedPaste
+        )
+        .map_err(io)?;
         let terminal = Terminal::new(CrosstermBackend::new(std::io::stdout())).map_err(io)?;
         Ok((screen, terminal))
     }
@@ -142,6 +160,7 @@ impl Drop for Screen {
 fn restore() {
     let _ = execute!(
         std::io::stdout(),
+        DisableBracketedPaste,
         DisableMouseCapture,
         LeaveAlternateScreen,
         ratatui::crossterm::cursor::Show
@@ -158,14 +177,31 @@ pub fn run(
     ingest: Option<&Background>,
 ) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
+    let mut handlers = Vec::new();
     for signal in [
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGHUP,
         signal_hook::consts::SIGINT,
     ] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))
+        let id = signal_hook::flag::register(signal, Arc::clone(&stop))
             .map_err(|e| Error::io("<signal handler>", e))?;
+        handlers.push(id);
     }
+    let result = run_loop(engine, saved, options, ingest, &stop);
+    // Ctrl-C works again while the background ingest winds down.
+    for id in handlers {
+        signal_hook::low_level::unregister(id);
+    }
+    result
+}
+
+fn run_loop(
+    engine: Engine,
+    saved: Vec<SavedQuery>,
+    options: Options,
+    ingest: Option<&Background>,
+    stop: &AtomicBool,
+) -> Result<()> {
     let history = options
         .history
         .as_deref()
@@ -178,7 +214,7 @@ pub fn run(
     let (mut state, effects) = State::new(&options.query, history, names);
     let (to_loop, messages) = mpsc::channel::<Message>();
     let (to_worker, work) = mpsc::channel::<Effect>();
-    let cancel = Arc::new(AtomicBool::new(false));
+    let cancel = Arc::new(AtomicU64::new(0));
     spawn_worker(
         engine,
         saved,
@@ -195,19 +231,15 @@ pub fn run(
         for effect in effects {
             match effect {
                 Effect::Quit => return false,
-                Effect::Cancel => cancel.store(true, Ordering::Relaxed),
+                Effect::Cancel(task) => cancel.store(task, Ordering::Relaxed),
                 Effect::Remember(text) => {
                     if let Some(path) = &options.history {
                         history::append(path, &text);
                     }
                 }
                 other => {
-                    match &other {
-                        Effect::Export { .. } => cancel.store(false, Ordering::Relaxed),
-                        Effect::Run(ask) => {
-                            trace.borrow_mut().query = Some((ask.generation, Instant::now()));
-                        }
-                        _ => {}
+                    if let Effect::Run(ask) = &other {
+                        trace.borrow_mut().query = Some((ask.generation, Instant::now()));
                     }
                     let _ = to_worker.send(other);
                 }
@@ -228,11 +260,16 @@ pub fn run(
             page = isize::try_from(size.height.saturating_sub(5))
                 .unwrap_or(1)
                 .max(1);
+            let mut detail_max = 0;
             terminal
-                .draw(|frame| draw(frame, &state, theme, tick(started)))
+                .draw(|frame| detail_max = draw(frame, &state, theme, tick(started)))
                 .map_err(|e| Error::io("<terminal>", e))?;
+            state.clamp_detail(detail_max);
             trace.borrow_mut().drawn(&state);
             dirty = false;
+        }
+        if PANICKED.load(Ordering::SeqCst) {
+            return Err(Error::Internal("a thread of the TUI panicked".into()));
         }
         if stop.load(Ordering::Relaxed) {
             return Ok(());
@@ -259,7 +296,7 @@ pub fn run(
                     .map(Action::Ingest)
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(Error::Usage("the TUI's worker stopped".into()));
+                return Err(Error::Internal("the TUI's worker stopped".into()));
             }
         };
         if let Some(action) = action {
@@ -293,7 +330,7 @@ fn spawn_worker(
     engine: Engine,
     saved: Vec<SavedQuery>,
     export_dir: PathBuf,
-    cancel: &Arc<AtomicBool>,
+    cancel: &Arc<AtomicU64>,
     work: mpsc::Receiver<Effect>,
     to_loop: mpsc::Sender<Message>,
 ) {
@@ -305,6 +342,7 @@ fn spawn_worker(
             cancel: &cancel,
         };
         let mut last_reload = Instant::now();
+        let mut reload_failed = false;
         loop {
             let mut batch = match work.recv_timeout(RELOAD) {
                 Ok(effect) => vec![effect],
@@ -331,8 +369,20 @@ fn spawn_worker(
             }
             if last_reload.elapsed() >= RELOAD {
                 last_reload = Instant::now();
-                if engine.reload().unwrap_or(false)
-                    && to_loop.send(Message::Answer(Action::IndexChanged)).is_err()
+                let answer = match engine.reload() {
+                    Ok(true) => Some(Action::IndexChanged),
+                    Ok(false) => None,
+                    // Searches go on with the commit they have; the user is told once.
+                    Err(e) if !reload_failed => {
+                        reload_failed = true;
+                        Some(Action::Notice(format!(
+                            "cannot read the newest commit: {e}"
+                        )))
+                    }
+                    Err(_) => None,
+                };
+                if let Some(answer) = answer
+                    && to_loop.send(Message::Answer(answer)).is_err()
                 {
                     return;
                 }

@@ -201,9 +201,10 @@ fn detail_help_order_and_quit() {
 }
 
 #[test]
-fn new_requests_come_in_above_and_the_view_stays_on_its_row_unless_at_the_top() {
+fn new_requests_come_in_above_and_the_view_stays_on_its_row_unless_live_at_the_top() {
     let mut state = loaded(500);
-    // At the top: the new rows are shown, the top row stays selected.
+    // Not live: still on the same request, even at the top (the detail open on it
+    // must not change under the reader).
     assert_eq!(
         state.update(Action::IndexChanged),
         [Effect::Refresh(ask(1, "resource:secrets"), 0)]
@@ -218,9 +219,8 @@ fn new_requests_come_in_above_and_the_view_stays_on_its_row_unless_at_the_top() 
     });
     assert_eq!(
         (state.results.selected, state.results.total),
-        (0, Some(502))
+        (2, Some(502))
     );
-    // Elsewhere: still on the same request, two rows further down.
     state.update(Action::Move(7));
     state.update(Action::Refreshed {
         generation: 1,
@@ -228,7 +228,7 @@ fn new_requests_come_in_above_and_the_view_stays_on_its_row_unless_at_the_top() 
         first: 0,
         rows: fresh.clone(),
     });
-    assert_eq!(state.results.selected, 9);
+    assert_eq!(state.results.selected, 11);
 
     // Live: rows newer than the top row seen before are marked new.
     state.update(Action::Top);
@@ -310,7 +310,7 @@ fn esc_cancels_a_running_task_and_its_late_answer_is_dropped() {
         panic!("{effects:?}")
     };
     assert_eq!(*name, "stats");
-    assert_eq!(state.update(Action::Escape), [Effect::Cancel]);
+    assert_eq!(state.update(Action::Escape), [Effect::Cancel(*task)]);
     assert_eq!(state.notice.as_deref(), Some("cancelled: report stats"));
     state.update(Action::ReportReady {
         task: *task,
@@ -330,6 +330,77 @@ fn esc_cancels_a_running_task_and_its_late_answer_is_dropped() {
     assert_eq!(state.results.total, Some(10));
 }
 
+#[test]
+fn back_to_a_view_left_before_its_answers_asks_again() {
+    let mut state = loaded(10);
+    state.update(Action::FocusQuery);
+    type_text(&mut state, " verb:get");
+    state.update(Action::Submit);
+    state.update(Action::FocusQuery);
+    type_text(&mut state, " ns:x");
+    state.update(Action::Submit);
+    // The first query's answers arrived while it was not shown: dropped.
+    let effects = state.update(Action::Back);
+    assert!(
+        matches!(&effects[..], [Effect::Run(Ask { query, .. })] if query == "resource:secrets verb:get"),
+        "{effects:?}"
+    );
+    // The very first query, cancelled, is not counting any more.
+    let (mut first, _) = State::new("code:500", Vec::new(), Vec::new());
+    assert!(first.update(Action::Escape).is_empty());
+    assert!(!first.searching() && first.results.cancelled);
+    first.update(Action::Counted {
+        generation: 1,
+        total: 5,
+    });
+    assert_eq!(first.results.total, None, "its late answer is dropped");
+}
+
+#[test]
+fn an_object_history_stays_oldest_first() {
+    let mut state = loaded(3);
+    let effects = state.update(Action::Pivot(Pivot::ObjectHistory));
+    let [Effect::Run(ask)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert!(ask.history);
+    assert!(state.update(Action::ToggleOrder).is_empty());
+    assert_eq!(state.results.ask.order, SortOrder::OldestFirst);
+}
+
+#[test]
+fn a_report_row_opens_its_requests_within_the_reports_time_range() {
+    let mut state = loaded(10);
+    state.results.ask.since = Some(1_000);
+    state.results.ask.until = Some(2_000);
+    state.update(Action::Picker);
+    let effects = state.update(Action::OpenDetail);
+    let [Effect::Report { task, scope, .. }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!((scope.since, scope.until), (Some(1_000), Some(2_000)));
+    let view = crate::tui::reports::ReportView {
+        name: "secrets",
+        sections: vec![crate::tui::reports::SectionView {
+            key: "rows",
+            title: "rows",
+            headers: vec!["NAME".into()],
+            rows: vec![vec!["db-password".into()]],
+            drill: vec![Some("name:db-password".into())],
+            note: None,
+        }],
+    };
+    state.update(Action::ReportReady { task: *task, view });
+    let effects = state.update(Action::OpenDetail);
+    let [Effect::Run(ask)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        (ask.query.as_str(), ask.since, ask.until),
+        ("name:db-password", Some(1_000), Some(2_000))
+    );
+}
+
 mod screens {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
@@ -340,7 +411,9 @@ mod screens {
     fn screen(state: &State, width: u16, height: u16) -> String {
         let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
         terminal
-            .draw(|frame| draw(frame, state, Theme { color: false }, 0))
+            .draw(|frame| {
+                draw(frame, state, Theme { color: false }, 0);
+            })
             .unwrap();
         terminal.backend().to_string()
     }
@@ -509,7 +582,7 @@ mod screens {
         let report = screen(&state, 80, 24);
         assert!(!report.contains('\u{1b}') && !report.contains('\u{7}'));
         both_sizes("report", &state);
-        // Enter on a row opens its requests.
+        // Enter on a row opens its requests, within the report's time range.
         let effects = state.update(Action::OpenDetail);
         assert!(
             matches!(&effects[..], [Effect::Run(Ask { query, .. })] if query == "name:payments/db-password"),
@@ -582,7 +655,7 @@ mod worker {
     fn the_worker_answers_the_states_effects_from_the_index() {
         let (dir, engine) = samples();
         let saved = crate::query::saved::load(None).unwrap();
-        let cancel = std::sync::atomic::AtomicBool::new(false);
+        let cancel = std::sync::atomic::AtomicU64::new(0);
         let cx = Context {
             saved: &saved,
             export_dir: dir.path(),
@@ -626,7 +699,7 @@ mod worker {
     fn object_history_shows_each_write_and_what_it_changed() {
         let (dir, engine) = samples();
         let saved = crate::query::saved::load(None).unwrap();
-        let cancel = std::sync::atomic::AtomicBool::new(false);
+        let cancel = std::sync::atomic::AtomicU64::new(0);
         let cx = Context {
             saved: &saved,
             export_dir: dir.path(),
@@ -667,7 +740,7 @@ mod worker {
     fn exports_write_every_hit_and_say_where() {
         let (dir, engine) = samples();
         let saved = crate::query::saved::load(None).unwrap();
-        let cancel = std::sync::atomic::AtomicBool::new(false);
+        let cancel = std::sync::atomic::AtomicU64::new(0);
         let cx = Context {
             saved: &saved,
             export_dir: dir.path(),
@@ -703,8 +776,11 @@ mod worker {
         // Cancelled (Esc sets the flag the export checks between pages): the
         // partial file is removed.
         let effects = state.update(Action::Export(ExportFormat::Ndjson));
-        assert_eq!(state.update(Action::Escape), [Effect::Cancel]);
-        cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        let [Effect::Export { task, .. }] = &effects[..] else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(state.update(Action::Escape), [Effect::Cancel(*task)]);
+        cancel.store(*task, std::sync::atomic::Ordering::Relaxed);
         let answers = perform(&engine, &cx, &effects[0]);
         let [Action::TaskDone { message, .. }] = &answers[..] else {
             panic!("{answers:?}")

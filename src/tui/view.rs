@@ -59,8 +59,9 @@ fn or_dash(s: &Option<String>) -> String {
     s.as_deref().map_or_else(|| "-".to_string(), text)
 }
 
-/// Draws the whole screen; `tick` turns the spinner.
-pub fn draw(frame: &mut Frame, state: &State, theme: Theme, tick: u64) {
+/// Draws the whole screen; `tick` turns the spinner. Returns how far the detail can
+/// scroll (its wrapped rows past the first screen), for `State::clamp_detail`.
+pub fn draw(frame: &mut Frame, state: &State, theme: Theme, tick: u64) -> usize {
     let bar_lines = 1 + u16::from(state.bar.error.is_some()) + u16::from(completing(state));
     let [bar, body, status] = Layout::vertical([
         Constraint::Length(bar_lines),
@@ -69,8 +70,9 @@ pub fn draw(frame: &mut Frame, state: &State, theme: Theme, tick: u64) {
     ])
     .areas(frame.area());
     draw_bar(frame, bar, state, theme);
+    let mut detail_max = 0;
     match state.focus {
-        Focus::Detail => draw_detail(frame, body, state, theme),
+        Focus::Detail => detail_max = draw_detail(frame, body, state, theme),
         Focus::Help => draw_help(frame, body),
         Focus::Picker => draw_picker(frame, body, state, theme),
         Focus::Report => draw_report(frame, body, state, theme),
@@ -83,6 +85,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: Theme, tick: u64) {
         Focus::Table | Focus::QueryBar => draw_table(frame, body, state, theme),
     }
     draw_status(frame, status, state, theme, tick);
+    detail_max
 }
 
 fn completing(state: &State) -> bool {
@@ -125,7 +128,7 @@ fn draw_bar(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     if state.focus == Focus::QueryBar {
         // The cursor counts characters of the text as typed; escaped characters would
         // shift it, and a query is typed, not pasted from the log.
-        let x = area.x + 2 + bar.cursor.min(usize::from(u16::MAX)) as u16;
+        let x = (area.x + 2).saturating_add(bar.cursor.min(usize::from(u16::MAX)) as u16);
         frame.set_cursor_position(Position::new(x.min(area.right().saturating_sub(1)), area.y));
     }
 }
@@ -194,9 +197,13 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         .header(header)
         .column_spacing(1)
         .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED));
-    let mut table_state =
-        TableState::default().with_selected(results.selected.checked_sub(results.first));
+    // Start from the last frame's scroll position, so moving up does not pin the
+    // selection to the bottom row.
+    let mut table_state = TableState::default()
+        .with_offset(state.table_offset.get().saturating_sub(results.first))
+        .with_selected(results.selected.checked_sub(results.first));
     frame.render_stateful_widget(table, area, &mut table_state);
+    state.table_offset.set(results.first + table_state.offset());
 }
 
 /// What kaudit derived from the event, above the event itself.
@@ -238,9 +245,9 @@ fn derived(row: &RowSummary) -> Vec<(&'static str, String)> {
     out
 }
 
-fn draw_detail(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+fn draw_detail(frame: &mut Frame, area: Rect, state: &State, theme: Theme) -> usize {
     let Some(row) = state.results.selected_row() else {
-        return;
+        return 0;
     };
     let key_style = theme.paint(Style::new().bold());
     let mut lines: Vec<Line> = derived(row)
@@ -262,21 +269,21 @@ fn draw_detail(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         Ok(event) => lines.extend(json::lines(&event, state.folded, theme.color)),
         Err(_) => lines.push(Line::raw(text(&row.event))),
     }
-    // Scrolling stops with the last line at the bottom.
-    let max = lines
-        .len()
-        .saturating_sub(usize::from(area.height.saturating_sub(2)));
-    let scroll = state.detail_scroll.min(max).min(usize::from(u16::MAX)) as u16;
     let title = format!(
         " {}  (z {}) ",
         text(row.audit_id.as_deref().unwrap_or("request")),
         if state.folded { "unfolds" } else { "folds" }
     );
-    let detail = Paragraph::new(lines)
-        .block(Block::bordered().title(title))
-        .wrap(Wrap { trim: false })
-        .scroll((scroll, 0));
-    frame.render_widget(detail, area);
+    let block = Block::bordered().title(title);
+    let inner = block.inner(area);
+    let detail = Paragraph::new(lines).wrap(Wrap { trim: false });
+    // Scrolling stops with the last wrapped row at the bottom.
+    let max = detail
+        .line_count(inner.width)
+        .saturating_sub(usize::from(inner.height));
+    let scroll = state.detail_scroll.min(max).min(usize::from(u16::MAX)) as u16;
+    frame.render_widget(detail.block(block).scroll((scroll, 0)), area);
+    max
 }
 
 /// Every key, in one place: the help screen.
@@ -285,8 +292,12 @@ pub const KEYS: &[(&str, &str)] = &[
         "/",
         "edit the query: Enter runs, Tab completes, Up/Down: history",
     ),
+    (
+        "",
+        "  in the bar: Ctrl-A/E start/end, Ctrl-W word, Ctrl-U line",
+    ),
     ("j k ↑ ↓ wheel", "move a row (in the detail: scroll)"),
-    ("PgUp PgDn g G", "a page up or down; first, last row"),
+    ("PgUp PgDn g G", "a page (Ctrl-D/U half); first, last row"),
     (
         "Enter",
         "the whole event; in a report or timeline: its requests",
@@ -301,9 +312,12 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "t",
-        "timeline of the hits: ← → pick a bucket, Enter narrows",
+        "timeline of the hits: h l or ← → pick a bucket, Enter narrows",
     ),
-    ("s", "reports and saved queries"),
+    (
+        "s",
+        "reports (Tab: next table, ← →: columns) and saved queries",
+    ),
     ("f", "live: follow new requests as they are indexed"),
     ("e E", "export the hits to a file: NDJSON events, CSV"),
     ("r z", "newest/oldest first; fold or unfold bodies (detail)"),
@@ -311,7 +325,7 @@ pub const KEYS: &[(&str, &str)] = &[
         "Backspace Esc",
         "back to the previous query; Esc also cancels",
     ),
-    ("? q", "this help; quit"),
+    ("? q Ctrl-C", "this help; quit"),
 ];
 
 fn draw_help(frame: &mut Frame, area: Rect) {
@@ -360,59 +374,108 @@ fn draw_report(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let Some(report) = &state.report else {
         return;
     };
-    let (chosen, row) = state.report_at;
+    let at = state.report_at;
     let block = Block::bordered().title(format!(
-        " report {}: Tab switches tables, Enter opens a row's requests, Esc closes ",
+        " report {}: Tab next table, ← → columns, Enter opens a row's requests, Esc closes ",
         report.name
     ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let Some(section) = report.sections.get(chosen) else {
+    let Some(section) = report.sections.get(at.section) else {
         return;
     };
+    // Reports are wider than terminals: the selected row is also shown whole below.
+    let record_lines = (section.headers.len() as u16 + 1).min(inner.height / 3);
     let note_lines = u16::from(section.note.is_some()) * 2;
-    let [tabs_area, table_area, note_area] = Layout::vertical([
+    let [tabs_area, table_area, record_area, note_area] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
+        Constraint::Length(if section.rows.is_empty() {
+            0
+        } else {
+            record_lines
+        }),
         Constraint::Length(note_lines),
     ])
     .areas(inner);
     let tabs = Tabs::new(report.sections.iter().map(|s| s.title))
-        .select(chosen)
+        .select(at.section)
         .highlight_style(
             theme
                 .paint(Style::new().bold())
                 .add_modifier(Modifier::REVERSED),
         );
     frame.render_widget(tabs, tabs_area);
-    let widths: Vec<Constraint> = section
-        .headers
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            let longest = section
-                .rows
+
+    // The columns from the first one shown, as many as fit at their natural width.
+    let natural = |i: usize| {
+        section
+            .rows
+            .iter()
+            .map(|r| r.get(i).map_or(0, |c| text(c).chars().count()))
+            .max()
+            .unwrap_or(0)
+            .max(section.headers[i].len())
+            .min(40) as u16
+    };
+    let mut shown = Vec::new();
+    let mut used = 0u16;
+    for i in at.column..section.headers.len() {
+        let width = natural(i);
+        if !shown.is_empty() && used + width > table_area.width {
+            break;
+        }
+        used += width + 2;
+        shown.push(i);
+    }
+    let header = Row::new(shown.iter().map(|&i| {
+        let more = if i == at.column && at.column > 0 {
+            "◀ "
+        } else {
+            ""
+        };
+        Cell::from(format!("{more}{}", section.headers[i]))
+    }))
+    .style(theme.paint(Style::new().bold()));
+    let rows = section.rows.iter().map(|r| {
+        Row::new(
+            shown
                 .iter()
-                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
-                .max()
-                .unwrap_or(0)
-                .max(h.len());
-            Constraint::Max(longest.min(60) as u16)
-        })
-        .collect();
-    let rows = section
-        .rows
+                .map(|&i| Cell::from(r.get(i).map(|c| text(c)).unwrap_or_default())),
+        )
+    });
+    let widths: Vec<Constraint> = shown
         .iter()
-        .map(|r| Row::new(r.iter().map(|c| Cell::from(text(c)))));
-    let header = Row::new(section.headers.iter().map(|h| Cell::from(h.as_str())))
-        .style(theme.paint(Style::new().bold()));
+        .map(|&i| Constraint::Length(natural(i)))
+        .collect();
     let table = Table::new(rows, widths)
         .header(header)
         .column_spacing(2)
         .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED));
-    let selected = (!section.rows.is_empty()).then_some(row);
+    let selected = (!section.rows.is_empty()).then_some(at.row);
     let mut table_state = TableState::default().with_selected(selected);
     frame.render_stateful_widget(table, table_area, &mut table_state);
+
+    if let Some(row) = section.rows.get(at.row) {
+        let key_style = theme.paint(Style::new().bold());
+        let width = section.headers.iter().map(|h| h.len()).max().unwrap_or(0);
+        let lines: Vec<Line> = section
+            .headers
+            .iter()
+            .zip(row)
+            .filter(|(_, cell)| !cell.is_empty())
+            .map(|(h, cell)| {
+                Line::from(vec![
+                    Span::styled(format!("{h:>width$}  "), key_style),
+                    Span::raw(text(cell)),
+                ])
+            })
+            .collect();
+        frame.render_widget(
+            Paragraph::new(lines).block(Block::new().borders(ratatui::widgets::Borders::TOP)),
+            record_area,
+        );
+    }
     if let Some(note) = &section.note {
         frame.render_widget(
             Paragraph::new(text(note)).wrap(Wrap { trim: true }),

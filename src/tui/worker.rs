@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 use crate::index::document::Stored;
@@ -24,9 +24,9 @@ pub struct Context<'a> {
     pub saved: &'a [SavedQuery],
     /// Where exports are written.
     pub export_dir: &'a Path,
-    /// Set by the UI thread to stop a long task (an export stops between pages); the
-    /// UI clears it when it starts one.
-    pub cancel: &'a AtomicBool,
+    /// The task the user cancelled last (set by the UI thread): an export checks it
+    /// between pages and stops if it is its own.
+    pub cancel: &'a AtomicU64,
 }
 
 /// A results row from a stored event, derived by the same normalization as ingest.
@@ -144,7 +144,7 @@ pub fn perform(engine: &Engine, cx: &Context<'_>, effect: &Effect) -> Vec<Action
             }]
         }
         Effect::Export { task, ask, format } => {
-            let message = match export(engine, cx, ask, *format) {
+            let message = match export(engine, cx, *task, ask, *format) {
                 Ok(Some((n, path))) => format!("exported {n} requests to {}", path.display()),
                 Ok(None) => "export cancelled; the partial file was removed".to_string(),
                 Err(e) => format!("export failed: {e}"),
@@ -154,7 +154,7 @@ pub fn perform(engine: &Engine, cx: &Context<'_>, effect: &Effect) -> Vec<Action
                 message,
             }]
         }
-        Effect::Cancel | Effect::Remember(_) | Effect::Quit => Vec::new(),
+        Effect::Cancel(_) | Effect::Remember(_) | Effect::Quit => Vec::new(),
     }
 }
 
@@ -197,9 +197,16 @@ fn page(engine: &Engine, cx: &Context<'_>, ask: &Ask, first: usize) -> Result<Ve
     let lookback = usize::from(ask.history && first > 0);
     let hits = engine.search(&search, ask.order, first - lookback, Some(PAGE + lookback))?;
     let mut buf = Vec::new();
+    // One row per hit, even an unreadable one: `rows[i]` must stay hit `first + i`.
     let mut rows: Vec<RowSummary> = hits
         .iter()
-        .filter_map(|s| row_summary(s, &mut buf))
+        .map(|s| {
+            row_summary(s, &mut buf).unwrap_or_else(|| RowSummary {
+                actor: "(stored event unreadable: rebuild the index)".into(),
+                event: String::from_utf8_lossy(&s.event).into_owned(),
+                ..RowSummary::default()
+            })
+        })
         .collect();
     if ask.history {
         annotate_changes(&mut rows);
@@ -285,6 +292,7 @@ fn run_report(
 fn export(
     engine: &Engine,
     cx: &Context<'_>,
+    task: u64,
     ask: &Ask,
     format: ExportFormat,
 ) -> Result<Option<(u64, PathBuf)>> {
@@ -322,12 +330,19 @@ fn export(
     const CHUNK: usize = 1000;
     let (mut offset, mut written) = (0, 0u64);
     loop {
-        if cx.cancel.load(Ordering::Relaxed) {
+        if cx.cancel.load(Ordering::Relaxed) == task {
             drop(out);
             let _ = std::fs::remove_file(&path);
             return Ok(None);
         }
-        let hits = engine.search(&search, ask.order, offset, Some(CHUNK))?;
+        let hits = match engine.search(&search, ask.order, offset, Some(CHUNK)) {
+            Ok(hits) => hits,
+            Err(e) => {
+                drop(out);
+                let _ = std::fs::remove_file(&path);
+                return Err(e);
+            }
+        };
         match format {
             ExportFormat::Ndjson => {
                 for hit in &hits {
