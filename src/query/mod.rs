@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod histogram;
+pub mod ordered;
 pub mod parse;
 pub mod saved;
 pub mod scan;

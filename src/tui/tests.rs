@@ -764,6 +764,16 @@ mod worker {
             match format {
                 ExportFormat::Ndjson => {
                     assert_eq!(lines, total);
+                    let times: Vec<String> = text
+                        .lines()
+                        .map(|l| {
+                            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                            v["requestReceivedTimestamp"].as_str().unwrap().to_string()
+                        })
+                        .collect();
+                    let mut newest_first = times.clone();
+                    newest_first.sort_by(|a, b| b.cmp(a));
+                    assert_eq!(times, newest_first, "in the order shown");
                     for line in text.lines() {
                         let event: serde_json::Value = serde_json::from_str(line).unwrap();
                         assert_eq!(event["objectRef"]["resource"], "secrets");

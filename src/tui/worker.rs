@@ -327,42 +327,45 @@ fn export(
     let file = file.map_err(io)?;
     let mut out = std::io::BufWriter::new(file);
     let mut rows = Rows::new(false, false);
-    const CHUNK: usize = 1000;
-    let (mut offset, mut written) = (0, 0u64);
-    loop {
-        if cx.cancel.load(Ordering::Relaxed) == task {
-            drop(out);
-            let _ = std::fs::remove_file(&path);
-            return Ok(None);
+    let (mut written, mut cancelled) = (0u64, false);
+    let mut failure = None;
+    let result = engine.for_each_in_order(&search, ask.order, &mut |hit| {
+        // Checked every 1000 requests: cheap, and quick enough to feel immediate.
+        if written % 1000 == 0 && cx.cancel.load(Ordering::Relaxed) == task {
+            cancelled = true;
+            return Ok(false);
         }
-        let hits = match engine.search(&search, ask.order, offset, Some(CHUNK)) {
-            Ok(hits) => hits,
-            Err(e) => {
-                drop(out);
-                let _ = std::fs::remove_file(&path);
-                return Err(e);
+        let wrote = match format {
+            ExportFormat::Ndjson => out
+                .write_all(&hit.event)
+                .and_then(|()| out.write_all(b"\n")),
+            ExportFormat::Csv => {
+                let page = rows.rows(&hit);
+                let columns: &[&str] = &[];
+                output::write_rows(&mut out, Format::Csv, &page, columns, written == 0, false)
             }
         };
-        match format {
-            ExportFormat::Ndjson => {
-                for hit in &hits {
-                    out.write_all(&hit.event).map_err(io)?;
-                    out.write_all(b"\n").map_err(io)?;
-                }
-            }
-            ExportFormat::Csv => {
-                let page: Vec<_> = hits.iter().flat_map(|s| rows.rows(s)).collect();
-                let columns: &[&str] = &[];
-                output::write_rows(&mut out, Format::Csv, &page, columns, offset == 0, false)
-                    .map_err(io)?;
-            }
+        if let Err(e) = wrote {
+            failure = Some(e);
+            return Ok(false);
         }
-        written += hits.len() as u64;
-        offset += hits.len();
-        if hits.len() < CHUNK {
-            break;
-        }
+        written += 1;
+        Ok(true)
+    });
+    if written == 0 && format == ExportFormat::Csv && failure.is_none() {
+        // No hits: still a CSV file with its header.
+        failure = output::write_rows(&mut out, Format::Csv, &[], &[], true, true).err();
     }
-    out.flush().map_err(io)?;
+    let finished = match (result, failure) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Some(e)) => Err(io(e)),
+        (Ok(()), None) => out.flush().map_err(io),
+    };
+    if cancelled || finished.is_err() {
+        drop(out);
+        let _ = std::fs::remove_file(&path);
+        finished?;
+        return Ok(None);
+    }
     Ok(Some((written, path)))
 }
