@@ -3,6 +3,7 @@
 //! effects from the index on another thread; `terminal` runs the crossterm event loop
 //! and always gives the terminal back.
 
+pub mod actions;
 pub mod background;
 pub mod bar;
 pub mod complete;
@@ -11,6 +12,7 @@ pub mod history;
 pub mod json;
 pub mod keys;
 pub mod reports;
+pub mod rows;
 pub mod state;
 pub mod terminal;
 pub mod view;

@@ -95,17 +95,32 @@ fn completing(state: &State) -> bool {
 fn draw_bar(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let bar = &state.bar;
     let prompt = Span::styled("/ ", theme.paint(Style::new().bold()));
-    let typed = if bar.text.is_empty() && state.focus != Focus::QueryBar {
+    let editing = state.focus == Focus::QueryBar;
+    // A query longer than the bar scrolls so the cursor stays in view while editing;
+    // otherwise its end is cut with an ellipsis.
+    let room = usize::from(area.width.saturating_sub(2)).max(1);
+    let length = bar.text.chars().count();
+    let start = if editing && bar.cursor >= room {
+        bar.cursor + 1 - room
+    } else {
+        0
+    };
+    let mut visible: String = bar.text.chars().skip(start).take(room).collect();
+    if !editing && length > room {
+        visible = visible.chars().take(room - 1).chain(['…']).collect();
+    }
+    let typed = if bar.text.is_empty() && !editing {
         Span::styled(
             "all requests: press / to search, ? for keys",
             theme.paint(Style::new().dark_gray()),
         )
     } else {
-        Span::raw(text(&bar.text))
+        Span::raw(text(&visible))
     };
     let mut lines = vec![Line::from(vec![prompt, typed])];
     if let Some((column, message)) = &bar.error {
-        let caret = format!("{}^ {}", " ".repeat(column + 2), text(message));
+        let at = column.saturating_sub(start);
+        let caret = format!("{}^ {}", " ".repeat(at + 2), text(message));
         lines.push(Line::styled(caret, theme.paint(Style::new().red())));
     }
     if let Some(c) = bar.completion.as_ref().filter(|_| completing(state)) {
@@ -128,7 +143,8 @@ fn draw_bar(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     if state.focus == Focus::QueryBar {
         // The cursor counts characters of the text as typed; escaped characters would
         // shift it, and a query is typed, not pasted from the log.
-        let x = (area.x + 2).saturating_add(bar.cursor.min(usize::from(u16::MAX)) as u16);
+        let shown = (bar.cursor - start).min(usize::from(u16::MAX)) as u16;
+        let x = (area.x + 2).saturating_add(shown);
         frame.set_cursor_position(Position::new(x.min(area.right().saturating_sub(1)), area.y));
     }
 }
