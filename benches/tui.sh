@@ -55,5 +55,10 @@ for what in first_frame first_results key query; do
   grep "^$what " "$TRACE" | awk '{print $2}' | median \
     | awk -v w="$what" -v n="$(grep -c "^$what " "$TRACE")" '{printf "  %7.1f ms  %s (median of %d)\n", $1, w, n}'
 done
+# Baseline in the same run: the CLI answering the first screen's question (newest 200
+# requests), process start included.
+seconds() { local s e; s=$(date +%s%N); "$@" > /dev/null 2>&1 || true; e=$(date +%s%N); awk -v s="$s" -v e="$e" 'BEGIN{printf "%.2f\n", (e-s)/1e6}'; }
+for _ in $(seq 9); do seconds "$K" query --index "$INDEX" --limit 200 ''; done | median \
+  | awk '{printf "  %7.1f ms  baseline: kaudit query --limit 200 (newest 200, process start included)\n", $1}'
 echo "  slowest key: $(grep '^key ' "$TRACE" | awk '{print $2}' | sort -n | tail -1) ms;" \
   "slowest query: $(grep '^query ' "$TRACE" | awk '{print $2}' | sort -n | tail -1) ms"
