@@ -17,4 +17,6 @@ pub mod query;
 pub mod report;
 pub mod sanitize;
 pub mod synth;
+#[cfg(test)]
+mod testing;
 pub mod tui;

@@ -424,23 +424,7 @@ mod tests {
     use crate::query::{Engine, Search};
     use crate::report::{Kind, immutability, secrets, serviceaccounts, stats};
 
-    /// An index of sample-logs/ in a temporary directory.
-    fn samples() -> (tempfile::TempDir, Engine) {
-        let dir = tempfile::tempdir().unwrap();
-        let index = dir.path().join("index");
-        let logs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
-        let ingest = crate::config::Ingest {
-            index: index.clone(),
-            paths: vec![logs],
-            strict: false,
-            max_line_bytes: 16 << 20,
-            commit_interval: std::time::Duration::from_secs(10),
-            follow: None,
-        };
-        crate::app::run(crate::config::Command::Ingest(ingest)).unwrap();
-        let engine = Engine::open(&index).unwrap();
-        (dir, engine)
-    }
+    use crate::testing::sample_index as samples;
 
     fn kinds() -> [Kind; 4] {
         [

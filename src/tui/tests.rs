@@ -621,24 +621,26 @@ mod screens {
 mod worker {
     use super::*;
     use crate::query::Engine;
+    use std::sync::atomic::AtomicU64;
+
     use crate::tui::worker::{Context, perform};
 
-    /// An index of sample-logs/ in a temporary directory.
-    fn samples() -> (tempfile::TempDir, Engine) {
-        let dir = tempfile::tempdir().unwrap();
-        let index = dir.path().join("index");
-        let logs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
-        let ingest = crate::config::Ingest {
-            index: index.clone(),
-            paths: vec![logs],
-            strict: false,
-            max_line_bytes: 16 << 20,
-            commit_interval: std::time::Duration::from_secs(10),
-            follow: None,
-        };
-        crate::app::run(crate::config::Command::Ingest(ingest)).unwrap();
-        let engine = Engine::open(&index).unwrap();
-        (dir, engine)
+    use crate::testing::sample_index as samples;
+
+    fn saved() -> Vec<crate::query::saved::SavedQuery> {
+        crate::query::saved::load(None).unwrap()
+    }
+
+    fn context<'a>(
+        saved: &'a [crate::query::saved::SavedQuery],
+        dir: &'a std::path::Path,
+        cancel: &'a AtomicU64,
+    ) -> Context<'a> {
+        Context {
+            saved,
+            export_dir: dir,
+            cancel,
+        }
     }
 
     /// Applies the worker's answers to `effects`, and to the effects they cause.
@@ -654,13 +656,8 @@ mod worker {
     #[test]
     fn the_worker_answers_the_states_effects_from_the_index() {
         let (dir, engine) = samples();
-        let saved = crate::query::saved::load(None).unwrap();
-        let cancel = std::sync::atomic::AtomicU64::new(0);
-        let cx = Context {
-            saved: &saved,
-            export_dir: dir.path(),
-            cancel: &cancel,
-        };
+        let (saved, cancel) = (saved(), AtomicU64::new(0));
+        let cx = context(&saved, dir.path(), &cancel);
         let (mut state, effects) = State::new("@exec-into-pods", Vec::new(), Vec::new());
         settle(&engine, &cx, &mut state, effects);
         assert_eq!(state.results.total, Some(3));
@@ -698,13 +695,8 @@ mod worker {
     #[test]
     fn object_history_shows_each_write_and_what_it_changed() {
         let (dir, engine) = samples();
-        let saved = crate::query::saved::load(None).unwrap();
-        let cancel = std::sync::atomic::AtomicU64::new(0);
-        let cx = Context {
-            saved: &saved,
-            export_dir: dir.path(),
-            cancel: &cancel,
-        };
+        let (saved, cancel) = (saved(), AtomicU64::new(0));
+        let cx = context(&saved, dir.path(), &cancel);
         let (mut state, effects) = State::new(
             "resource:secrets name:db-password verb:patch",
             Vec::new(),
@@ -739,13 +731,8 @@ mod worker {
     #[test]
     fn exports_write_every_hit_and_say_where() {
         let (dir, engine) = samples();
-        let saved = crate::query::saved::load(None).unwrap();
-        let cancel = std::sync::atomic::AtomicU64::new(0);
-        let cx = Context {
-            saved: &saved,
-            export_dir: dir.path(),
-            cancel: &cancel,
-        };
+        let (saved, cancel) = (saved(), AtomicU64::new(0));
+        let cx = context(&saved, dir.path(), &cancel);
         let (mut state, effects) = State::new("resource:secrets", Vec::new(), Vec::new());
         settle(&engine, &cx, &mut state, effects);
         let total = state.results.total.unwrap();

@@ -606,7 +606,7 @@ fn draw_status(frame: &mut Frame, area: Rect, state: &State, theme: Theme, tick:
                 ingest.bytes * 100 / ingest.total,
                 text(&ingest.file)
             ),
-            None => format!("{spin} following {}", text(&ingest.file)),
+            None => format!("following {}", text(&ingest.file)),
         });
     }
     if let Some(notice) = &state.notice {

@@ -1,0 +1,21 @@
+//! Fixtures shared by unit tests across modules.
+
+use crate::query::Engine;
+
+/// An index of sample-logs/ in a temporary directory (kept alive by the TempDir).
+pub fn sample_index() -> (tempfile::TempDir, Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let logs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
+    let ingest = crate::config::Ingest {
+        index: index.clone(),
+        paths: vec![logs],
+        strict: false,
+        max_line_bytes: crate::ingest::Options::default().max_line_bytes,
+        commit_interval: std::time::Duration::from_secs(10),
+        follow: None,
+    };
+    crate::app::run(crate::config::Command::Ingest(ingest)).unwrap();
+    let engine = Engine::open(&index).unwrap();
+    (dir, engine)
+}
