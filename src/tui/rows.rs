@@ -127,6 +127,8 @@ pub struct Results {
     pub new_after: Option<i64>,
     /// Esc while it was still counting: its answers are dropped.
     pub cancelled: bool,
+    /// The view it was opened from (a report, the timeline), which Back returns to.
+    pub opened_from: Option<super::state::Focus>,
 }
 
 impl Results {
@@ -139,6 +141,7 @@ impl Results {
             selected: 0,
             new_after: None,
             cancelled: false,
+            opened_from: None,
         }
     }
 

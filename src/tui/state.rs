@@ -134,8 +134,14 @@ impl State {
         let previous = self.results.clone();
         self.back.push(previous);
         self.bar.set(ask.query.clone());
+        // Back from requests opened in a report, the timeline or the picker returns
+        // there, not to the table behind it.
+        let from = matches!(self.focus, Focus::Report | Focus::Timeline | Focus::Picker)
+            .then_some(self.focus);
         self.focus = Focus::Table;
-        self.run(ask)
+        let effects = self.run(ask);
+        self.results.opened_from = from;
+        effects
     }
 
     fn push_query(&mut self, query: String) -> Vec<Effect> {
@@ -144,9 +150,13 @@ impl State {
     }
 
     fn back(&mut self) -> Vec<Effect> {
+        let from = self.results.opened_from;
         let Some(previous) = self.back.pop() else {
             return Vec::new();
         };
+        if let Some(focus) = from {
+            self.focus = focus;
+        }
         self.bar.set(previous.ask.query.clone());
         self.results = previous;
         // Its rows are usually still loaded. If it was left before its answers came,

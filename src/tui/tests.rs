@@ -399,6 +399,9 @@ fn a_report_row_opens_its_requests_within_the_reports_time_range() {
         (ask.query.as_str(), ask.since, ask.until),
         ("name:db-password", Some(1_000), Some(2_000))
     );
+    // Back returns to the report, where the row was.
+    state.update(Action::Back);
+    assert_eq!(state.focus, Focus::Report);
 }
 
 mod screens {
@@ -459,10 +462,10 @@ mod screens {
     fn detail_help_and_error() {
         let mut state = story();
         state.update(Action::OpenDetail);
-        insta::assert_snapshot!("detail_80x24", screen(&state, 80, 24));
+        both_sizes("detail", &state);
         state.update(Action::Escape);
         state.update(Action::Help);
-        insta::assert_snapshot!("help_80x24", screen(&state, 80, 24));
+        both_sizes("help", &state);
         state.update(Action::Escape);
         state.update(Action::FocusQuery);
         for c in " user:(".chars() {
@@ -477,7 +480,7 @@ mod screens {
             column: Some(22),
             message: "expected a value after \"user:\"".into(),
         });
-        insta::assert_snapshot!("error_80x24", screen(&state, 80, 24));
+        both_sizes("error", &state);
     }
     fn both_sizes(name: &str, state: &State) {
         insta::assert_snapshot!(format!("{name}_80x24"), screen(state, 80, 24));
@@ -590,6 +593,8 @@ mod screens {
         );
 
         state.update(Action::Back);
+        assert_eq!(state.focus, Focus::Report, "back where the row was");
+        state.update(Action::Escape);
         let effects = state.update(Action::Timeline);
         let [Effect::Histogram { task, .. }] = &effects[..] else {
             panic!("{effects:?}")
