@@ -26,6 +26,7 @@ pub fn run(command: Command) -> Result<u8> {
         Command::Report(cfg) => report_command(&cfg),
         Command::Queries => queries_command(),
         Command::Status { index } => status_command(&index),
+        Command::Rebuild { index, paths } => rebuild_command(&index, &paths),
         Command::Overview { index, paths } => overview_command(&index, &paths),
     }
 }
@@ -315,6 +316,25 @@ fn print_summary(s: &Summary, skipped: &[PathBuf], index: &Path) {
             }
         }
     }
+    let warned: u64 = s.warnings.values().map(|w| w.count).sum();
+    if warned > 0 {
+        let _ = writeln!(
+            err,
+            "  indexed with warnings: {} (each shown at its first places)",
+            thousands(warned)
+        );
+        for (class, stats) in &s.warnings {
+            let _ = writeln!(err, "    {class}: {}", thousands(stats.count));
+            for (at, why) in &stats.first {
+                let _ = writeln!(
+                    err,
+                    "      {}: {}",
+                    for_terminal(&at.to_string()),
+                    for_terminal(why)
+                );
+            }
+        }
+    }
     if !skipped.is_empty() {
         let names: Vec<String> = skipped
             .iter()
@@ -485,6 +505,79 @@ fn status_command(index: &Path) -> Result<u8> {
         .map_err(io)?;
     }
     Ok(0)
+}
+
+/// `kaudit index rebuild`: moves a damaged index aside (kept for a closer look) and
+/// ingests its logs again into a new one. The logs are those named in the index's last
+/// readable commit, plus the given paths.
+fn rebuild_command(index: &Path, paths: &[PathBuf]) -> Result<u8> {
+    if let Some(holder) = writer_holder(index) {
+        return Err(Error::IndexLocked {
+            path: index.to_path_buf(),
+            holder: format!(" ({holder})"),
+        });
+    }
+    let recorded: Vec<PathBuf> = match Store::open(index).and_then(|s| s.payload()) {
+        Ok(payload) => payload
+            .checkpoint
+            .files
+            .iter()
+            .map(|f| PathBuf::from(&f.path))
+            .collect(),
+        Err(e) => {
+            eprintln!(
+                "kaudit: the index cannot say which logs it read ({}); using the PATHs given",
+                for_terminal(&e.to_string())
+            );
+            Vec::new()
+        }
+    };
+    let (mut found, gone): (Vec<PathBuf>, Vec<PathBuf>) =
+        recorded.into_iter().partition(|p| p.exists());
+    for p in paths {
+        if !found.contains(p) {
+            found.push(p.clone());
+        }
+    }
+    if found.is_empty() {
+        return Err(Error::Usage(format!(
+            "no logs to rebuild {} from: name them, e.g. kaudit index rebuild --index {} /var/log/kubernetes/audit/",
+            index.display(),
+            index.display()
+        )));
+    }
+    for p in &gone {
+        eprintln!(
+            "kaudit: warning: {} was read into the index but is gone (rotated away?); name its \
+             backup as a PATH or its requests are not in the rebuilt index",
+            for_terminal(&p.display().to_string())
+        );
+    }
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
+    let mut aside = index.as_os_str().to_owned();
+    aside.push(format!(".damaged-{stamp}"));
+    let aside = PathBuf::from(aside);
+    if index.exists() {
+        std::fs::rename(index, &aside).map_err(|e| Error::io(index, e))?;
+        eprintln!(
+            "kaudit: moved the damaged index to {}; remove it once the new one is checked",
+            aside.display()
+        );
+    }
+    let cfg = config::Ingest {
+        index: index.to_path_buf(),
+        paths: found,
+        strict: false,
+        max_line_bytes: ingest::Options::default().max_line_bytes,
+        commit_interval: std::time::Duration::from_secs(10),
+        follow: None,
+    };
+    let (summary, errors) = ingest_paths(&cfg)?;
+    Ok(if report_unreadable(&summary, errors) || !gone.is_empty() {
+        2
+    } else {
+        0
+    })
 }
 
 /// The process named in the index's holder file, if it is still running.

@@ -117,6 +117,11 @@ enum Sub {
     Queries,
     /// Show what the index holds: requests, time span, files read and how far.
     Status,
+    /// Index maintenance.
+    Index {
+        #[command(subcommand)]
+        action: IndexAction,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -169,6 +174,17 @@ enum ReportSub {
         /// Rows per ranked table (0: all).
         #[arg(long, value_name = "N", default_value_t = 10)]
         top: usize,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum IndexAction {
+    /// Rebuild a damaged index: move it aside and read its logs again into a new one.
+    /// The logs are those its last commit names, plus any PATH given (backups, or all
+    /// of them when the index cannot say).
+    Rebuild {
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
     },
 }
 
@@ -343,6 +359,9 @@ impl Cli {
             Some(Sub::Report { report }) => Command::Report(report_config(index, report)?),
             Some(Sub::Queries) => Command::Queries,
             Some(Sub::Status) => Command::Status { index },
+            Some(Sub::Index {
+                action: IndexAction::Rebuild { paths },
+            }) => Command::Rebuild { index, paths },
         })
     }
 }

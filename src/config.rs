@@ -22,6 +22,11 @@ pub enum Command {
     Status {
         index: PathBuf,
     },
+    /// `kaudit index rebuild [PATH...]`.
+    Rebuild {
+        index: PathBuf,
+        paths: Vec<PathBuf>,
+    },
 }
 
 pub struct Ingest {

@@ -22,6 +22,18 @@ pub enum Error {
     },
 
     #[error(
+        "index {path} is damaged ({detail}); `kaudit index rebuild --index {path}` moves it \
+         aside and reads its logs again into a new one"
+    )]
+    IndexDamaged { path: PathBuf, detail: String },
+
+    #[error(
+        "could not write the index {path} ({detail}); is the disk full? The last commit is \
+         intact: once there is room, the same command goes on from it"
+    )]
+    IndexWrite { path: PathBuf, detail: String },
+
+    #[error(
         "index {path} is being written by another kaudit process{holder}; \
          wait for it to finish or stop it (only one writer per index)"
     )]
@@ -71,7 +83,26 @@ impl Error {
         }
     }
 
+    /// An error of tantivy on the index at `path`. Damage (a truncated or overwritten
+    /// file, a missing segment, an unreadable meta.json) is told apart: it is not fixed
+    /// by trying again, and the message says how to rebuild.
     pub fn index(path: impl Into<PathBuf>, source: tantivy::TantivyError) -> Error {
+        use tantivy::TantivyError as T;
+        use tantivy::directory::error::OpenReadError as R;
+        let invalid = |e: &std::io::Error| e.kind() == std::io::ErrorKind::InvalidData;
+        let damaged = match &source {
+            T::DataCorruption(_) => true,
+            T::OpenReadError(R::FileDoesNotExist(_)) => true,
+            T::OpenReadError(R::IoError { io_error, .. }) => invalid(io_error),
+            T::IoError(e) => invalid(e),
+            _ => false,
+        };
+        if damaged {
+            return Error::IndexDamaged {
+                path: path.into(),
+                detail: source.to_string(),
+            };
+        }
         Error::Index {
             path: path.into(),
             source,

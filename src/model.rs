@@ -124,6 +124,10 @@ pub struct Request<'a> {
     pub received: Option<i64>,
     /// stageTimestamp of this event, microseconds since the epoch.
     pub stage_time: Option<i64>,
+    /// A timestamp field that is present but not a time kaudit can hold (month 13, year
+    /// 99999): the field's name and text. The request is kept, timed by the other
+    /// timestamp if there is one, and ingest reports it with its place.
+    pub bad_timestamp: Option<(&'static str, &'a str)>,
 }
 
 impl Request<'_> {

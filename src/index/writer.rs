@@ -203,11 +203,17 @@ impl Writer {
     fn send_batch(&mut self) -> Result<()> {
         if !self.ops.is_empty() {
             let ops = std::mem::replace(&mut self.ops, Vec::with_capacity(BATCH));
-            self.writer
-                .run(ops)
-                .map_err(|e| Error::index(&self.store.dir, e))?;
+            self.writer.run(ops).map_err(|e| self.write_failed(e))?;
         }
         Ok(())
+    }
+
+    /// A write that failed: most often a full disk, when tantivy's writer thread dies.
+    fn write_failed(&self, e: tantivy::TantivyError) -> Error {
+        Error::IndexWrite {
+            path: self.store.dir.clone(),
+            detail: e.to_string(),
+        }
     }
 
     /// Writes the documents of requests still waiting for their final stage.
@@ -262,12 +268,13 @@ impl Writer {
         };
         let text = serde_json::to_string(&payload).expect("payload serializes");
         let dir = self.store.dir.clone();
-        let mut prepared = self
-            .writer
-            .prepare_commit()
-            .map_err(|e| Error::index(&dir, e))?;
+        let failed = |e: tantivy::TantivyError| Error::IndexWrite {
+            path: dir.clone(),
+            detail: e.to_string(),
+        };
+        let mut prepared = self.writer.prepare_commit().map_err(failed)?;
         prepared.set_payload(&text);
-        prepared.commit().map_err(|e| Error::index(&dir, e))?;
+        prepared.commit().map_err(failed)?;
         self.reader.reload().map_err(|e| Error::index(&dir, e))?;
         self.uncommitted = false;
         self.last_commit = Instant::now();

@@ -119,6 +119,9 @@ pub struct Summary {
     pub collapsed: u64,
     pub duplicates: u64,
     pub rejected: BTreeMap<&'static str, RejectionStats>,
+    /// Events indexed despite a problem worth knowing (an unreadable timestamp), by
+    /// kind, with the first places.
+    pub warnings: BTreeMap<&'static str, RejectionStats>,
     /// Files with unreadable parts, with the error; other files were still read.
     pub file_errors: Vec<String>,
     pub first_time: Option<i64>,
@@ -136,6 +139,14 @@ impl Summary {
         stats.count += 1;
         if stats.first.len() < 3 {
             stats.first.push((at, why.to_string()));
+        }
+    }
+
+    fn warn(&mut self, at: Location, class: &'static str, why: String) {
+        let stats = self.warnings.entry(class).or_default();
+        stats.count += 1;
+        if stats.first.len() < 3 {
+            stats.first.push((at, why));
         }
     }
 
@@ -355,6 +366,16 @@ fn parse_record(
         match parsed {
             Ok(event) => {
                 summary.saw_time(event.request.time());
+                if let Some((field, text)) = event.request.bad_timestamp {
+                    let fallback = if event.request.time().is_some() {
+                        "timed by the other timestamp"
+                    } else {
+                        "kept without a time"
+                    };
+                    let text = crate::sanitize::clip(text, 40);
+                    let why = format!("{field} {text:?} is not a valid time; {fallback}");
+                    summary.warn(at.clone(), "unreadable timestamp", why);
+                }
                 match sink.event(&event, &at)? {
                     Outcome::New => summary.requests += 1,
                     Outcome::Collapsed => summary.collapsed += 1,

@@ -512,8 +512,14 @@ pub fn normalize<'v>(v: &'v Value<'_>) -> Result<Request<'v>, Rejection> {
         Some(t) => Some(t),
         None => opt_str(v, "timestamp", "timestamp").ok().flatten(),
     };
+    let stage = opt_str(v, "stageTimestamp", "stageTimestamp")?;
     r.received = received.and_then(parse_timestamp);
-    r.stage_time = opt_str(v, "stageTimestamp", "stageTimestamp")?.and_then(parse_timestamp);
+    r.stage_time = stage.and_then(parse_timestamp);
+    r.bad_timestamp = match (received, r.received, stage, r.stage_time) {
+        (Some(text), None, ..) => Some(("requestReceivedTimestamp", text)),
+        (.., Some(text), None) => Some(("stageTimestamp", text)),
+        _ => None,
+    };
     if r.audit_id.is_none()
         && r.verb.is_none()
         && r.request_uri.is_none()

@@ -7,6 +7,7 @@ mod corpus;
 mod exit_codes;
 mod follow;
 mod formats;
+mod hostile;
 mod ingest;
 mod query_syntax;
 mod redaction;

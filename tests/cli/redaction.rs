@@ -111,4 +111,67 @@ fn planted_secret_values_appear_nowhere() {
     // The overview and status print nothing of it either.
     assert_clean("overview", k.run(&[]).stdout.as_bytes());
     assert_clean("status", k.run(&["status"]).stdout.as_bytes());
+    // Nor do the reports, in any format.
+    for report in ["secrets", "serviceaccounts", "immutability", "stats"] {
+        for format in ["table", "json", "csv", "markdown"] {
+            let run = k.run(&["report", report, "--format", format]);
+            assert_clean(&format!("report {report} {format}"), run.stdout.as_bytes());
+        }
+    }
+    // Nor the TUI: its screens (the detail of every secret request, the object
+    // history of the secret) and its exports.
+    let mut command = crate::tui::tui(&k);
+    command.args(["tui", "-q", "resource:secrets"]);
+    let mut term = crate::tui::Terminal::spawn(command);
+    term.wait_for("1 of ");
+    // Esc alone: a byte right after it would read as Alt plus that key.
+    let escape = |term: &mut crate::tui::Terminal| {
+        term.type_keys("\x1b");
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    };
+    term.type_keys("\rz");
+    term.wait_for("(z folds)");
+    escape(&mut term);
+    for _ in 0..6 {
+        term.type_keys("\rG");
+        term.wait_for("(z folds)");
+        escape(&mut term);
+        term.type_keys("j");
+    }
+    term.type_keys("H");
+    term.wait_for("CHANGED");
+    term.type_keys("\r");
+    term.wait_for("changed by this write");
+    escape(&mut term);
+    term.type_keys("\x7fe");
+    term.wait_for("exported");
+    term.type_keys("E");
+    let exports = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(k.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains("kaudit-export-"))
+            .collect()
+    };
+    for _ in 0..200 {
+        if exports()
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "csv"))
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Let the CSV export finish writing (its notice follows the file).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    term.type_keys("q");
+    assert_eq!(term.wait_exit(), 0);
+    assert_clean("tui", &term.raw());
+    let exports = exports();
+    assert_eq!(exports.len(), 2, "{exports:?}");
+    for export in exports {
+        let bytes = std::fs::read(&export).unwrap();
+        assert!(!bytes.is_empty());
+        assert_clean(&export.display().to_string(), &bytes);
+    }
 }

@@ -18,12 +18,14 @@ fn sample_logs() -> std::path::PathBuf {
 }
 
 /// A child on a pseudo-terminal, with the screen it has drawn.
-struct Terminal {
+pub struct Terminal {
     master: std::fs::File,
     /// Kept open to read the terminal's modes after the child is gone.
     slave: std::fs::File,
     child: Child,
     screen: Arc<Mutex<vt100::Parser>>,
+    /// Every byte the child wrote to the terminal.
+    raw: Arc<Mutex<Vec<u8>>>,
 }
 
 const ROWS: u16 = 30;
@@ -32,7 +34,7 @@ const COLS: u16 = 100;
 const PATIENCE: Duration = Duration::from_secs(30);
 
 impl Terminal {
-    fn spawn(mut command: std::process::Command) -> Terminal {
+    pub fn spawn(mut command: std::process::Command) -> Terminal {
         let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
         grantpt(&master).unwrap();
         unlockpt(&master).unwrap();
@@ -70,12 +72,15 @@ impl Terminal {
         )));
         let mut reader = master.try_clone().unwrap();
         let parser = Arc::clone(&screen);
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let bytes = Arc::clone(&raw);
         std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             while let Ok(n) = reader.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
+                bytes.lock().unwrap().extend_from_slice(&buf[..n]);
                 parser.lock().unwrap().process(&buf[..n]);
             }
         });
@@ -84,7 +89,12 @@ impl Terminal {
             slave,
             child,
             screen,
+            raw,
         }
+    }
+
+    pub fn raw(&self) -> Vec<u8> {
+        self.raw.lock().unwrap().clone()
     }
 
     fn contents(&self) -> String {
@@ -92,7 +102,7 @@ impl Terminal {
     }
 
     /// Waits until the screen shows `text`.
-    fn wait_for(&self, text: &str) -> String {
+    pub fn wait_for(&self, text: &str) -> String {
         let started = Instant::now();
         loop {
             let screen = self.contents();
@@ -107,12 +117,12 @@ impl Terminal {
         }
     }
 
-    fn type_keys(&mut self, keys: &str) {
+    pub fn type_keys(&mut self, keys: &str) {
         self.master.write_all(keys.as_bytes()).unwrap();
         self.master.flush().unwrap();
     }
 
-    fn wait_exit(&mut self) -> i32 {
+    pub fn wait_exit(&mut self) -> i32 {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -124,7 +134,7 @@ impl Terminal {
     }
 
     /// The terminal is back to line mode with echo, out of the alternate screen.
-    fn assert_restored(&self) {
+    pub fn assert_restored(&self) {
         let modes = tcgetattr(&self.slave).unwrap().local_modes;
         assert!(
             modes.contains(LocalModes::ICANON | LocalModes::ECHO),
@@ -139,7 +149,7 @@ impl Terminal {
     }
 }
 
-fn tui(k: &Kaudit) -> std::process::Command {
+pub fn tui(k: &Kaudit) -> std::process::Command {
     let mut command = k.command();
     command
         .env("KAUDIT_HISTORY", k.path("history"))

@@ -1,0 +1,374 @@
+//! Hostile logs and a broken environment (issue 6): every bad line is rejected or
+//! warned about at its place while the good ones around it are indexed, hostile text
+//! is shown escaped everywhere, memory stays bounded, and a full disk or a damaged
+//! index costs no data and says what to do.
+
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+
+use crate::common::{Kaudit, Run, event, id};
+use crate::tui::{Terminal, tui};
+
+/// Runs `command` and returns its result with the child's own peak memory in KiB.
+// The child is reaped by wait4, which std cannot see.
+#[allow(clippy::zombie_processes)]
+fn run_measured(mut command: std::process::Command) -> (Run, u64) {
+    let stdout = tempfile::tempfile().unwrap();
+    let stderr = tempfile::tempfile().unwrap();
+    command
+        .stdout(stdout.try_clone().unwrap())
+        .stderr(stderr.try_clone().unwrap());
+    let child = command.spawn().unwrap();
+    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    // SAFETY: waits for our own child, which std has not reaped (no wait() on it).
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t);
+    let read = |mut f: std::fs::File| {
+        use std::io::{Read, Seek};
+        let mut text = String::new();
+        f.rewind().unwrap();
+        f.read_to_string(&mut text).unwrap();
+        text
+    };
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    let run = Run {
+        code,
+        stdout: read(stdout),
+        stderr: read(stderr),
+    };
+    (run, usage.ru_maxrss as u64)
+}
+
+fn line(n: u32, extra: Value) -> String {
+    let mut fields = json!({"auditID": id(n), "verb": "list", "requestURI": "/api/v1/pods"});
+    for (k, v) in extra.as_object().unwrap() {
+        fields[k] = v.clone();
+    }
+    event(fields)
+}
+
+#[test]
+fn hostile_shapes_are_rejected_or_warned_at_their_place_and_the_rest_indexed() {
+    let k = Kaudit::new();
+    let mut log: Vec<u8> = Vec::new();
+    let mut push = |bytes: &[u8]| {
+        log.extend_from_slice(bytes);
+        log.push(b'\n');
+    };
+    push(&[b"\xef\xbb\xbf", line(1, json!({})).as_bytes()].concat()); // 1 BOM
+    push(&[line(2, json!({})).as_bytes(), b"\r"].concat()); // 2 CRLF
+    push(line(3, json!({"userAgent": "x".repeat(3 << 20)})).as_bytes()); // 3 3 MiB
+    let good = line(4, json!({}));
+    push(&[&good.as_bytes()[..40], b"\xff\xfe", &good.as_bytes()[40..]].concat()); // 4
+    let mut seed = 7u32; // 5: random binary, without line breaks
+    let binary: Vec<u8> = (0..4096)
+        .map(|_| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            match (seed >> 16) as u8 {
+                b'\n' => 0,
+                b => b,
+            }
+        })
+        .collect();
+    push(&binary);
+    push(line(6, json!({"verb": 7})).as_bytes()); // 6 wrong type
+    let month_13 = json!({"requestReceivedTimestamp": "2026-13-45T99:99:99Z"});
+    push(line(7, month_13).as_bytes()); // 7
+    let year_99999 = json!({"requestReceivedTimestamp": "99999-01-01T00:00:00Z"});
+    push(line(8, year_99999).as_bytes()); // 8
+    push(line(9, json!({"verb": "frobnicate"})).as_bytes()); // 9 unknown verb
+    let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+    let nested = line(10, json!({})).replacen('{', &format!("{{\"requestObject\":{deep},"), 1);
+    push(nested.as_bytes()); // 10 200,000-deep nesting
+    push(line(11, json!({})).as_bytes()); // 11
+    log.extend_from_slice(&line(12, json!({})).as_bytes()[..80]); // 12 truncated
+    let path = k.path("shapes.log");
+    std::fs::write(&path, &log).unwrap();
+
+    let run = k.run(&[
+        "ingest",
+        "--max-line-bytes",
+        "1048576",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for expected in [
+        "shapes.log:3: line of 314",
+        "is over --max-line-bytes 1048576; skipped",
+        "shapes.log:4: invalid UTF-8 at column 41",
+        "shapes.log:5: binary data",
+        "shapes.log:6: field verb: expected a string, found a number",
+        "shapes.log:7: requestReceivedTimestamp \"2026-13-45T99:99:99Z\" is not a valid time; timed by the other timestamp",
+        "shapes.log:8: requestReceivedTimestamp \"99999-01-01T00:00:00Z\" is not a valid time",
+        "shapes.log:10: malformed JSON",
+        "shapes.log:12: truncated final line",
+    ] {
+        assert!(
+            run.stderr.contains(expected),
+            "{expected:?} in\n{}",
+            run.stderr
+        );
+    }
+    assert!(run.stderr.contains("rejected: 6"), "{}", run.stderr);
+    // The BOM line, the CRLF line, both odd timestamps, the unknown verb and line 11.
+    let ids: Vec<String> = k
+        .rows("", &["--oldest-first"])
+        .iter()
+        .map(|r| r["auditID"].as_str().unwrap().to_string())
+        .collect();
+    let mut expected: Vec<String> = [1, 2, 7, 8, 9, 11].iter().map(|&n| id(n)).collect();
+    let mut got = ids.clone();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+    assert_eq!(k.count("verb:frobnicate"), 1, "an unknown verb is data");
+}
+
+#[test]
+fn an_over_long_line_costs_no_memory() {
+    // Peak memory with a 64 MiB line (cap 1 MiB) against the same log without it,
+    // measured in the same run: the line is skipped in chunks, never held.
+    let k = Kaudit::new();
+    let good: Vec<String> = (1..=50).map(|n| line(n, json!({}))).collect();
+    let plain = k.write("plain/audit.log", &good);
+    let mut long = good.clone();
+    long.insert(25, line(99, json!({"userAgent": "y".repeat(64 << 20)})));
+    let with_long = k.write("long/audit.log", &long);
+    let measure = |path: &Path, index: &str| {
+        let mut command = k.command();
+        command.args([
+            "ingest",
+            "--index",
+            k.path(index).to_str().unwrap(),
+            "--max-line-bytes",
+            "1048576",
+            path.to_str().unwrap(),
+        ]);
+        run_measured(command)
+    };
+    let (base, base_kib) = measure(&plain, "i1");
+    let (run, long_kib) = measure(&with_long, "i2");
+    assert_eq!((base.code, run.code), (0, 0), "{}", run.stderr);
+    assert!(run.stderr.contains("line too long: 1"), "{}", run.stderr);
+    assert!(run.stderr.contains("requests: 50 new"), "{}", run.stderr);
+    assert!(
+        long_kib < base_kib + 16 * 1024,
+        "peak {long_kib} KiB with a 64 MiB line, {base_kib} KiB without"
+    );
+}
+
+/// Text an attacker can put in a request: terminal escapes (CSI, OSC with BEL), a C1
+/// CSI, a bidi override, NUL, and a spreadsheet formula.
+const USER: &str = "=cmd|' /C calc'!A0 \u{1b}]0;owned\u{7}";
+const AGENT: &str = "kube\u{1b}[31mred \u{9b}2J \u{202e}txt.exe\u{0}";
+const NAME: &str = "db\u{202e}-password";
+const NAMESPACE: &str = "ns\u{1b}[0m";
+
+/// Bytes a terminal would act on, which kaudit must never write from the log.
+fn assert_inert(what: &str, out: &[u8]) {
+    let text = String::from_utf8_lossy(out);
+    for (bad, name) in [
+        ("\u{1b}]0;owned", "OSC title"),
+        ("\u{1b}[31mred", "CSI color"),
+        ("\u{9b}", "C1 CSI"),
+        ("\u{202e}", "bidi override"),
+        ("\u{0}", "NUL"),
+    ] {
+        assert!(!text.contains(bad), "{what}: raw {name} in output:\n{text}");
+    }
+}
+
+fn hostile_index() -> Kaudit {
+    let k = Kaudit::new();
+    let lines = [
+        event(json!({
+            "auditID": id(1), "verb": "get", "userAgent": AGENT,
+            "user": {"username": USER, "groups": ["system:authenticated"]},
+            "requestURI": format!("/api/v1/namespaces/{NAMESPACE}/secrets/{NAME}"),
+            "objectRef": {"resource": "secrets", "namespace": NAMESPACE, "name": NAME, "apiVersion": "v1"},
+        })),
+        event(json!({
+            "auditID": id(2), "verb": "create", "userAgent": AGENT,
+            "user": {"username": USER},
+            "requestURI": format!("/api/v1/namespaces/{NAMESPACE}/pods/{NAME}/exec?command=sh&command=-c&command=%1b%5d0%3bowned%07"),
+            "objectRef": {"resource": "pods", "namespace": NAMESPACE, "name": NAME, "subresource": "exec", "apiVersion": "v1"},
+            "responseStatus": {"code": 101},
+        })),
+    ];
+    let log = k.write("audit.log", &lines);
+    let run = k.ingest(&[&log]);
+    assert!(run.stderr.contains("requests: 2 new"), "{}", run.stderr);
+    k
+}
+
+#[test]
+fn hostile_text_is_shown_escaped_in_every_output() {
+    let k = hostile_index();
+    let mut outputs = Vec::new();
+    for format in ["table", "csv"] {
+        outputs.push((
+            format!("query {format}"),
+            k.run(&["query", "--format", format, ""]),
+        ));
+    }
+    for report in ["secrets", "serviceaccounts", "immutability", "stats"] {
+        for format in ["table", "csv", "markdown"] {
+            let run = k.run(&["report", report, "--format", format]);
+            outputs.push((format!("report {report} {format}"), run));
+        }
+    }
+    for (what, run) in &outputs {
+        assert!(run.code == 0 || run.code == 1, "{what}: {}", run.stderr);
+        assert_inert(what, run.stdout.as_bytes());
+        assert_inert(what, run.stderr.as_bytes());
+    }
+    let csv = &outputs[1].1.stdout;
+    assert!(csv.contains("'=cmd|"), "a formula is neutralized:\n{csv}");
+    assert!(csv.contains("\\x1b]0;owned\\x07"), "shown escaped:\n{csv}");
+
+    // JSON stays exact: the values come back as they were logged.
+    let rows = k.rows("", &["--oldest-first"]);
+    assert_eq!(rows[0]["user"], USER);
+    assert_eq!(rows[0]["userAgent"], AGENT);
+    assert_eq!(rows[0]["name"], NAME);
+    assert_eq!(rows[0]["namespace"], NAMESPACE);
+    let secrets = k.report("secrets", &[]);
+    assert!(
+        secrets.to_string().contains("\\u001b]0;owned\\u0007"),
+        "{secrets}"
+    );
+
+    // The TUI: the table and the detail of the exec, read off a pseudo-terminal.
+    let mut command = tui(&k);
+    command.args(["tui", "-q", "sub:exec"]);
+    let mut term = Terminal::spawn(command);
+    term.wait_for("1 of 1");
+    term.type_keys("\r");
+    let detail = term.wait_for("command");
+    assert!(detail.contains("\\x1b]0;owned\\x07"), "{detail}");
+    term.type_keys("q");
+    assert_eq!(term.wait_exit(), 0);
+    assert_inert("tui", &term.raw());
+}
+
+#[test]
+fn a_damaged_index_says_so_and_rebuild_reads_its_logs_again() {
+    let k = Kaudit::new();
+    let logs = k.path("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
+    for entry in std::fs::read_dir(&samples).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), logs.join(entry.file_name())).unwrap();
+    }
+    assert_eq!(k.ingest(&[&logs]).code, 0);
+    assert_eq!(k.count(""), 913);
+
+    // A truncated segment file: a clear error naming the way out, not a panic.
+    let store = std::fs::read_dir(k.index())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "store"))
+        .unwrap();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&store)
+        .unwrap();
+    file.set_len(1000).unwrap();
+    let broken = k.run(&["query", "verb:get"]);
+    assert_eq!(broken.code, 2, "{}", broken.stderr);
+    assert!(broken.stderr.contains("is damaged"), "{}", broken.stderr);
+    assert!(
+        broken.stderr.contains("kaudit index rebuild"),
+        "{}",
+        broken.stderr
+    );
+
+    let rebuilt = k.run(&["index", "rebuild"]);
+    assert_eq!(rebuilt.code, 0, "{}", rebuilt.stderr);
+    assert!(
+        rebuilt.stderr.contains("moved the damaged index to"),
+        "{}",
+        rebuilt.stderr
+    );
+    assert_eq!(k.count(""), 913, "every request is back");
+    let kept = std::fs::read_dir(k.dir.path())
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().starts_with("index.damaged-")
+        })
+        .count();
+    assert_eq!(kept, 1, "the damaged index is kept for a closer look");
+
+    // meta.json itself unreadable: the index cannot name its logs; the user does.
+    std::fs::write(k.index().join("meta.json"), "garbage").unwrap();
+    assert_eq!(k.run(&["status"]).code, 2);
+    let unnamed = k.run(&["index", "rebuild"]);
+    assert_eq!(unnamed.code, 2, "{}", unnamed.stderr);
+    assert!(
+        unnamed.stderr.contains("no logs to rebuild"),
+        "{}",
+        unnamed.stderr
+    );
+    let named = k.run(&["index", "rebuild", logs.to_str().unwrap()]);
+    assert_eq!(named.code, 0, "{}", named.stderr);
+    assert_eq!(k.count(""), 913);
+}
+
+#[test]
+fn a_full_disk_during_a_commit_keeps_the_last_commit_and_loses_nothing() {
+    let k = Kaudit::new();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
+    assert_eq!(k.ingest(&[&samples]).code, 0);
+    // A second, bigger log arrives; the disk fills while it is written.
+    let mut noise = kaudit::synth::Noise::new(3, "2026-11-21T00:00:00Z".parse().unwrap());
+    let mut text = String::new();
+    while text.len() < 6 << 20 {
+        noise.next_line(&mut text);
+        text.push('\n');
+    }
+    let more = k.path("more.log");
+    std::fs::write(&more, &text).unwrap();
+    let mut command = k.command();
+    command.args(["ingest", more.to_str().unwrap()]);
+    command.stdout(Stdio::null());
+    // SAFETY: setrlimit and signal are async-signal-safe; no allocation here.
+    unsafe {
+        command.pre_exec(|| {
+            // Writes past 64 KiB fail with EFBIG, as they would with ENOSPC.
+            let limit = libc::rlimit {
+                rlim_cur: 64 << 10,
+                rlim_max: 64 << 10,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let full: Run = command.output().unwrap().into();
+    assert_eq!(full.code, 2, "{}", full.stderr);
+    assert!(
+        full.stderr.contains("could not write the index"),
+        "{}",
+        full.stderr
+    );
+    assert!(full.stderr.contains("last commit is"), "{}", full.stderr);
+    assert_eq!(k.count(""), 913, "the last commit is intact");
+
+    // With room again, the same command goes on; nothing is doubled.
+    let alone = Kaudit::new();
+    alone.ingest(&[&more]);
+    let expected = 913 + alone.count("");
+    assert_eq!(k.ingest(&[&more]).code, 0);
+    assert_eq!(k.count(""), expected);
+    k.ingest(&[&samples, &more]);
+    assert_eq!(k.count(""), expected, "re-reading adds nothing");
+}
