@@ -524,10 +524,9 @@ fn rebuild_command(index: &Path, paths: &[PathBuf]) -> Result<u8> {
             .iter()
             .map(|f| PathBuf::from(&f.path))
             .collect(),
-        Err(e) => {
+        Err(_) => {
             eprintln!(
-                "kaudit: the index cannot say which logs it read ({}); using the PATHs given",
-                for_terminal(&e.to_string())
+                "kaudit: the damaged index cannot say which logs it read; using the PATHs given"
             );
             Vec::new()
         }
@@ -554,9 +553,18 @@ fn rebuild_command(index: &Path, paths: &[PathBuf]) -> Result<u8> {
         );
     }
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
-    let mut aside = index.as_os_str().to_owned();
-    aside.push(format!(".damaged-{stamp}"));
-    let aside = PathBuf::from(aside);
+    // A name not taken yet: two rebuilds in one second must not collide.
+    let aside = (1..)
+        .map(|n| {
+            let mut name = index.as_os_str().to_owned();
+            name.push(format!(".damaged-{stamp}"));
+            if n > 1 {
+                name.push(format!("-{n}"));
+            }
+            PathBuf::from(name)
+        })
+        .find(|p| !p.exists())
+        .expect("some name is free");
     if index.exists() {
         std::fs::rename(index, &aside).map_err(|e| Error::io(index, e))?;
         eprintln!(

@@ -65,7 +65,17 @@ impl Store {
         }
         check_marker(dir)?;
         let index = Index::open_in_dir(dir).map_err(|e| Error::index(dir, e))?;
-        let (_, fields) = schema::build();
+        let (schema, fields) = schema::build();
+        // Fields are used by position: an index whose fields differ (a development
+        // build with the same schema number, a hand-edited meta.json) would answer
+        // every query wrongly, silently.
+        if index.schema() != schema {
+            return Err(Error::IndexDamaged {
+                path: dir.to_path_buf(),
+                detail: "its fields are not the ones this kaudit writes: made by another build?"
+                    .into(),
+            });
+        }
         Ok(Store {
             dir: dir.to_path_buf(),
             index,
