@@ -7,6 +7,7 @@ mod corpus;
 mod exit_codes;
 mod follow;
 mod formats;
+mod fuzz_regressions;
 mod hostile;
 mod ingest;
 mod query_syntax;

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Writes the committed seed corpora, fuzz/corpus/<target>/, from the project's own
+sample-logs/, queries/ and a few hand-written shapes, plus a handful of third-party
+lines from ../shared/audit-corpus (Apache-2.0 / MIT; see fuzz/README.md).
+
+Run from the repository root: python3 fuzz/make_seeds.py [path/to/shared/audit-corpus]
+Deterministic: the same inputs give the same files.
+"""
+import gzip
+import json
+import os
+import pathlib
+import re
+import shutil
+import sys
+import zlib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+OUT = ROOT / "fuzz" / "corpus"
+SHARED = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "audit-corpus"
+MAX_SEED = 6000  # bytes: the fuzzer's default max_len is 4096, a little more is fine
+
+
+def sample_lines():
+    for name in sorted(os.listdir(ROOT / "sample-logs")):
+        data = (ROOT / "sample-logs" / name).read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        yield from data.split(b"\n")
+
+
+def write(target, name, data):
+    d = OUT / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / name).write_bytes(data)
+
+
+def pick_events():
+    """One line per (verb, resource, subresource, level, has bodies), small ones first."""
+    seen = {}
+    odd = []
+    for line in sample_lines():
+        try:
+            e = json.loads(line)
+        except ValueError:
+            odd.append(line)
+            continue
+        o = e.get("objectRef") or {}
+        key = (e.get("verb"), o.get("resource"), o.get("subresource"), e.get("level"),
+               "requestObject" in e, "responseObject" in e)
+        if len(line) <= MAX_SEED and (key not in seen or len(line) < len(seen[key])):
+            seen[key] = line
+    return [seen[k] for k in sorted(seen, key=repr)], odd
+
+
+def slug(line):
+    e = json.loads(line)
+    o = e.get("objectRef") or {}
+    parts = [e.get("verb"), o.get("resource"), o.get("subresource"), e.get("level")]
+    return "-".join(p for p in parts if p) or "event"
+
+
+def parse_line_seeds():
+    events, odd = pick_events()
+    for i, line in enumerate(events[:40]):
+        write("parse_line", f"sample-{i:02}-{slug(line)}", line + b"\n")
+    for i, line in enumerate(l for l in odd if l.strip()):
+        # A truncated line and one with invalid UTF-8: rejections worth keeping.
+        write("parse_line", f"sample-odd-{i}", line[:MAX_SEED])
+    small = [json.loads(l) for l in events if len(l) < 1500][:3]
+    text = [json.dumps(e, separators=(",", ":")) for e in small]
+    envelopes = {
+        "envelope-eventlist": {"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": small},
+        "envelope-records": {"records": [{"category": "kube-audit", "properties": {"log": t + "\n"}} for t in text]},
+        "envelope-aks-object": {"category": "kube-audit", "properties": {"log": small[0]}},
+        "envelope-aks-string": {"category": "kube-audit-admin", "properties": {"log": text[1]}},
+        "envelope-array": small,
+    }
+    for name, value in envelopes.items():
+        write("parse_line", name, json.dumps(value, separators=(",", ":")).encode() + b"\n")
+    pretty = json.dumps(envelopes["envelope-eventlist"], indent=2).encode()
+    write("parse_line", "envelope-eventlist-pretty", pretty + b"\n")
+    for name, body in secret_bodies().items():
+        write("parse_line", name, json.dumps(body, separators=(",", ":")).encode() + b"\n")
+    for rel in THIRD_PARTY:
+        line = (SHARED / rel).read_bytes().split(b"\n")[0]
+        write("parse_line", "corpus-" + rel.replace("/", "-").removesuffix(".jsonl"), line[:MAX_SEED] + b"\n")
+
+
+PLANTED = "UExBTlRFRC1TRUNSRVQ="  # base64 of PLANTED-SECRET: must never be kept
+
+
+def secret_bodies():
+    """Events whose bodies hold secret values in every shape the redactor knows."""
+    def event(resource, verb, level, **bodies):
+        e = {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": level,
+             "auditID": "00000000-0000-4000-8000-000000000001", "stage": "ResponseComplete",
+             "requestURI": f"/api/v1/namespaces/ns/{resource}/x", "verb": verb,
+             "user": {"username": "system:serviceaccount:ns:sa", "groups": ["system:authenticated"]},
+             "objectRef": {"resource": resource, "namespace": "ns", "name": "x", "apiVersion": "v1"},
+             "requestReceivedTimestamp": "2026-11-20T10:00:00.000000Z",
+             "stageTimestamp": "2026-11-20T10:00:00.001000Z"}
+        e.update(bodies)
+        return e
+    applied = json.dumps({"apiVersion": "v1", "kind": "Secret", "data": {"k": PLANTED}})
+    secret = {"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "x", "annotations": {
+        "kubectl.kubernetes.io/last-applied-configuration": applied}},
+        "data": {"k": PLANTED}, "stringData": {"s": PLANTED}}
+    return {
+        "secret-create": event("secrets", "create", "RequestResponse", requestObject=secret, responseObject=secret),
+        "secret-list": event("secrets", "list", "RequestResponse",
+                             responseObject={"kind": "SecretList", "items": [{"data": {"k": PLANTED}}]}),
+        "secret-table": event("secrets", "list", "RequestResponse", responseObject={
+            "kind": "Table", "rows": [{"object": {"kind": "PartialObjectMetadata", "metadata": {
+                "annotations": {"kubectl.kubernetes.io/last-applied-configuration": applied}}}}]}),
+        "secret-merge-patch": event("secrets", "patch", "Request", requestObject={"data": {"k": PLANTED}}),
+        "secret-json-patch": event("secrets", "patch", "Request", requestObject=[
+            {"op": "add", "path": "/data/k", "value": PLANTED},
+            {"op": "replace", "path": "/stringData", "value": {"s": PLANTED}},
+            {"op": "add", "path": "/metadata/annotations",
+             "value": {"kubectl.kubernetes.io/last-applied-configuration": applied}}]),
+        "token-request": event("serviceaccounts", "create", "RequestResponse",
+                               responseObject={"kind": "TokenRequest", "status": {"token": PLANTED}}),
+        "token-review": event("tokenreviews", "create", "Request",
+                              requestObject={"kind": "TokenReview", "spec": {"token": PLANTED}}),
+    }
+
+
+# Small Apache-2.0 / MIT lines, each a shape the project's samples lack.
+THIRD_PARTY = [
+    "falco/create_secret.jsonl",  # v1beta1, no apiVersion, sorted keys
+    "falco/fal_01_003.invalid.jsonl",  # {"kind": 0}
+    "sysdig-aks-audit-log/sample_EventHubs_event.aks-wrapped.jsonl",  # properties.log string
+    "panther-analysis/eks-audit.tests.jsonl",  # partial event, odd timestamp
+    "panther-analysis/gke.tests.gke-wrapped.jsonl",  # GKE LogEntry: rejected
+    "apisnoop/audit_event_part_count_too_high.jsonl",  # mutated URI
+    "openshift-docs/nodes-nodes-audit-log-basic-viewing.jsonl",  # OpenShift annotations
+]
+
+
+def query_seeds():
+    queries = []
+    for path in sorted((ROOT / "queries").glob("*.toml")):
+        m = re.search(r"^query\s*=\s*'(.*)'$", path.read_text(), re.M)
+        if m:
+            queries.append((path.stem, m.group(1)))
+    readme = (ROOT / "README.md").read_text()
+    for i, q in enumerate(dict.fromkeys(re.findall(r"kaudit query (?:--[a-z-]+ \S+ )*'([^']*)'", readme))):
+        queries.append((f"readme-{i:02}", q))
+    # Corners of the grammar (src/query/parse.rs): regexes, escapes, keywords, saved.
+    corners = [r'uri:/a\/b\d/', '(name:/(a|b)/)', 'reason:"say \\"hi\\" \\\\o/"', 'ip:::1',
+               'code:>=400 code:<500', 'CODE:5XX', 'verb:get or ORACLE', 'NOT(a b) OR -c',
+               'name:db-* -ns:kube-system', '@secret-reads -@exec', '@both', '@self', '@empty',
+               'name:"db-*"', 'apigroup:""', 'ns:a AND (b OR "c d")', '', '((x))']
+    queries += [(f"syntax-{i:02}", q) for i, q in enumerate(corners)]
+    for name, q in queries:
+        write("query_parse", name, q.encode())
+
+
+def line_reader_seeds():
+    lines = [l for l in sample_lines() if 0 < len(l) < 1200][:6]
+    text = b"\n".join(lines) + b"\n"
+    short = b"a\nbb\r\n\n" + b"x" * 40 + b"\nlast"
+    cap = lambda n: n << 3
+    write("line_reader", "plain-cap31", bytes([cap(31), 0]) + text)
+    write("line_reader", "plain-short-pieces", bytes([cap(4), 7]) + short)
+    write("line_reader", "tail-stalls", bytes([cap(8) | 4, 0x0f]) + short)
+    write("line_reader", "gzip-file", bytes([cap(31) | 1, 0]) + gzip.compress(text, mtime=0))
+    write("line_reader", "gzip-two-members", bytes([cap(2) | 1, 9]) + gzip.compress(short, mtime=0) * 2)
+    write("line_reader", "gzip-by-harness", bytes([cap(16) | 2 | 4, 0x2b]) + short)
+    raw = zlib.compressobj(9, zlib.DEFLATED, 31)
+    write("line_reader", "gzip-truncated", bytes([cap(5) | 1, 5]) + (raw.compress(short) + raw.flush())[:-6])
+
+
+def main():
+    shutil.rmtree(OUT, ignore_errors=True)
+    parse_line_seeds()
+    query_seeds()
+    line_reader_seeds()
+
+
+if __name__ == "__main__":
+    main()
