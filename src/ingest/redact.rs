@@ -32,8 +32,10 @@ pub fn redact_event(event: &mut Value<'_>, secrets_request: bool) -> bool {
         return false;
     };
     let mut changed = false;
+    // Every copy of a repeated body key: `get_mut` finds only the first, and the
+    // others would reach the index as logged (found by fuzzing).
     for body in ["requestObject", "responseObject"] {
-        if let Some(v) = obj.get_mut(body) {
+        for v in each_mut(obj, body) {
             changed |= redact_body(v, secrets_request);
         }
     }
@@ -372,6 +374,15 @@ mod tests {
             true,
         );
         assert!(!op.contains("UkVBTA=="), "{op}");
+    }
+
+    #[test]
+    fn a_repeated_body_key_is_redacted_in_every_copy() {
+        let out = redacted(
+            r#"{"responseObject":"","responseObject":{"kind":"Secret","data":{"k":"UkVBTA=="}}}"#,
+            false,
+        );
+        assert!(!out.contains("UkVBTA=="), "{out}");
     }
 
     fn redact_twice(json: &str) -> String {
