@@ -190,43 +190,32 @@ fn is_marker(s: &str) -> bool {
 
 /// The annotation is a JSON string holding the whole object as kubectl applied it.
 /// Redacted when `always` (the object is a Secret) or when that JSON is a Secret; text
-/// that is not JSON is replaced whole in the first case.
+/// that is not JSON is replaced whole in the first case. It is read the way the event
+/// is (simd-json): every copy of a repeated `kind`, `data` or `stringData` counts, and
+/// nesting up to the same limit. serde_json kept only the last copy of a key and gave
+/// up past 128 levels, which let a copy of a Secret through unredacted.
 fn redact_last_applied(applied: &mut Value<'_>, always: bool) -> bool {
     let Value::String(text) = applied else {
         return always && redact_scalar(applied);
     };
-    let Ok(mut inner) = serde_json::from_str::<serde_json::Value>(text) else {
+    let mut bytes = text.as_bytes().to_vec();
+    let Ok(mut inner) = simd_json::to_borrowed_value(&mut bytes) else {
         return always && redact_scalar(applied);
     };
-    let is_secret = inner.get("kind").and_then(|k| k.as_str()) == Some("Secret");
-    if !(always || is_secret) {
+    if !(always || is_kind(&inner, "Secret")) {
         return false;
     }
+    let Value::Object(obj) = &mut inner else {
+        return false;
+    };
     let mut changed = false;
-    if let Some(obj) = inner.as_object_mut() {
-        for field in ["data", "stringData"] {
-            match obj.get_mut(field) {
-                Some(serde_json::Value::Object(entries)) => {
-                    for (_, value) in entries.iter_mut() {
-                        if !value.as_str().is_some_and(is_marker) && !value.is_null() {
-                            let len = value.as_str().map_or(0, str::len);
-                            *value = serde_json::Value::String(marker(len));
-                            changed = true;
-                        }
-                    }
-                }
-                // Not a marker already: redacting must not change what it redacted
-                // (found by fuzzing; an event is kept as logged only when nothing changed).
-                Some(value) if !value.is_null() && !value.as_str().is_some_and(is_marker) => {
-                    *value = serde_json::Value::String(marker(0));
-                    changed = true;
-                }
-                _ => {}
-            }
+    for (key, map) in obj.iter_mut() {
+        if key == "data" || key == "stringData" {
+            changed |= redact_values(map);
         }
     }
     if changed {
-        *applied = Value::String(Cow::Owned(inner.to_string()));
+        *applied = Value::String(Cow::Owned(simd_json::prelude::Writable::encode(&inner)));
     }
     changed
 }
@@ -385,6 +374,33 @@ mod tests {
             false,
         );
         assert!(!out.contains("UkVBTA=="), "{out}");
+    }
+
+    #[test]
+    fn last_applied_copies_with_repeated_keys_or_deep_nesting() {
+        // Each was kept as logged while the annotation was read with serde_json.
+        let annotated = |kind: &str, applied: &str| {
+            let applied = serde_json::to_string(applied).unwrap();
+            format!(
+                r#"{{"responseObject":{{"kind":"{kind}","metadata":{{"annotations":{{"{LAST_APPLIED}":{applied}}}}}}}}}"#
+            )
+        };
+        let deep = format!(
+            r#"{{"kind":"Secret","data":{{"k":"U0VDUkVU"}},"x":{}{}}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        for event in [
+            annotated("Secret", r#"{"data":{"k":"U0VDUkVU"},"data":null}"#),
+            annotated(
+                "Table",
+                r#"{"kind":"Secret","data":{"k":"U0VDUkVU"},"kind":"x"}"#,
+            ),
+            annotated("PartialObjectMetadata", &deep),
+        ] {
+            let out = redacted(&event, false);
+            assert!(!out.contains("U0VDUkVU"), "{out}");
+        }
     }
 
     fn redact_twice(json: &str) -> String {
