@@ -185,3 +185,62 @@ impl Engine {
         self.reader.searcher().num_docs()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse::MAX_NESTING;
+    use super::*;
+
+    /// The deepest queries `parse` accepts, of each shape that nests, run on a 2 MiB
+    /// stack (the TUI worker's) in a debug build: parsed, printed and parsed again,
+    /// built into a tantivy query and counted. See `parse::MAX_NESTING`.
+    #[test]
+    fn deepest_queries_run_on_a_small_stack() {
+        let (_dir, engine) = crate::testing::sample_index();
+        let deep = |open: &str, n: usize, close: &str| {
+            format!("{}verb:get{}", open.repeat(n), close.repeat(n))
+        };
+        // Nests 31 levels inside, one more for being a saved query.
+        let saved = vec![SavedQuery {
+            name: "s".into(),
+            description: String::new(),
+            query: deep("(a OR b ", MAX_NESTING / 2 - 1, ")"),
+            columns: Vec::new(),
+            sort: None,
+            origin: String::new(),
+        }];
+        let half = MAX_NESTING / 2;
+        let queries = [
+            "verb:get".to_string(),
+            deep("(", MAX_NESTING, ")"),
+            // An even number of negations: the same requests as verb:get.
+            deep("-", MAX_NESTING, ""),
+            deep("NOT ", MAX_NESTING, ""),
+            deep("-(a OR ", half, ")"),
+            // An Or in an And per parenthesis: the deepest Expr for its nesting.
+            deep("(a OR b ", MAX_NESTING, ")"),
+            format!("{}@s{}", "(a OR b ".repeat(half), ")".repeat(half)),
+        ];
+        let small_stack = std::thread::Builder::new().stack_size(2 << 20);
+        let counts = small_stack
+            .spawn(move || {
+                let mut counts = Vec::new();
+                for query in queries {
+                    let expr = parse_query(&query, &saved).unwrap();
+                    assert_eq!(parse_query(&expr.to_string(), &[]).unwrap(), expr);
+                    let search = Search {
+                        expr,
+                        since: None,
+                        until: None,
+                    };
+                    counts.push(engine.count(&search).unwrap());
+                }
+                counts
+            })
+            .unwrap()
+            .join()
+            .expect("no stack overflow");
+        assert!(counts[0] > 0);
+        assert_eq!(counts[1..4], [counts[0]; 3]);
+    }
+}

@@ -18,6 +18,7 @@
 //!   literally (no prefix or regex); the caller matches them against uri, ua and reason.
 //! - `@name` is replaced by the saved query `name`, parsed as if in parentheses. Unknown,
 //!   empty and self-including saved queries are errors, as is nesting deeper than 8.
+//! - Parentheses, `NOT` and `-` nest at most 64 deep, saved queries included.
 //!
 //! Values (`name:...`):
 //! - `*` alone: the field is present. A trailing `*` on a bare value: prefix (`db-*`).
@@ -38,6 +39,14 @@ use std::fmt;
 
 /// Saved queries may include each other at most this deep.
 const MAX_SAVED_DEPTH: usize = 8;
+
+/// Parentheses, `NOT` and `-` may nest at most this deep, counting the nesting inside
+/// saved queries (each of which is one level itself). The parser, `Display`, the tantivy
+/// query builder and tantivy all recurse once or twice per level: a query of a few
+/// thousand `(` or `-` overflowed the stack, an abort that in the TUI (whose worker
+/// thread has 2 MiB) also leaves the terminal in raw mode. 64 is far beyond what anyone
+/// writes and well within a debug build's 2 MiB (`deepest_queries_run_on_a_small_stack`).
+pub(crate) const MAX_NESTING: usize = 64;
 
 const MINUS_NEEDS_TERM: &str = "\"-\" must be directly followed by a term, e.g. -ns:kube-system";
 
@@ -224,16 +233,17 @@ impl SyntaxError {
 /// Parses a query. `@name` is resolved through `saved`, which returns the saved query's
 /// text; errors inside it carry that text and `saved: Some(name)`.
 pub fn parse(query: &str, saved: &dyn Fn(&str) -> Option<String>) -> Result<Expr, SyntaxError> {
-    parse_text(query, saved, &mut Vec::new())
+    parse_text(query, saved, &mut Vec::new()).map(|(expr, _)| expr)
 }
 
 /// `expanding` holds the saved queries being expanded, outermost first: the last one is
-/// the name of `text`, if it is a saved query.
+/// the name of `text`, if it is a saved query. Returns the expression and how deep it
+/// nests (see [`MAX_NESTING`]).
 fn parse_text(
     text: &str,
     saved: &dyn Fn(&str) -> Option<String>,
     expanding: &mut Vec<String>,
-) -> Result<Expr, SyntaxError> {
+) -> Result<(Expr, usize), SyntaxError> {
     let mut parser = Parser {
         text,
         chars: text.chars().collect(),
@@ -241,10 +251,13 @@ fn parse_text(
         tokens: Vec::new(),
         saved,
         expanding,
+        depth: 0,
+        deepest: 0,
     };
     parser.lex()?;
     parser.tokens.reverse();
-    parser.query()
+    let expr = parser.query()?;
+    Ok((expr, parser.deepest))
 }
 
 #[derive(Debug, PartialEq)]
@@ -256,7 +269,11 @@ enum Tok {
     Not,
     Minus,
     /// Terms are fully parsed while lexing, since they need only local context.
-    Term(Expr),
+    /// `nesting` is how deep the term nests itself: above 0 only for a saved query.
+    Term {
+        expr: Expr,
+        nesting: usize,
+    },
 }
 
 struct Token {
@@ -273,6 +290,10 @@ struct Parser<'p> {
     tokens: Vec<Token>,
     saved: &'p dyn Fn(&str) -> Option<String>,
     expanding: &'p mut Vec<String>,
+    /// Parentheses and negations around the token being parsed.
+    depth: usize,
+    /// The deepest nesting reached so far, terms' own included.
+    deepest: usize,
 }
 
 impl Parser<'_> {
@@ -319,7 +340,14 @@ impl Parser<'_> {
                 }
                 _ => match self.keyword() {
                     Some(keyword) => keyword,
-                    None => Tok::Term(self.term()?),
+                    None if c == '@' => {
+                        let (expr, nesting) = self.saved_query()?;
+                        Tok::Term { expr, nesting }
+                    }
+                    None => Tok::Term {
+                        expr: self.term()?,
+                        nesting: 0,
+                    },
                 },
             };
             self.tokens.push(Token { kind, pos });
@@ -346,7 +374,6 @@ impl Parser<'_> {
         let start = self.i;
         match self.chars[start] {
             '"' => Ok(Expr::Text(self.quoted()?)),
-            '@' => self.saved_query(),
             _ => {
                 let word = self.bare(true)?;
                 if self.peek_char() != Some(':') {
@@ -489,7 +516,8 @@ impl Parser<'_> {
         None
     }
 
-    fn saved_query(&mut self) -> Result<Expr, SyntaxError> {
+    /// `@name` at the cursor: the saved query's expression and how deep it nests.
+    fn saved_query(&mut self) -> Result<(Expr, usize), SyntaxError> {
         let at = self.i;
         self.i += 1;
         let name = self.bare(false)?;
@@ -514,9 +542,10 @@ impl Parser<'_> {
             return Err(self.err(at, format!("saved query @{name} is empty")));
         }
         self.expanding.push(name);
-        let expr = parse_text(&body, self.saved, self.expanding);
+        let parsed = parse_text(&body, self.saved, self.expanding);
         self.expanding.pop();
-        expr
+        // As if in parentheses: one level more than the saved query nests inside.
+        parsed.map(|(expr, nesting)| (expr, nesting + 1))
     }
 
     /// Pops the next token if it is `kind`, returning its position.
@@ -574,18 +603,22 @@ impl Parser<'_> {
             return Err(self.err(missing.0, missing.1));
         };
         match kind {
-            Tok::Term(expr) => Ok(expr),
-            Tok::Not => Ok(Expr::Not(Box::new(
-                self.unary((pos, "NOT needs a term after it"))?,
-            ))),
-            Tok::Minus => Ok(Expr::Not(Box::new(self.unary((pos, MINUS_NEEDS_TERM))?))),
+            Tok::Term { expr, nesting } => {
+                self.reach(pos, nesting)?;
+                Ok(expr)
+            }
+            Tok::Not => self.negation(pos, "NOT needs a term after it"),
+            Tok::Minus => self.negation(pos, MINUS_NEEDS_TERM),
             Tok::LParen => {
                 if self.eat(&Tok::RParen).is_some() {
                     return Err(self.err(pos, "empty parentheses \"()\""));
                 }
+                self.reach(pos, 1)?;
+                self.depth += 1;
                 let unclosed = format!("unclosed parenthesis opened at column {}", pos + 1);
                 let end = self.chars.len();
                 let inner = self.or((end, &unclosed))?;
+                self.depth -= 1;
                 match self.eat(&Tok::RParen) {
                     Some(_) => Ok(inner),
                     None => Err(self.err(end, unclosed)),
@@ -595,6 +628,29 @@ impl Parser<'_> {
             Tok::And => Err(self.err(pos, "AND needs a term on both sides")),
             Tok::RParen => Err(self.err(pos, "unexpected \")\"")),
         }
+    }
+
+    /// `NOT x` or `-x` for the operator at `pos`; `missing` is the error without an x.
+    fn negation(&mut self, pos: usize, missing: &str) -> Result<Expr, SyntaxError> {
+        self.reach(pos, 1)?;
+        self.depth += 1;
+        let inner = self.unary((pos, missing))?;
+        self.depth -= 1;
+        Ok(Expr::Not(Box::new(inner)))
+    }
+
+    /// Notes that the token at `pos` nests `levels` deeper than the current depth, and
+    /// refuses it past [`MAX_NESTING`] before the parser recurses into it.
+    fn reach(&mut self, pos: usize, levels: usize) -> Result<(), SyntaxError> {
+        let depth = self.depth + levels;
+        if depth > MAX_NESTING {
+            let message = format!(
+                "parentheses, NOT and \"-\" nest more than {MAX_NESTING} deep here (saved queries included)"
+            );
+            return Err(self.err(pos, message));
+        }
+        self.deepest = self.deepest.max(depth);
+        Ok(())
     }
 }
 
@@ -980,6 +1036,45 @@ mod tests {
         );
         assert!(message("@level8").starts_with("saved queries are nested more than 8 deep"));
         assert_eq!(message("x @empty"), "saved query @empty is empty");
+    }
+
+    #[test]
+    fn nesting_is_limited() {
+        // Found with the property tests (parse_props.rs): a query of a few thousand `(`
+        // or `-` overflowed the stack (an abort, not an error) in the parser on the CLI's
+        // main thread, and one of a few hundred did in the query builder on the TUI
+        // worker's 2 MiB stack (debug builds).
+        let deep =
+            |open: &str, n: usize, close: &str| format!("{}x{}", open.repeat(n), close.repeat(n));
+        let at = |e: SyntaxError| (e.position, e.message.starts_with("parentheses, NOT and"));
+        assert_eq!(p(&deep("(", MAX_NESTING, ")")), text("x"));
+        assert_eq!(
+            at(err(&deep("(", MAX_NESTING + 1, ")"))),
+            (MAX_NESTING, true)
+        );
+        assert!(matches!(p(&deep("-", MAX_NESTING, "")), Expr::Not(_)));
+        assert_eq!(
+            at(err(&deep("-", MAX_NESTING + 1, ""))),
+            (MAX_NESTING, true)
+        );
+        assert_eq!(
+            at(err(&deep("NOT ", MAX_NESTING + 1, ""))),
+            (4 * MAX_NESTING, true)
+        );
+        // `-(` is two levels; the OR and the AND inside the group add none.
+        assert!(parse(&deep("-(a OR b ", MAX_NESTING / 2, ")"), &no_saved).is_ok());
+        assert!(parse(&deep("-(a OR b ", MAX_NESTING / 2 + 1, ")"), &no_saved).is_err());
+        // Far deeper, like the queries that crashed: an error, not an abort.
+        for open in ["(", "-", "NOT ", "-(", "(a OR "] {
+            assert!(at(err(&deep(open, 100_000, ""))).1, "{open}");
+        }
+
+        // A saved query is one level, plus its own nesting, wherever it is used.
+        let saved = |name: &str| (name == "s").then(|| deep("(a OR b ", 30, ")"));
+        let within = format!("{}@s", "-".repeat(MAX_NESTING - 31));
+        assert!(parse(&within, &saved).is_ok());
+        let e = parse(&format!("-{within}"), &saved).unwrap_err();
+        assert_eq!(at(e), (MAX_NESTING - 30, true));
     }
 
     #[test]
