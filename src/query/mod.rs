@@ -5,6 +5,8 @@ pub mod build;
 pub mod histogram;
 pub mod ordered;
 pub mod parse;
+#[cfg(test)]
+mod parse_props;
 pub mod saved;
 pub mod scan;
 pub mod terms;

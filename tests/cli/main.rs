@@ -15,4 +15,5 @@ mod redaction;
 mod report_goldens;
 mod reports;
 mod samples;
+mod stage_props;
 mod tui;
