@@ -391,3 +391,21 @@ fn a_full_disk_during_a_commit_keeps_the_last_commit_and_loses_nothing() {
     k.ingest(&[&samples, &more]);
     assert_eq!(k.count(""), expected, "re-reading adds nothing");
 }
+
+#[test]
+fn an_unreadable_file_is_named_and_the_others_are_still_ingested() {
+    // Tests run as root here, where file modes do not stop reads: /proc/self/mem
+    // opens but every read of it fails (EIO), as a bad disk block would.
+    let k = Kaudit::new();
+    let good = k.write("audit.log", &[line(1, json!({}))]);
+    let run = k.run(&["ingest", "/proc/self/mem", good.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("kaudit: error: /proc/self/mem: Input/output error"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("requests: 1 new"), "{}", run.stderr);
+    assert_eq!(k.count(""), 1);
+}
