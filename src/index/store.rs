@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 use crate::ingest::checkpoint::Checkpoint;
 
 const MARKER: &str = "kaudit-index.json";
+/// tantivy's own metadata, written (atomically) last when it creates an index.
+const TANTIVY_META: &str = "meta.json";
 
 #[derive(Serialize, Deserialize)]
 struct Marker {
@@ -63,6 +65,12 @@ impl Store {
                 }
             });
         }
+        // A marker alone is an index whose creation was cut short: nothing is in it.
+        if !dir.join(TANTIVY_META).exists() {
+            return Err(Error::NoIndex {
+                path: dir.to_path_buf(),
+            });
+        }
         check_marker(dir)?;
         let index = Index::open_in_dir(dir).map_err(|e| Error::index(dir, e))?;
         let (schema, fields) = schema::build();
@@ -84,17 +92,31 @@ impl Store {
     }
 
     /// Opens the index, creating it (owner-only) when the directory is new or empty.
+    ///
+    /// The marker is written first, before tantivy's files: it claims the directory
+    /// for kaudit, and a creation cut short (kill -9 during the first ingest) leaves a
+    /// marked directory that the next run completes. Written last, as it once was, it
+    /// left tantivy's files without a marker: a directory refused for good as "not a
+    /// kaudit index" until removed by hand.
     pub fn open_or_create(dir: &Path) -> Result<Store> {
-        if dir.join(MARKER).exists() {
+        let marked = dir.join(MARKER).exists();
+        if marked && dir.join(TANTIVY_META).exists() {
             return Store::open(dir);
         }
-        if dir.exists() && !is_empty_dir(dir) {
+        if !marked && dir.exists() && !is_empty_dir(dir) {
             return Err(Error::NotAnIndex {
                 path: dir.to_path_buf(),
                 reason: format!("the directory is not empty and has no {MARKER}"),
             });
         }
         create_private_dir(dir)?;
+        // Also rewrites a marker cut short: tantivy's files come after it, so it is ours.
+        let marker = Marker {
+            schema_version: SCHEMA_VERSION,
+            created_by: format!("kaudit {}", env!("CARGO_PKG_VERSION")),
+        };
+        let text = serde_json::to_string_pretty(&marker).expect("marker serializes");
+        fs::write(dir.join(MARKER), text).map_err(|e| Error::io(dir.join(MARKER), e))?;
         let (schema, fields) = schema::build();
         let settings = tantivy::IndexSettings {
             docstore_compression: tantivy::store::Compressor::Lz4,
@@ -106,12 +128,6 @@ impl Store {
             .settings(settings)
             .create_in_dir(dir)
             .map_err(|e| Error::index(dir, e))?;
-        let marker = Marker {
-            schema_version: SCHEMA_VERSION,
-            created_by: format!("kaudit {}", env!("CARGO_PKG_VERSION")),
-        };
-        let text = serde_json::to_string_pretty(&marker).expect("marker serializes");
-        fs::write(dir.join(MARKER), text).map_err(|e| Error::io(dir.join(MARKER), e))?;
         Ok(Store {
             dir: dir.to_path_buf(),
             index,
