@@ -173,5 +173,9 @@ fn planted_secret_values_appear_nowhere() {
         let bytes = std::fs::read(&export).unwrap();
         assert!(!bytes.is_empty());
         assert_clean(&export.display().to_string(), &bytes);
+        // Exports hold audit data: owner-only, like the index.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&export).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", export.display());
     }
 }
