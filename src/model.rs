@@ -128,7 +128,20 @@ pub struct Request<'a> {
     /// 99999): the field's name and text. The request is kept, timed by the other
     /// timestamp if there is one, and ingest reports it with its place.
     pub bad_timestamp: Option<(&'static str, &'a str)>,
+    /// Why this event was salvaged (`invalid-json`, `too-long`, `too-deep`, ...): its
+    /// line could not be parsed whole, so only its envelope was read and its unreadable
+    /// values (usually a body) were replaced by `<unreadable: N bytes>` markers. None for
+    /// an event read whole. Stored in the event JSON as [`SALVAGED_KEY`].
+    pub salvaged: Option<&'a str>,
 }
+
+/// The top-level key kaudit adds to a salvaged event's stored JSON (see
+/// `Request::salvaged`). Dotted so it cannot be mistaken for an apiserver field.
+pub const SALVAGED_KEY: &str = "kaudit.salvaged";
+
+/// Starts the marker that replaces a value a salvaged line could not read:
+/// `<unreadable: N bytes>`.
+pub const UNREADABLE_PREFIX: &str = "<unreadable: ";
 
 impl Request<'_> {
     /// The request's time: when it was received, else the time of this stage.

@@ -457,6 +457,7 @@ pub fn normalize<'v>(v: &'v Value<'_>) -> Result<Request<'v>, Rejection> {
         ..Request::default()
     };
     r.stage = opt_str(v, "stage", "stage")?.and_then(Stage::parse);
+    r.salvaged = opt_str(v, crate::model::SALVAGED_KEY, crate::model::SALVAGED_KEY)?;
 
     let user = opt_obj(v, "user", "user")?;
     if let Some(user) = user {
