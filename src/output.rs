@@ -52,6 +52,9 @@ pub struct Row {
     pub reason: Option<String>,
     #[serde(rename = "requestURI")]
     pub request_uri: Option<String>,
+    /// Why the line was salvaged (only its envelope could be read); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub salvaged: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event: Option<Box<RawValue>>,
     /// For the table: `resource[/sub]` and `ns/name`, and the actor label.
@@ -102,6 +105,7 @@ impl Row {
             decision: own(r.decision),
             reason: own(r.reason),
             request_uri: own(r.request_uri),
+            salvaged: own(r.salvaged),
             event: None,
             actor: r.actor_label(),
             resource_path: r.resource_path().unwrap_or_default(),

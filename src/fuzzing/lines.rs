@@ -72,7 +72,9 @@ pub fn line_reader(data: &[u8]) {
                         assert!(!bytes.contains(&b'\n'));
                         (at, bytes.len(), terminated)
                     }
-                    Line::TooLong { bytes, terminated } => {
+                    Line::TooLong {
+                        bytes, terminated, ..
+                    } => {
                         assert!(bytes > max_line as u64, "a line within the cap skipped");
                         let skipped = seen.get(start..start + bytes as usize);
                         assert!(skipped.is_some_and(|s| !s.contains(&b'\n')));

@@ -84,6 +84,7 @@ pub fn build(
     text(f.ua, r.user_agent);
     text(f.uri, r.request_uri);
     text(f.reason, r.reason);
+    text(f.salvaged, r.salvaged);
     for g in &r.groups {
         text(f.group, Some(g));
     }

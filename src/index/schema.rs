@@ -6,7 +6,7 @@ use tantivy::schema::{
 };
 
 /// Bumped when the schema changes incompatibly; an index of another version is refused.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Handles to every field.
 #[derive(Clone)]
@@ -40,6 +40,8 @@ pub struct Fields {
     pub reason: Field,
     /// Container checks failed by a pod or workload body: privileged, hostPath, ….
     pub risk: Field,
+    /// Why the request's line was salvaged (`Request::salvaged`).
+    pub salvaged: Field,
     /// Size in the log of all the request's stages: what fills the log (`report stats`).
     pub bytes: Field,
     /// Redacted JSON of the most complete stage.
@@ -96,6 +98,7 @@ pub fn build() -> (Schema, Fields) {
         level: b.add_text_field("level", grouped.clone()),
         ip: b.add_text_field("ip", grouped.clone()),
         risk: b.add_text_field("risk", exact.clone()),
+        salvaged: b.add_text_field("salvaged", exact.clone()),
         audit_id: b.add_text_field("auditid", exact),
         ua: b.add_text_field("ua", text.clone()),
         // userAgent whole, columnar only: `ua` is indexed by words for search, and

@@ -1,8 +1,11 @@
 //! Splits a byte stream into lines with a hard cap on line length, keeping every line's
 //! number and byte offset. Memory stays bounded whatever the input: a line over the cap
-//! is skipped (its size counted) without being buffered.
+//! is skipped (its size counted) without being buffered, while a lenient scan
+//! (`super::scan`) keeps what it needs to salvage the event's envelope.
 
 use std::io::{self, Read};
+
+use super::scan::{Limits, Scanner};
 
 const CHUNK: usize = 1 << 20;
 
@@ -16,6 +19,8 @@ pub enum Line<'a> {
     TooLong {
         bytes: u64,
         terminated: bool,
+        /// What a lenient scan of the skipped line found (see `ingest::salvage`).
+        scan: &'a mut Scanner,
     },
 }
 
@@ -44,6 +49,8 @@ pub struct LineReader<R> {
     max_line: usize,
     /// Position of the next line to be returned.
     next: Position,
+    /// Scans an over-long line as it is skipped.
+    scan: Scanner,
 }
 
 impl<R: Read> LineReader<R> {
@@ -59,6 +66,7 @@ impl<R: Read> LineReader<R> {
             skipping: None,
             max_line,
             next: first,
+            scan: Scanner::new(Limits::streaming(0)),
         }
     }
 
@@ -100,6 +108,7 @@ impl<R: Read> LineReader<R> {
             if let Some(skipped) = self.skipping {
                 let pending = &self.buf[self.start..self.end];
                 if let Some(i) = memchr::memchr(b'\n', pending) {
+                    self.scan.feed(&pending[..i]);
                     let bytes = skipped + i as u64;
                     self.start += i + 1;
                     self.skipping = None;
@@ -109,9 +118,11 @@ impl<R: Read> LineReader<R> {
                         Line::TooLong {
                             bytes,
                             terminated: true,
+                            scan: &mut self.scan,
                         },
                     )));
                 }
+                self.scan.feed(pending);
                 self.skipping = Some(skipped + pending.len() as u64);
                 self.start = 0;
                 self.end = 0;
@@ -123,6 +134,7 @@ impl<R: Read> LineReader<R> {
                         Line::TooLong {
                             bytes,
                             terminated: false,
+                            scan: &mut self.scan,
                         },
                     )));
                 }
@@ -137,9 +149,12 @@ impl<R: Read> LineReader<R> {
                 self.start += len + 1;
                 self.advance(len as u64 + 1);
                 if len > self.max_line {
+                    self.scan.reset();
+                    self.scan.feed(&self.buf[line_start..line_start + len]);
                     let line = Line::TooLong {
                         bytes: len as u64,
                         terminated: true,
+                        scan: &mut self.scan,
                     };
                     return Ok(Some((at, line)));
                 }
@@ -153,6 +168,7 @@ impl<R: Read> LineReader<R> {
                 )));
             }
             if pending.len() > self.max_line {
+                self.scan.reset();
                 self.skipping = Some(0);
                 continue;
             }
@@ -230,7 +246,9 @@ mod tests {
                         if terminated { "" } else { "<eof>" }
                     )
                 }
-                Line::TooLong { bytes, terminated } => {
+                Line::TooLong {
+                    bytes, terminated, ..
+                } => {
                     format!("<{bytes} bytes{}>", if terminated { "" } else { " eof" })
                 }
             };

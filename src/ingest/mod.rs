@@ -3,14 +3,16 @@
 //! tantivy: the index is one sink among others.
 
 pub mod checkpoint;
+mod document;
 pub mod follow;
 pub mod lines;
 pub mod parse;
 pub mod redact;
+pub mod salvage;
+pub mod scan;
 pub mod source;
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::Instant;
@@ -227,36 +229,26 @@ fn read_source(
         .reader_from(start.offset, raw_bytes.clone())
         .map_err(io_err)?;
     if start.offset == 0 && looks_like_document(&prefix) {
-        // A pretty-printed JSON document (a webhook EventList, an Event Hubs batch):
-        // read it whole and parse it as one record. If it is not one valid document
-        // after all, its bytes are read again as lines below.
-        let cap = options.max_line_bytes.max(DOCUMENT_CAP);
-        let mut doc = Vec::new();
-        (&mut reader)
-            .take(cap as u64 + 1)
-            .read_to_end(&mut doc)
-            .map_err(io_err)?;
-        if doc.len() <= cap && Parser::default().is_valid_json(&doc) {
-            let doc_lines = memchr::memchr_iter(b'\n', &doc).count() as u64;
-            summary.lines += doc_lines;
-            summary.bytes += doc.len() as u64;
-            let location = Location {
-                file: name.clone(),
-                line: 1,
-                item: None,
-            };
-            parse_record(parser, sink, summary, &doc, location, true)?;
-            let end = Position {
-                line: doc_lines + 1,
-                offset: doc.len() as u64,
-            };
-            sink.reached(
-                checkpoint::mark_for(source.display(), device, inode, &prefix, end),
-                &prefix,
-            )?;
-            return Ok(());
+        // A pretty-printed JSON document (a webhook EventList, an Event Hubs batch),
+        // streamed item by item; if it is not one after all, read as lines below.
+        let location = Location {
+            file: name.clone(),
+            line: 1,
+            item: None,
+        };
+        let max_item = options.max_line_bytes;
+        match document::read(reader, max_item, parser, sink, summary, &location)
+            .map_err(io_err)??
+        {
+            document::Document::Read(end) => {
+                sink.reached(
+                    checkpoint::mark_for(source.display(), device, inode, &prefix, end),
+                    &prefix,
+                )?;
+                return Ok(());
+            }
+            document::Document::NotOne(again) => reader = again,
         }
-        reader = Box::new(std::io::Cursor::new(doc).chain(reader));
     }
     let mut lines = LineReader::new(reader, options.max_line_bytes, start);
     let mut last_report = start.offset;
@@ -311,15 +303,26 @@ pub(crate) fn handle_line(
         item: None,
     };
     match line {
-        Line::TooLong { bytes, terminated } => {
+        Line::TooLong {
+            bytes,
+            terminated,
+            scan,
+        } => {
             summary.bytes += bytes + u64::from(terminated);
-            summary.reject(
-                location,
-                Rejection::TooLong {
+            let salvaged = terminated
+                && salvage_found(
+                    parser,
+                    sink,
+                    summary,
+                    scan,
+                    &location,
+                    Some(salvage::reason::TOO_LONG),
                     bytes,
-                    limit: options.max_line_bytes,
-                },
-            );
+                )?;
+            if !salvaged {
+                let limit = options.max_line_bytes;
+                summary.reject(location, Rejection::TooLong { bytes, limit });
+            }
             Ok(terminated)
         }
         Line::Text { bytes, terminated } => {
@@ -330,8 +333,118 @@ pub(crate) fn handle_line(
     }
 }
 
-/// Largest JSON document (a multi-line EventList) read whole; see `read_source`.
-const DOCUMENT_CAP: usize = 256 << 20;
+/// Indexes what a lenient scan of an unparseable record found: each item that parses
+/// on its own is read as usual, every other object is rebuilt from its readable
+/// members (`salvage::rebuild`). Returns false when nothing was found to index (the
+/// record is then rejected as a whole). A record cut short is never salvaged: what it
+/// would hold cannot be known.
+fn salvage_found(
+    parser: &mut Parser,
+    sink: &mut dyn Sink,
+    summary: &mut Summary,
+    scan: &mut scan::Scanner,
+    location: &Location,
+    line_reason: Option<&'static str>,
+    record_bytes: u64,
+) -> Result<bool> {
+    if scan.end().unclosed {
+        return Ok(false);
+    }
+    let found: Vec<scan::Found> = scan.take_found().collect();
+    let mut indexed = false;
+    for item in found {
+        // An item of a list that parses alone is read as it would have been; the
+        // record as a whole has failed already.
+        let strict = item.index.is_some();
+        indexed |= index_found(
+            parser,
+            sink,
+            summary,
+            item,
+            location,
+            strict,
+            line_reason,
+            record_bytes,
+        )?;
+    }
+    Ok(indexed)
+}
+
+/// Indexes one object (or list element) a scan found: parsed whole when `strict` and
+/// it parses, else rebuilt from its readable members. Returns whether it was dealt
+/// with (indexed or rejected in its own name); false for a lone object with no
+/// readable envelope, which the caller rejects.
+#[allow(clippy::too_many_arguments)]
+fn index_found(
+    parser: &mut Parser,
+    sink: &mut dyn Sink,
+    summary: &mut Summary,
+    item: scan::Found,
+    location: &Location,
+    strict: bool,
+    line_reason: Option<&'static str>,
+    record_bytes: u64,
+) -> Result<bool> {
+    let at = Location {
+        item: item.index,
+        ..location.clone()
+    };
+    let (text, bytes, members) = match item.shape {
+        scan::Shape::NotObject(what) => {
+            summary.reject(at, Rejection::NotAnObject(what));
+            return Ok(true);
+        }
+        scan::Shape::Object {
+            text,
+            bytes,
+            members,
+        } => (text, bytes, members),
+    };
+    let bytes = if item.index.is_some() || record_bytes == 0 {
+        bytes
+    } else {
+        record_bytes
+    };
+    if strict
+        && let Some(text) = text.as_deref()
+        && parser.is_valid_json(text)
+    {
+        if let Err(why) = parse_one(parser, sink, summary, text, at.clone(), Some(bytes))? {
+            summary.reject(at, why);
+        }
+        return Ok(true);
+    }
+    match salvage::rebuild(&members, line_reason) {
+        Some(rebuilt) => {
+            let outcome = parse_one(
+                parser,
+                sink,
+                summary,
+                &rebuilt.json,
+                at.clone(),
+                Some(bytes),
+            )?;
+            if let Err(why) = outcome {
+                summary.reject(at, why);
+            }
+            Ok(true)
+        }
+        None if item.index.is_some() || strict => {
+            let why = if members.is_empty() {
+                Rejection::NoAuditFields
+            } else {
+                Rejection::InvalidJson(
+                    "not valid JSON, and no audit field (auditID, verb, requestURI, user, \
+                     objectRef, stageTimestamp) is readable in it"
+                        .into(),
+                )
+            };
+            summary.reject(at, why);
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
 
 /// A file whose first line is only the start of a JSON value (`{`, `[`, `{"kind":…,`)
 /// holds one pretty-printed document rather than one event per line.
@@ -346,6 +459,7 @@ fn looks_like_document(prefix: &[u8]) -> bool {
 }
 
 /// Parses one record (a line, or a whole document) and hands its events to the sink.
+/// A record a strict parse refuses is salvaged (`salvage_found`) before it is rejected.
 fn parse_record(
     parser: &mut Parser,
     sink: &mut dyn Sink,
@@ -358,13 +472,56 @@ fn parse_record(
         // Blank lines are not events and not errors.
         return Ok(());
     }
-    let outcome = parser.parse_line(bytes, &mut |item, parsed| {
+    let Err(why) = parse_one(parser, sink, summary, bytes, location.clone(), None)? else {
+        return Ok(());
+    };
+    let unreadable = matches!(
+        why,
+        Rejection::InvalidJson(_) | Rejection::InvalidUtf8 { .. } | Rejection::Binary { .. }
+    );
+    if unreadable {
+        let record = parse::trim(bytes);
+        let mut scan = scan::Scanner::new(scan::Limits::line(record.len()));
+        scan.feed(record);
+        let len = bytes.len() as u64;
+        if salvage_found(parser, sink, summary, &mut scan, &location, None, len)? {
+            return Ok(());
+        }
+    }
+    // A last line without a newline that does not parse was cut off mid-write.
+    let why = if terminated {
+        why
+    } else {
+        Rejection::Truncated
+    };
+    summary.reject(location, why);
+    Ok(())
+}
+
+/// Parses one record strictly and hands its events to the sink; returns the record's
+/// own rejection, if any. `bytes`: the event's size in the log, when the record is a
+/// rebuilt or cut-out copy of it.
+fn parse_one(
+    parser: &mut Parser,
+    sink: &mut dyn Sink,
+    summary: &mut Summary,
+    record: &[u8],
+    location: Location,
+    bytes: Option<u64>,
+) -> Result<std::result::Result<(), Rejection>> {
+    parser.parse_line(record, &mut |item, parsed| {
         let at = Location {
-            item,
+            item: item.or(location.item),
             ..location.clone()
         };
         match parsed {
-            Ok(event) => {
+            Ok(mut event) => {
+                if let (Some(bytes), None) = (bytes, item) {
+                    event.bytes = bytes;
+                }
+                if let Some(reason) = event.request.salvaged {
+                    summary.warn(at.clone(), "salvaged", salvage::explain(reason));
+                }
                 summary.saw_time(event.request.time());
                 if let Some((field, text)) = event.request.bad_timestamp {
                     let fallback = if event.request.time().is_some() {
@@ -385,15 +542,5 @@ fn parse_record(
             Err(why) => summary.reject(at, why),
         }
         Ok::<(), Error>(())
-    })?;
-    if let Err(why) = outcome {
-        // A last line without a newline that does not parse was cut off mid-write.
-        let why = if terminated {
-            why
-        } else {
-            Rejection::Truncated
-        };
-        summary.reject(location, why);
-    }
-    Ok(())
+    })
 }

@@ -166,7 +166,7 @@ impl Parser {
 }
 
 /// Strips a UTF-8 BOM, surrounding whitespace and a CR (CRLF files).
-fn trim(mut line: &[u8]) -> &[u8] {
+pub fn trim(mut line: &[u8]) -> &[u8] {
     if let Some(rest) = line.strip_prefix(b"\xef\xbb\xbf") {
         line = rest;
     }

@@ -108,6 +108,7 @@ fields! {
     RequestUri       "uri"      Text    "request URI (matched as words)";
     Reason           "reason"   Text    "authorization reason or response message (matched as words)";
     Risk             "risk"     Exact   "container check failed by a pod or workload body: privileged, capabilities, hostNetwork, hostPID, hostIPC, hostPath, allowPrivilegeEscalation, runAsRoot, readOnlyRootFilesystem";
+    Salvaged         "salvaged" Exact   "why a request's line could not be read whole and only its envelope was indexed: too-long, too-deep, invalid-utf8, bad-string, bad-number, invalid-json";
 }
 
 impl Field {

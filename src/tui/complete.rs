@@ -322,7 +322,7 @@ mod tests {
         let c = at_end("res").unwrap();
         assert_eq!((c.start, c.end), (0, 3));
         assert_eq!(c.candidates, ["resource:"]);
-        assert_eq!(candidates("s"), ["sa:", "sub:", "stage:"]);
+        assert_eq!(candidates("s"), ["sa:", "sub:", "stage:", "salvaged:"]);
         assert_eq!(candidates("RES"), ["resource:"], "field names ignore case");
         assert_eq!(candidates("verb:get r"), ["resource:", "reason:", "risk:"]);
         // An empty word offers every field.

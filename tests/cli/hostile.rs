@@ -9,7 +9,7 @@ use std::process::Stdio;
 
 use serde_json::{Value, json};
 
-use crate::common::{Kaudit, Run, event, id};
+use crate::common::{Kaudit, Run, column, event, id};
 use crate::tui::{Terminal, tui};
 
 /// Runs `command` and returns its result with the child's own peak memory in KiB.
@@ -100,14 +100,14 @@ fn hostile_shapes_are_rejected_or_warned_at_their_place_and_the_rest_indexed() {
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     for expected in [
-        "shapes.log:3: line of 314",
-        "is over --max-line-bytes 1048576; skipped",
-        "shapes.log:4: invalid UTF-8 at column 41",
+        // Lines whose envelope is readable are salvaged, not rejected (issue 19).
+        "shapes.log:3: salvaged (too-long)",
+        "shapes.log:4: salvaged (invalid-utf8)",
+        "shapes.log:10: salvaged (too-deep)",
         "shapes.log:5: binary data",
         "shapes.log:6: field verb: expected a string, found a number",
         "shapes.log:7: requestReceivedTimestamp \"2026-13-45T99:99:99Z\" is not a valid time; timed by the other timestamp",
         "shapes.log:8: requestReceivedTimestamp \"99999-01-01T00:00:00Z\" is not a valid time",
-        "shapes.log:10: malformed JSON",
         "shapes.log:12: truncated final line",
     ] {
         assert!(
@@ -116,30 +116,37 @@ fn hostile_shapes_are_rejected_or_warned_at_their_place_and_the_rest_indexed() {
             run.stderr
         );
     }
-    assert!(run.stderr.contains("rejected: 6"), "{}", run.stderr);
-    // The BOM line, the CRLF line, both odd timestamps, the unknown verb and line 11.
+    assert!(run.stderr.contains("rejected: 3"), "{}", run.stderr);
+    // All but the binary line, the wrong type and the truncated last line.
     let ids: Vec<String> = k
         .rows("", &["--oldest-first"])
         .iter()
         .map(|r| r["auditID"].as_str().unwrap().to_string())
         .collect();
-    let mut expected: Vec<String> = [1, 2, 7, 8, 9, 11].iter().map(|&n| id(n)).collect();
+    let mut expected: Vec<String> = [1, 2, 3, 4, 7, 8, 9, 10, 11]
+        .iter()
+        .map(|&n| id(n))
+        .collect();
     let mut got = ids.clone();
     got.sort();
     expected.sort();
     assert_eq!(got, expected);
     assert_eq!(k.count("verb:frobnicate"), 1, "an unknown verb is data");
+    assert_eq!(k.count("salvaged:*"), 3);
+    assert_eq!(k.count("salvaged:too-deep"), 1);
 }
 
 #[test]
 fn an_over_long_line_costs_no_memory() {
     // Peak memory with a 64 MiB line (cap 1 MiB) against the same log without it,
-    // measured in the same run: the line is skipped in chunks, never held.
+    // measured in the same run: the line is skipped in chunks, never held, and its
+    // request is still indexed from the envelope around the body (issue 19).
     let k = Kaudit::new();
     let good: Vec<String> = (1..=50).map(|n| line(n, json!({}))).collect();
     let plain = k.write("plain/audit.log", &good);
     let mut long = good.clone();
-    long.insert(25, line(99, json!({"userAgent": "y".repeat(64 << 20)})));
+    let body = json!({"requestObject": {"data": {"x": "<".repeat(64 << 20)}}, "verb": "patch"});
+    long.insert(25, line(99, body));
     let with_long = k.write("long/audit.log", &long);
     let measure = |path: &Path, index: &str| {
         let mut command = k.command();
@@ -156,12 +163,16 @@ fn an_over_long_line_costs_no_memory() {
     let (base, base_kib) = measure(&plain, "i1");
     let (run, long_kib) = measure(&with_long, "i2");
     assert_eq!((base.code, run.code), (0, 0), "{}", run.stderr);
-    assert!(run.stderr.contains("line too long: 1"), "{}", run.stderr);
-    assert!(run.stderr.contains("requests: 50 new"), "{}", run.stderr);
+    assert!(run.stderr.contains("salvaged: 1"), "{}", run.stderr);
+    assert!(run.stderr.contains("requests: 51 new"), "{}", run.stderr);
     assert!(
         long_kib < base_kib + 16 * 1024,
         "peak {long_kib} KiB with a 64 MiB line, {base_kib} KiB without"
     );
+    let index = k.path("i2");
+    let row = k.rows("salvaged:too-long", &["--index", index.to_str().unwrap()]);
+    assert_eq!(column(&row, "auditID"), [id(99)]);
+    assert_eq!(column(&row, "verb"), ["patch"]);
 }
 
 /// Text an attacker can put in a request: terminal escapes (CSI, OSC with BEL), a C1
@@ -269,7 +280,7 @@ fn a_damaged_index_says_so_and_rebuild_reads_its_logs_again() {
         std::fs::copy(entry.path(), logs.join(entry.file_name())).unwrap();
     }
     assert_eq!(k.ingest(&[&logs]).code, 0);
-    assert_eq!(k.count(""), 913);
+    assert_eq!(k.count(""), 914);
 
     // A truncated segment file: a clear error naming the way out, not a panic.
     let store = std::fs::read_dir(k.index())
@@ -298,7 +309,7 @@ fn a_damaged_index_says_so_and_rebuild_reads_its_logs_again() {
         "{}",
         rebuilt.stderr
     );
-    assert_eq!(k.count(""), 913, "every request is back");
+    assert_eq!(k.count(""), 914, "every request is back");
     let kept = std::fs::read_dir(k.dir.path())
         .unwrap()
         .filter(|e| {
@@ -335,7 +346,7 @@ fn a_damaged_index_says_so_and_rebuild_reads_its_logs_again() {
     );
     let named = k.run(&["index", "rebuild", logs.to_str().unwrap()]);
     assert_eq!(named.code, 0, "{}", named.stderr);
-    assert_eq!(k.count(""), 913);
+    assert_eq!(k.count(""), 914);
     assert!(
         k.run(&["index", "rebuild"]).code == 0,
         "a third rebuild in the same second"
@@ -380,12 +391,12 @@ fn a_full_disk_during_a_commit_keeps_the_last_commit_and_loses_nothing() {
         full.stderr
     );
     assert!(full.stderr.contains("last commit is"), "{}", full.stderr);
-    assert_eq!(k.count(""), 913, "the last commit is intact");
+    assert_eq!(k.count(""), 914, "the last commit is intact");
 
     // With room again, the same command goes on; nothing is doubled.
     let alone = Kaudit::new();
     alone.ingest(&[&more]);
-    let expected = 913 + alone.count("");
+    let expected = 914 + alone.count("");
     assert_eq!(k.ingest(&[&more]).code, 0);
     assert_eq!(k.count(""), expected);
     k.ingest(&[&samples, &more]);
