@@ -16,6 +16,9 @@ use super::scan::{Limits, Scanner};
 use super::{Location, Parser, Sink, Summary, index_found};
 use crate::error::Result;
 
+/// Items held at most before the input is taken to be a document; see `read`.
+const MAX_HELD: usize = 4096;
+
 /// How reading a document ended.
 pub(super) enum Document {
     /// Read to its end: the position after it, for the checkpoint.
@@ -79,7 +82,10 @@ pub(super) fn read(
             break;
         }
         held.extend(scan.take_found());
-        if replay.as_ref().is_some_and(|kept| kept.len() > max_item) {
+        // Items are held only while the input may still be read again as lines: no
+        // longer than `max_item` bytes of it or `MAX_HELD` items (a huge array of
+        // tiny values would otherwise hold millions).
+        if replay.as_ref().is_some_and(|kept| kept.len() > max_item) || held.len() > MAX_HELD {
             replay = None;
         }
         if replay.is_none() {
