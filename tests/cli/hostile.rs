@@ -409,3 +409,82 @@ fn an_unreadable_file_is_named_and_the_others_are_still_ingested() {
     assert!(run.stderr.contains("requests: 1 new"), "{}", run.stderr);
     assert_eq!(k.count(""), 1);
 }
+
+/// `alice@example.com` and three users who look like her: with a tag character, a
+/// variation selector, a combining grapheme joiner (all drawn as nothing).
+const LOOK_ALIKES: [&str; 4] = [
+    "alice@example.com",
+    "alice@example.com\u{e0041}",
+    "alice@example.com\u{fe0f}",
+    "alice\u{34f}@example.com",
+];
+
+/// The distinct words of `text` that name one of the look-alikes.
+fn alice_words(text: &str) -> Vec<String> {
+    let mut words: Vec<String> = text
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '|' | '"'))
+        .filter(|w| w.contains("example.com"))
+        .map(str::to_string)
+        .collect();
+    words.sort();
+    words.dedup();
+    words
+}
+
+#[test]
+fn look_alike_users_are_told_apart_in_every_output() {
+    let k = Kaudit::new();
+    let lines: Vec<String> = LOOK_ALIKES
+        .iter()
+        .enumerate()
+        .map(|(n, user)| {
+            event(json!({
+                "auditID": id(n as u32 + 1),
+                "user": {"username": user, "groups": ["system:authenticated"]},
+                "requestURI": "/api/v1/namespaces/payments/secrets/db-password",
+                "objectRef": {"resource": "secrets", "namespace": "payments", "name": "db-password", "apiVersion": "v1"},
+                "requestReceivedTimestamp": format!("2026-11-20T10:00:0{n}.000000Z"),
+            }))
+        })
+        .collect();
+    let log = k.write("audit.log", &lines);
+    k.ingest(&[&log]);
+    let mut outputs = Vec::new();
+    for format in ["table", "csv"] {
+        let run = k.run(&["query", "--format", format, ""]);
+        outputs.push((format!("query {format}"), run.stdout));
+    }
+    for report in ["secrets", "stats"] {
+        let run = k.run(&["report", report, "--format", "markdown"]);
+        outputs.push((format!("report {report} markdown"), run.stdout));
+    }
+    let mut command = tui(&k);
+    command.arg("tui");
+    let mut term = Terminal::spawn_sized(command, 30, 160);
+    let screen = term.wait_for("1 of 4");
+    term.type_keys("q");
+    assert_eq!(term.wait_exit(), 0);
+    outputs.push(("tui".into(), screen));
+    let raw = String::from_utf8_lossy(&term.raw()).into_owned();
+    for (what, out) in outputs.iter().chain([&("tui bytes".to_string(), raw)]) {
+        assert!(
+            !out.contains(['\u{e0041}', '\u{fe0f}', '\u{34f}']),
+            "{what}: an invisible character reached the output"
+        );
+    }
+    for (what, out) in &outputs {
+        let words = alice_words(out);
+        assert_eq!(words.len(), 4, "{what}: four users, four names: {words:?}");
+        for word in &words {
+            assert!(word.is_ascii(), "{what}: {word:?} hides a character");
+        }
+    }
+    let table = &outputs[0].1;
+    for shown in [
+        "alice@example.com\\u{e0041}",
+        "alice@example.com\\u{fe0f}",
+        "alice\\u{34f}@example.com",
+    ] {
+        assert!(table.contains(shown), "{shown} in\n{table}");
+    }
+}
