@@ -488,3 +488,48 @@ fn look_alike_users_are_told_apart_in_every_output() {
         assert!(table.contains(shown), "{shown} in\n{table}");
     }
 }
+
+#[test]
+fn markdown_reports_neither_link_nor_strike_nor_mention() {
+    // Users chosen to become links, struck text, math or @mentions once the report
+    // is pasted into an issue or a wiki.
+    let users = [
+        "www.evil.example",
+        "mailto:boss@evil.example",
+        "https://evil.example/login",
+        "~~alice~~",
+        "$\\color{red}{admin}$",
+        "@octocat",
+    ];
+    let k = Kaudit::new();
+    let lines: Vec<String> = users
+        .iter()
+        .enumerate()
+        .map(|(n, user)| {
+            event(json!({
+                "auditID": id(n as u32 + 1),
+                "user": {"username": user},
+                "requestURI": "/api/v1/namespaces/payments/secrets/db-password",
+                "objectRef": {"resource": "secrets", "namespace": "payments", "name": "db-password", "apiVersion": "v1"},
+            }))
+        })
+        .collect();
+    let log = k.write("audit.log", &lines);
+    k.ingest(&[&log]);
+    let run = k.run(&["report", "secrets", "--format", "markdown"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let md = run.stdout;
+    for cell in [
+        r"www\.evil.example",
+        r"mailto\:boss\@evil.example",
+        r"https\://evil.example/login",
+        r"\~\~alice\~\~",
+        r"\$\\color{red}{admin}\$",
+        r"\@octocat",
+    ] {
+        assert!(md.contains(&format!("| {cell} |")), "{cell} in\n{md}");
+    }
+    for raw in ["www.", "mailto:", "https://", "~~", "{admin}$", "| @"] {
+        assert!(!md.contains(raw), "{raw:?} left as is in\n{md}");
+    }
+}
