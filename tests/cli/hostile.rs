@@ -533,3 +533,68 @@ fn markdown_reports_neither_link_nor_strike_nor_mention() {
         assert!(!md.contains(raw), "{raw:?} left as is in\n{md}");
     }
 }
+
+#[test]
+fn saved_queries_from_a_users_directory_are_shown_escaped() {
+    let k = Kaudit::new();
+    let log = k.write("audit.log", &[line(1, json!({}))]);
+    let dir = k.path("config/kaudit/queries");
+    std::fs::create_dir_all(&dir).unwrap();
+    // TOML's \u escapes put the raw characters in the values.
+    std::fs::write(
+        dir.join("evil.toml"),
+        r#"name = "evil\u001b]0;owned\u0007"
+description = "\u001b[31mred \u009b2J \u202etxt.exe\u0000"
+query = "verb:list"
+"#,
+    )
+    .unwrap();
+    let queries = k.run(&["queries"]);
+    assert_eq!(queries.code, 0, "{}", queries.stderr);
+    assert_inert("queries", queries.stdout.as_bytes());
+    assert!(
+        queries
+            .stdout
+            .contains("@evil\\x1b]0;owned\\x07  \\x1b[31mred \\x9b2J \\u{202e}txt.exe\\x00"),
+        "{}",
+        queries.stdout
+    );
+    // The overview: `kaudit PATH` without a terminal.
+    let overview = k.run(&[log.to_str().unwrap()]);
+    assert_eq!(overview.code, 0, "{}", overview.stderr);
+    assert_inert("overview", overview.stdout.as_bytes());
+    assert!(
+        overview
+            .stdout
+            .contains("@evil\\x1b]0;owned\\x07  \\x1b[31mred"),
+        "{}",
+        overview.stdout
+    );
+
+    // A saved query that does not parse: the message and the caret are escaped too.
+    std::fs::write(
+        dir.join("evil.toml"),
+        "name = \"evil\"\ndescription = \"d\"\nquery = \"\\u001b]0;owned\\u0007 nmae:x\"\n",
+    )
+    .unwrap();
+    let bad = k.run(&["query", "@evil"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert_inert("saved query error", bad.stderr.as_bytes());
+    assert!(
+        bad.stderr
+            .contains(&format!("\\x1b]0;owned\\x07 nmae:x\n{}^", " ".repeat(17))),
+        "{}",
+        bad.stderr
+    );
+    // A file that is not TOML: its quoted line is escaped, its line breaks kept.
+    std::fs::write(dir.join("evil.toml"), "name = \u{1b}]0;owned\u{7}\n").unwrap();
+    let broken = k.run(&["queries"]);
+    assert_eq!(broken.code, 2, "{}", broken.stderr);
+    assert_inert("saved query file error", broken.stderr.as_bytes());
+    assert!(
+        broken.stderr.contains("\\x1b]0;owned\\x07"),
+        "{}",
+        broken.stderr
+    );
+    assert!(broken.stderr.lines().count() > 2, "{}", broken.stderr);
+}
