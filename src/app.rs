@@ -455,13 +455,30 @@ fn report_command(cfg: &config::Report) -> Result<u8> {
     Ok(0)
 }
 
+/// Saved queries' names and descriptions as shown: a user's queries directory may hold
+/// files from anywhere, so they are sanitized like log text.
+fn shown_saved(saved: &[saved::SavedQuery]) -> (Vec<(String, String)>, usize) {
+    let shown: Vec<(String, String)> = saved
+        .iter()
+        .map(|q| {
+            let name = for_terminal(&q.name).into_owned();
+            (name, for_terminal(&q.description).into_owned())
+        })
+        .collect();
+    let width = shown
+        .iter()
+        .map(|(name, _)| name.chars().count())
+        .max()
+        .unwrap_or(0);
+    (shown, width)
+}
+
 fn queries_command() -> Result<u8> {
     let saved = saved::load(saved::user_dir().as_deref())?;
-    let width = saved.iter().map(|q| q.name.len()).max().unwrap_or(0);
+    let (shown, width) = shown_saved(&saved);
     let mut out = std::io::stdout().lock();
-    for q in &saved {
-        writeln!(out, "@{:width$}  {}", q.name, q.description)
-            .map_err(|e| Error::io("<stdout>", e))?;
+    for (name, description) in &shown {
+        writeln!(out, "@{name:width$}  {description}").map_err(|e| Error::io("<stdout>", e))?;
     }
     Ok(0)
 }
@@ -648,7 +665,8 @@ fn overview_command(index: &Path, paths: &[PathBuf]) -> Result<u8> {
     let saved = saved::load(saved::user_dir().as_deref())?;
     let mut out = std::io::stdout().lock();
     let io = |e| Error::io("<stdout>", e);
-    writeln!(out, "kaudit index {}", index.display()).map_err(io)?;
+    let index_text = for_terminal(&index.display().to_string()).into_owned();
+    writeln!(out, "kaudit index {index_text}").map_err(io)?;
     write!(out, "  {} requests", thousands(engine.num_docs())).map_err(io)?;
     if let Some((a, b)) = time_span(&engine)? {
         write!(out, " from {} to {}", format_micros(a), format_micros(b)).map_err(io)?;
@@ -658,29 +676,22 @@ fn overview_command(index: &Path, paths: &[PathBuf]) -> Result<u8> {
     {
         String::new()
     } else {
-        format!(" --index {}", index.display())
+        format!(" --index {index_text}")
     };
     writeln!(
         out,
         "\n\nWhat happened, by saved query (see the requests with: kaudit query{index_arg} @NAME):"
     )
     .map_err(io)?;
-    let width = saved.iter().map(|q| q.name.len()).max().unwrap_or(0);
-    for q in &saved {
+    let (shown, width) = shown_saved(&saved);
+    for (q, (name, description)) in saved.iter().zip(&shown) {
         let expr = query::parse_query(&q.query, &saved)?;
         let n = engine.count(&Search {
             expr,
             since: None,
             until: None,
         })?;
-        writeln!(
-            out,
-            "  {:>7}  @{:<width$}  {}",
-            thousands(n),
-            q.name,
-            q.description
-        )
-        .map_err(io)?;
+        writeln!(out, "  {:>7}  @{name:<width$}  {description}", thousands(n)).map_err(io)?;
     }
     writeln!(
         out,

@@ -20,7 +20,10 @@ fn main() -> ExitCode {
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
             let e = anyhow::Error::from(e);
-            eprintln!("kaudit: error: {e}");
+            // Messages quote paths, queries and saved-query files: shown escaped,
+            // with their line breaks (a TOML error points at its line).
+            let message = kaudit::sanitize::lines_for_terminal(&e.to_string()).into_owned();
+            eprintln!("kaudit: error: {message}");
             if let Some(kaudit::error::Error::Query(q)) = e.downcast_ref::<kaudit::error::Error>() {
                 eprintln!("{}", q.caret());
             }

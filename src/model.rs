@@ -143,7 +143,7 @@ pub const SALVAGED_KEY: &str = "kaudit.salvaged";
 /// `<unreadable: N bytes>`.
 pub const UNREADABLE_PREFIX: &str = "<unreadable: ";
 
-impl Request<'_> {
+impl<'a> Request<'a> {
     /// The request's time: when it was received, else the time of this stage.
     pub fn time(&self) -> Option<i64> {
         self.received.or(self.stage_time)
@@ -174,18 +174,30 @@ impl Request<'_> {
     }
 
     /// The actor column: ServiceAccount (with pod), node, or user name; with the
-    /// impersonated identity appended, since both matter to an investigator.
+    /// impersonated identity appended (`alice as system:admin`), since both matter to an
+    /// investigator. Names are chosen by whoever runs the authenticator, so one that
+    /// could be read as more than a name (`intern as system:admin`) is quoted
+    /// (see [`label_name`]): only kaudit's own separators stand bare.
     pub fn actor_label(&self) -> String {
         let mut out = match (&self.service_account, &self.pod) {
-            (Some(sa), Some(pod)) => format!("sa:{sa} pod:{}", short_pod(pod)),
-            (Some(sa), None) => format!("sa:{sa}"),
-            _ => self.user.unwrap_or("-").to_string(),
+            (Some(sa), Some(pod)) => {
+                format!("sa:{} pod:{}", label_name(sa), label_name(short_pod(pod)))
+            }
+            (Some(sa), None) => format!("sa:{}", label_name(sa)),
+            (None, _) => self.user.map_or("-".into(), |u| label_name(u).into_owned()),
         };
         if let Some(imp) = self.impersonated_user {
             out.push_str(" as ");
-            out.push_str(imp);
+            out.push_str(&label_name(imp));
         }
         out
+    }
+
+    /// The address of the connection the apiserver saw: the last of `sourceIPs`.
+    /// The entries before it come from the X-Forwarded-For and X-Real-Ip headers,
+    /// which the client chooses (see [`source_ip_label`]).
+    pub fn source_ip(&self) -> Option<&'a str> {
+        self.source_ips.last().copied()
     }
 
     /// Exec/attach argv decoded from the request URI (`?command=sh&command=-c…`).
@@ -224,6 +236,41 @@ pub fn field_selector_name(uri: &str) -> Option<String> {
             .or_else(|| term.strip_prefix("metadata.name="))
             .filter(|name| !name.is_empty())
             .map(str::to_string)
+    })
+}
+
+/// A name in the actor label: as it is, or quoted (`"intern as system:admin"`, with
+/// `\` and `"` escaped by a backslash) when it holds whitespace or a quote, is empty,
+/// or reads like a label kaudit makes (`-` for nobody, `sa:…` for a ServiceAccount).
+pub fn label_name(name: &str) -> std::borrow::Cow<'_, str> {
+    let ambiguous = name.is_empty()
+        || name == "-"
+        || name.starts_with("sa:")
+        || name.chars().any(|c| c.is_whitespace() || c == '"');
+    if !ambiguous {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let mut quoted = String::with_capacity(name.len() + 2);
+    quoted.push('"');
+    for c in name.chars() {
+        if matches!(c, '"' | '\\') {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    quoted.push('"');
+    std::borrow::Cow::Owned(quoted)
+}
+
+/// The SOURCE IP column: the address the apiserver saw (the last of `sourceIPs`),
+/// followed by `(+N fwd)` when the client sent N addresses of its choosing in
+/// X-Forwarded-For or X-Real-Ip, which the apiserver lists first. `sourceIPs` itself
+/// is kept as logged.
+pub fn source_ip_label<S: AsRef<str>>(source_ips: &[S]) -> Option<String> {
+    let (seen, forwarded) = source_ips.split_last()?;
+    Some(match forwarded.len() {
+        0 => seen.as_ref().to_string(),
+        n => format!("{} (+{n} fwd)", seen.as_ref()),
     })
 }
 
@@ -311,6 +358,59 @@ mod tests {
             Actor::Node("worker-1")
         );
         assert_eq!(Actor::from_username("system:anonymous"), Actor::Anonymous);
+    }
+
+    #[test]
+    fn a_name_that_reads_like_impersonation_is_quoted() {
+        let label = |user, imp| {
+            Request {
+                user: Some(user),
+                impersonated_user: imp,
+                ..Request::default()
+            }
+            .actor_label()
+        };
+        assert_eq!(
+            label("alice", Some("system:admin")),
+            "alice as system:admin"
+        );
+        assert_eq!(
+            label("intern@example.com as system:admin", None),
+            "\"intern@example.com as system:admin\""
+        );
+        assert_ne!(
+            label("intern@example.com as system:admin", None),
+            label("intern@example.com", Some("system:admin"))
+        );
+        assert_eq!(label("a", Some("b\u{a0}as c")), "a as \"b\u{a0}as c\"");
+        assert_eq!(label("say \"hi\" \\o/", None), r#""say \"hi\" \\o/""#);
+        assert_eq!(
+            label("sa:kube-system/admin", None),
+            "\"sa:kube-system/admin\""
+        );
+        assert_eq!(label("-", None), "\"-\"");
+        assert_eq!(label("", None), "\"\"");
+        let sa = Request {
+            service_account: Some("ci/deployer as admin".into()),
+            pod: Some("ci/p".into()),
+            ..Request::default()
+        };
+        assert_eq!(sa.actor_label(), "sa:\"ci/deployer as admin\" pod:p");
+    }
+
+    #[test]
+    fn the_source_ip_is_the_one_the_apiserver_saw() {
+        let r = Request {
+            source_ips: vec!["1.2.3.4", "5.6.7.8", "10.0.0.5"],
+            ..Request::default()
+        };
+        assert_eq!(r.source_ip(), Some("10.0.0.5"));
+        assert_eq!(
+            source_ip_label(&r.source_ips).as_deref(),
+            Some("10.0.0.5 (+2 fwd)")
+        );
+        assert_eq!(source_ip_label(&["10.0.0.5"]).as_deref(), Some("10.0.0.5"));
+        assert_eq!(source_ip_label::<&str>(&[]), None);
     }
 
     #[test]

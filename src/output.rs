@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 
 use crate::index::document::{StageMark, Stored};
 use crate::ingest::parse::{normalize, reparse};
-use crate::model::{Request, Stage, format_micros};
+use crate::model::{self, Request, Stage, format_micros};
 use crate::sanitize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +39,10 @@ pub struct Row {
     pub pod: Option<String>,
     pub node: Option<String>,
     pub impersonated_user: Option<String>,
+    /// The address the apiserver saw: the last of `source_ips` (the others are the
+    /// client's X-Forwarded-For and X-Real-Ip, listed first).
+    #[serde(rename = "sourceIP")]
+    pub source_ip: Option<String>,
     #[serde(rename = "sourceIPs")]
     pub source_ips: Vec<String>,
     pub user_agent: Option<String>,
@@ -94,6 +98,7 @@ impl Row {
             pod: r.pod.clone(),
             node: own(r.node),
             impersonated_user: own(r.impersonated_user),
+            source_ip: own(r.source_ip()),
             source_ips: r.source_ips.iter().map(|s| s.to_string()).collect(),
             user_agent: own(r.user_agent),
             resource: own(r.resource),
@@ -165,7 +170,7 @@ impl Rows {
     }
 }
 
-const CSV_HEADER: [&str; 23] = [
+const CSV_HEADER: [&str; 24] = [
     "time",
     "completed",
     "auditID",
@@ -178,6 +183,7 @@ const CSV_HEADER: [&str; 23] = [
     "pod",
     "node",
     "impersonatedUser",
+    "sourceIP",
     "sourceIPs",
     "userAgent",
     "resource",
@@ -255,6 +261,7 @@ fn write_csv(out: &mut dyn Write, rows: &[Row], header: bool) -> io::Result<()> 
             text(&row.pod),
             text(&row.node),
             text(&row.impersonated_user),
+            text(&row.source_ip),
             list(&row.source_ips),
             text(&row.user_agent),
             text(&row.resource),
@@ -332,7 +339,7 @@ impl Row {
             "pod" => text(&self.pod),
             "node" => text(&self.node),
             "impersonatedUser" => text(&self.impersonated_user),
-            "sourceIP" => self.source_ips.first().cloned().unwrap_or_default(),
+            "sourceIP" => model::source_ip_label(&self.source_ips).unwrap_or_default(),
             "sourceIPs" => self.source_ips.join(" "),
             "userAgent" => text(&self.user_agent),
             // resource[/sub], or the URI of a non-resource request.

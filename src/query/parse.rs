@@ -222,12 +222,19 @@ impl SyntaxError {
         let before: String = self.query.chars().take(self.position).collect();
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let line = self.query[line_start..].lines().next().unwrap_or("");
+        // A saved query comes from a file: shown escaped like log text, tabs kept.
+        let shown = |s: &str| {
+            s.split('\t')
+                .map(|part| crate::sanitize::for_terminal(part).into_owned())
+                .collect::<Vec<_>>()
+                .join("\t")
+        };
         // Copying tabs keeps the caret aligned when the terminal expands them.
-        let pad: String = before[line_start..]
+        let pad: String = shown(&before[line_start..])
             .chars()
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
-        format!("{line}\n{pad}^")
+        format!("{}\n{pad}^", shown(line))
     }
 }
 
@@ -965,6 +972,11 @@ mod tests {
         }
         assert_eq!(err("a  nmae:x").caret(), "a  nmae:x\n   ^");
         assert_eq!(err("\tnmae:x").caret(), "\tnmae:x\n\t^");
+        // Escapes are shown as text, and the caret stays under the error.
+        assert_eq!(
+            err("\u{1b}[2J nmae:x").caret(),
+            "\\x1b[2J nmae:x\n        ^"
+        );
         let e = SyntaxError {
             position: 6,
             message: String::new(),

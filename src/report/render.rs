@@ -221,23 +221,41 @@ fn write_markdown(out: &mut dyn Write, name: &str, sections: &[&Section]) -> io:
 }
 
 /// A table cell: terminal-safe, with the characters Markdown would read as table
-/// structure or markup escaped, so a hostile value cannot forge rows or links.
+/// structure or markup escaped, so a hostile value cannot forge rows, links,
+/// strikethrough or math. GitHub's extended autolinks are broken too: `://` (http,
+/// https, ftp), `www.`, `mailto:` and `xmpp:`, and `@` (bare e-mail addresses, and
+/// @mentions that would notify whoever is named).
 fn markdown_cell(text: &str) -> String {
     let safe = sanitize::for_terminal(text);
     let mut out = String::with_capacity(safe.len());
-    let mut chars = safe.chars().peekable();
-    while let Some(c) = chars.next() {
+    let chars: Vec<char> = safe.chars().collect();
+    let follows = |i: usize, word: &str| {
+        let n = word.chars().count();
+        i >= n
+            && chars[i - n..i]
+                .iter()
+                .zip(word.chars())
+                .all(|(c, w)| c.eq_ignore_ascii_case(&w))
+    };
+    for (i, &c) in chars.iter().enumerate() {
         // An entity (`&#x202E;`) would bring back what for_terminal escaped.
         if c == '&' {
             out.push_str("&amp;");
             continue;
         }
-        // `:` before `//`, so that no URL in log text becomes a link.
-        let url = c == ':' && chars.clone().take(2).eq(['/', '/']);
-        if url
+        let autolink = match c {
+            ':' => {
+                chars[i + 1..].starts_with(&['/', '/'])
+                    || follows(i, "mailto")
+                    || follows(i, "xmpp")
+            }
+            '.' => follows(i, "www"),
+            _ => false,
+        };
+        if autolink
             || matches!(
                 c,
-                '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '!'
+                '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '!' | '~' | '$' | '@'
             )
         {
             out.push('\\');
@@ -263,5 +281,29 @@ mod tests {
         assert_eq!(markdown_cell("a|b\n[x](y)"), "a\\|b\\\\n\\[x\\](y)");
         assert_eq!(markdown_cell("&#x202E;"), "&amp;\\#x202E;");
         assert_eq!(markdown_cell("https://x"), "https\\://x", "no autolink");
+    }
+
+    #[test]
+    fn markdown_cells_cannot_link_strike_or_mention() {
+        let cases = [
+            ("www.evil.example", r"www\.evil.example"),
+            ("see WWW.evil.example", r"see WWW\.evil.example"),
+            ("mailto:a@b.example", r"mailto\:a\@b.example"),
+            ("XMPP:a@b.example", r"XMPP\:a\@b.example"),
+            ("alice@example.com", r"alice\@example.com"),
+            ("@octocat", r"\@octocat"),
+            ("~~struck~~ ~one~", r"\~\~struck\~\~ \~one\~"),
+            ("$\\color{red}x$", r"\$\\color{red}x\$"),
+            ("ftp://x", r"ftp\://x"),
+            ("*_`[]<>#!|", r"\*\_\`\[\]\<\>\#\!\|"),
+            // Plain text stays plain, colons and dots included.
+            (
+                "system:node:worker-1 10.0.0.5",
+                "system:node:worker-1 10.0.0.5",
+            ),
+        ];
+        for (value, cell) in cases {
+            assert_eq!(markdown_cell(value), cell, "{value:?}");
+        }
     }
 }

@@ -10,7 +10,8 @@ pub const PAGE: usize = 200;
 /// What one results row shows and pivots from (already derived from the stored event).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RowSummary {
-    /// The actor column: user, or ServiceAccount and pod; `X as Y` when impersonating.
+    /// The actor column: user, or ServiceAccount and pod; `X as Y` when impersonating
+    /// (`model::Request::actor_label`).
     pub actor: String,
     /// The redacted event JSON, for the detail view.
     pub event: String,
@@ -33,11 +34,27 @@ pub struct RowSummary {
     pub code: Option<u64>,
     pub decision: Option<String>,
     pub reason: Option<String>,
+    /// The address the apiserver saw (the last of sourceIPs), which pivots find.
     pub source_ip: Option<String>,
+    /// The sourceIPs before it: X-Forwarded-For and X-Real-Ip, chosen by the client.
+    pub forwarded_for: Vec<String>,
     /// The decoded command of an exec or attach.
     pub command: Option<Vec<String>>,
     /// In an object's history: what this write changed since the one before it.
     pub changes: Option<Vec<String>>,
+}
+
+impl RowSummary {
+    /// The SOURCE IP column, as in `kaudit query` (`model::source_ip_label`).
+    pub fn source_ip_label(&self) -> Option<String> {
+        let ips: Vec<&str> = self
+            .forwarded_for
+            .iter()
+            .chain(&self.source_ip)
+            .map(String::as_str)
+            .collect();
+        crate::model::source_ip_label(&ips)
+    }
 }
 
 /// A new query from the selected row.

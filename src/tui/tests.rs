@@ -168,6 +168,17 @@ fn pivots_push_queries_that_parse_back_and_back_returns_where_you_were() {
         assert_eq!(state.results.selected, 3, "back where we left");
         assert_eq!(state.bar.text, "resource:secrets");
     }
+    // A forwarded request pivots on the address the apiserver saw, not on a claim.
+    let mut forwarded = row(3);
+    forwarded.forwarded_for = vec!["203.0.113.9".into()];
+    assert_eq!(
+        Pivot::SameSourceIp.query(&forwarded).unwrap().to_string(),
+        "ip:10.244.2.47"
+    );
+    assert_eq!(
+        forwarded.source_ip_label().as_deref(),
+        Some("10.244.2.47 (+1 fwd)")
+    );
     // A user name with colons survives the round trip.
     let actor = Pivot::SameActor.query(&row(3)).unwrap();
     let text = actor.to_string();
@@ -428,6 +439,8 @@ mod screens {
         rows[0].time = Some(1_795_169_126_214_119);
         rows[0].code = Some(200);
         rows[0].decision = Some("allow".into());
+        // The client sent X-Forwarded-For: 203.0.113.9; the apiserver saw 10.244.2.47.
+        rows[0].forwarded_for = vec!["203.0.113.9".into()];
         rows[1].actor = "kube-scan/0.3 \u{1b}[31mevil".into();
         rows[1].code = Some(403);
         rows[1].decision = Some("forbid".into());

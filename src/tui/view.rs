@@ -173,7 +173,8 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         widths.push(Constraint::Fill(4));
         titles.push("CHANGED");
     } else if wide {
-        widths.extend([Constraint::Length(8), Constraint::Length(15)]);
+        // Room for most IPv4 addresses and their `(+N fwd)` mark.
+        widths.extend([Constraint::Length(8), Constraint::Length(22)]);
         titles.extend(["DECISION", "SOURCE IP"]);
     }
     let rows = results.rows.iter().map(|r| {
@@ -197,7 +198,7 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
             cells.push(Cell::from(summary));
         } else if wide {
             cells.push(Cell::from(or_dash(&r.decision)));
-            cells.push(Cell::from(or_dash(&r.source_ip)));
+            cells.push(Cell::from(or_dash(&r.source_ip_label())));
         }
         let mut style = theme.row(r);
         if results.is_new(r) {
@@ -237,6 +238,14 @@ fn derived(row: &RowSummary) -> Vec<(&'static str, String)> {
     add("pod", row.pod.as_deref().map(text));
     add("node", row.node.as_deref().map(text));
     add("source IP", row.source_ip.as_deref().map(text));
+    // Client-chosen: shown apart from the address the apiserver saw, and said to be.
+    add(
+        "forwarded for",
+        (!row.forwarded_for.is_empty()).then(|| {
+            let claimed: Vec<String> = row.forwarded_for.iter().map(|ip| text(ip)).collect();
+            format!("{} (headers the client chose)", claimed.join(" "))
+        }),
+    );
     let request = [&row.verb, &row.resource_path, &row.object_path]
         .iter()
         .filter_map(|s| s.as_deref())

@@ -54,7 +54,12 @@ pub fn row_summary(stored: &Stored, buf: &mut Vec<u8>) -> Option<RowSummary> {
         code: r.code,
         decision: own(r.decision),
         reason: own(r.reason),
-        source_ip: r.source_ips.first().map(|s| s.to_string()),
+        source_ip: own(r.source_ip()),
+        forwarded_for: r
+            .source_ips
+            .split_last()
+            .map(|(_, forwarded)| forwarded.iter().map(|s| s.to_string()).collect())
+            .unwrap_or_default(),
         command: r.exec_command(),
         changes: None,
     })

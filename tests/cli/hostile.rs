@@ -420,3 +420,192 @@ fn an_unreadable_file_is_named_and_the_others_are_still_ingested() {
     assert!(run.stderr.contains("requests: 1 new"), "{}", run.stderr);
     assert_eq!(k.count(""), 1);
 }
+
+/// `alice@example.com` and three users who look like her: with a tag character, a
+/// variation selector, a combining grapheme joiner (all drawn as nothing).
+const LOOK_ALIKES: [&str; 4] = [
+    "alice@example.com",
+    "alice@example.com\u{e0041}",
+    "alice@example.com\u{fe0f}",
+    "alice\u{34f}@example.com",
+];
+
+/// The distinct words of `text` that name one of the look-alikes.
+fn alice_words(text: &str) -> Vec<String> {
+    let mut words: Vec<String> = text
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '|' | '"'))
+        .filter(|w| w.contains("example.com"))
+        .map(str::to_string)
+        .collect();
+    words.sort();
+    words.dedup();
+    words
+}
+
+#[test]
+fn look_alike_users_are_told_apart_in_every_output() {
+    let k = Kaudit::new();
+    let lines: Vec<String> = LOOK_ALIKES
+        .iter()
+        .enumerate()
+        .map(|(n, user)| {
+            event(json!({
+                "auditID": id(n as u32 + 1),
+                "user": {"username": user, "groups": ["system:authenticated"]},
+                "requestURI": "/api/v1/namespaces/payments/secrets/db-password",
+                "objectRef": {"resource": "secrets", "namespace": "payments", "name": "db-password", "apiVersion": "v1"},
+                "requestReceivedTimestamp": format!("2026-11-20T10:00:0{n}.000000Z"),
+            }))
+        })
+        .collect();
+    let log = k.write("audit.log", &lines);
+    k.ingest(&[&log]);
+    let mut outputs = Vec::new();
+    for format in ["table", "csv"] {
+        let run = k.run(&["query", "--format", format, ""]);
+        outputs.push((format!("query {format}"), run.stdout));
+    }
+    for report in ["secrets", "stats"] {
+        let run = k.run(&["report", report, "--format", "markdown"]);
+        outputs.push((format!("report {report} markdown"), run.stdout));
+    }
+    let mut command = tui(&k);
+    command.arg("tui");
+    let mut term = Terminal::spawn_sized(command, 30, 160);
+    let screen = term.wait_for("1 of 4");
+    term.type_keys("q");
+    assert_eq!(term.wait_exit(), 0);
+    outputs.push(("tui".into(), screen));
+    let raw = String::from_utf8_lossy(&term.raw()).into_owned();
+    for (what, out) in outputs.iter().chain([&("tui bytes".to_string(), raw)]) {
+        assert!(
+            !out.contains(['\u{e0041}', '\u{fe0f}', '\u{34f}']),
+            "{what}: an invisible character reached the output"
+        );
+    }
+    for (what, out) in &outputs {
+        let words = alice_words(out);
+        assert_eq!(words.len(), 4, "{what}: four users, four names: {words:?}");
+        for word in &words {
+            assert!(word.is_ascii(), "{what}: {word:?} hides a character");
+        }
+    }
+    let table = &outputs[0].1;
+    for shown in [
+        "alice@example.com\\u{e0041}",
+        "alice@example.com\\u{fe0f}",
+        "alice\\u{34f}@example.com",
+    ] {
+        assert!(table.contains(shown), "{shown} in\n{table}");
+    }
+}
+
+#[test]
+fn markdown_reports_neither_link_nor_strike_nor_mention() {
+    // Users chosen to become links, struck text, math or @mentions once the report
+    // is pasted into an issue or a wiki.
+    let users = [
+        "www.evil.example",
+        "mailto:boss@evil.example",
+        "https://evil.example/login",
+        "~~alice~~",
+        "$\\color{red}{admin}$",
+        "@octocat",
+    ];
+    let k = Kaudit::new();
+    let lines: Vec<String> = users
+        .iter()
+        .enumerate()
+        .map(|(n, user)| {
+            event(json!({
+                "auditID": id(n as u32 + 1),
+                "user": {"username": user},
+                "requestURI": "/api/v1/namespaces/payments/secrets/db-password",
+                "objectRef": {"resource": "secrets", "namespace": "payments", "name": "db-password", "apiVersion": "v1"},
+            }))
+        })
+        .collect();
+    let log = k.write("audit.log", &lines);
+    k.ingest(&[&log]);
+    let run = k.run(&["report", "secrets", "--format", "markdown"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let md = run.stdout;
+    for cell in [
+        r"www\.evil.example",
+        r"mailto\:boss\@evil.example",
+        r"https\://evil.example/login",
+        r"\~\~alice\~\~",
+        r"\$\\color{red}{admin}\$",
+        r"\@octocat",
+    ] {
+        assert!(md.contains(&format!("| {cell} |")), "{cell} in\n{md}");
+    }
+    for raw in ["www.", "mailto:", "https://", "~~", "{admin}$", "| @"] {
+        assert!(!md.contains(raw), "{raw:?} left as is in\n{md}");
+    }
+}
+
+#[test]
+fn saved_queries_from_a_users_directory_are_shown_escaped() {
+    let k = Kaudit::new();
+    let log = k.write("audit.log", &[line(1, json!({}))]);
+    let dir = k.path("config/kaudit/queries");
+    std::fs::create_dir_all(&dir).unwrap();
+    // TOML's \u escapes put the raw characters in the values.
+    std::fs::write(
+        dir.join("evil.toml"),
+        r#"name = "evil\u001b]0;owned\u0007"
+description = "\u001b[31mred \u009b2J \u202etxt.exe\u0000"
+query = "verb:list"
+"#,
+    )
+    .unwrap();
+    let queries = k.run(&["queries"]);
+    assert_eq!(queries.code, 0, "{}", queries.stderr);
+    assert_inert("queries", queries.stdout.as_bytes());
+    assert!(
+        queries
+            .stdout
+            .contains("@evil\\x1b]0;owned\\x07  \\x1b[31mred \\x9b2J \\u{202e}txt.exe\\x00"),
+        "{}",
+        queries.stdout
+    );
+    // The overview: `kaudit PATH` without a terminal.
+    let overview = k.run(&[log.to_str().unwrap()]);
+    assert_eq!(overview.code, 0, "{}", overview.stderr);
+    assert_inert("overview", overview.stdout.as_bytes());
+    assert!(
+        overview
+            .stdout
+            .contains("@evil\\x1b]0;owned\\x07  \\x1b[31mred"),
+        "{}",
+        overview.stdout
+    );
+
+    // A saved query that does not parse: the message and the caret are escaped too.
+    std::fs::write(
+        dir.join("evil.toml"),
+        "name = \"evil\"\ndescription = \"d\"\nquery = \"\\u001b]0;owned\\u0007 nmae:x\"\n",
+    )
+    .unwrap();
+    let bad = k.run(&["query", "@evil"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert_inert("saved query error", bad.stderr.as_bytes());
+    assert!(
+        bad.stderr
+            .contains(&format!("\\x1b]0;owned\\x07 nmae:x\n{}^", " ".repeat(17))),
+        "{}",
+        bad.stderr
+    );
+    // A file that is not TOML: its quoted line is escaped, its line breaks kept.
+    std::fs::write(dir.join("evil.toml"), "name = \u{1b}]0;owned\u{7}\n").unwrap();
+    let broken = k.run(&["queries"]);
+    assert_eq!(broken.code, 2, "{}", broken.stderr);
+    assert_inert("saved query file error", broken.stderr.as_bytes());
+    assert!(
+        broken.stderr.contains("\\x1b]0;owned\\x07"),
+        "{}",
+        broken.stderr
+    );
+    assert!(broken.stderr.lines().count() > 2, "{}", broken.stderr);
+}

@@ -34,7 +34,12 @@ const COLS: u16 = 100;
 const PATIENCE: Duration = Duration::from_secs(30);
 
 impl Terminal {
-    pub fn spawn(mut command: std::process::Command) -> Terminal {
+    pub fn spawn(command: std::process::Command) -> Terminal {
+        Terminal::spawn_sized(command, ROWS, COLS)
+    }
+
+    /// On a terminal of `rows` x `cols` (160 columns show the wide table).
+    pub fn spawn_sized(mut command: std::process::Command, rows: u16, cols: u16) -> Terminal {
         let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
         grantpt(&master).unwrap();
         unlockpt(&master).unwrap();
@@ -45,8 +50,8 @@ impl Terminal {
             .open(name.to_str().unwrap())
             .unwrap();
         let size = Winsize {
-            ws_row: ROWS,
-            ws_col: COLS,
+            ws_row: rows,
+            ws_col: cols,
             ws_xpixel: 0,
             ws_ypixel: 0,
         };
@@ -66,8 +71,8 @@ impl Terminal {
         let child = command.spawn().unwrap();
         let master = std::fs::File::from(master);
         let screen = Arc::new(Mutex::new(vt100::Parser::new(
-            ROWS.try_into().unwrap(),
-            COLS.try_into().unwrap(),
+            rows.try_into().unwrap(),
+            cols.try_into().unwrap(),
             0,
         )));
         let mut reader = master.try_clone().unwrap();
