@@ -109,39 +109,29 @@ pub fn build(
     doc
 }
 
-/// The container checks a pod or workload write fails (`risk:privileged`). The body is
-/// parsed only for those writes, and only when they were logged with bodies.
+/// The container checks a pod or workload write fails (`risk:privileged`), refused
+/// writes included (an attempt is a finding too), server-side dry runs not. The body is
+/// read whenever the event has one, whatever `level` says (log shippers drop it), with
+/// the parser and depth limit of ingest; `risk:unchecked` marks a salvaged body.
 fn risks(r: &Request<'_>, json: &[u8]) -> Vec<&'static str> {
-    let Some(resource) = r
+    if !r
         .resource
-        .filter(|res| podspec::POD_RESOURCES.contains(res))
-    else {
+        .is_some_and(|res| podspec::POD_RESOURCES.contains(&res))
+    {
         return Vec::new();
-    };
-    let ephemeral = resource == "pods" && r.subresource == Some("ephemeralcontainers");
+    }
+    let ephemeral = r.resource == Some("pods") && r.subresource == Some("ephemeralcontainers");
     let dry_run = r
         .request_uri
         .is_some_and(|uri| !crate::model::query_values(uri, "dryRun").is_empty());
     let writes_spec = matches!(r.verb, Some("create" | "update" | "patch"))
         && (r.subresource.is_none_or(str::is_empty) || ephemeral)
-        && matches!(r.level, Some("Request" | "RequestResponse"))
         && !dry_run;
     if !writes_spec {
         return Vec::new();
     }
-    let Ok(event) = serde_json::from_slice::<serde_json::Value>(json) else {
-        return Vec::new();
-    };
-    let Some((object, body)) = podspec::body_to_inspect(&event, resource, r.verb) else {
-        return Vec::new();
-    };
-    // Only what an ephemeral-containers write adds is its own doing.
-    let body = if ephemeral {
-        podspec::Body::Patch
-    } else {
-        body
-    };
-    let mut kinds: Vec<&'static str> = podspec::inspect(resource, object, body)
+    let mut kinds: Vec<&'static str> = podspec::check_write(r, json)
+        .findings
         .into_iter()
         .map(|f| f.kind)
         .collect();

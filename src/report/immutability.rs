@@ -5,16 +5,16 @@
 //! - `runtime`: exec, attach, `kubectl cp`, port-forward and ephemeral containers: ways
 //!   into a running container, with the decoded command.
 //! - `coverage`: pod writes logged without bodies (Metadata level) cannot be inspected;
-//!   how many there were, and the audit Policy rule that would show them.
+//!   how many there were, and the audit Policy rule that would show them; and those
+//!   whose body kaudit could not read (salvaged lines), which are also findings.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::{Cell, Event, Report, Section, each_event, has, is, str_at, within};
 use crate::error::Result;
 use crate::model::query_values;
-use crate::podspec::{self, POD_RESOURCES, Severity};
+use crate::podspec::{self, POD_RESOURCES, Seen, Severity};
 use crate::query::parse::{Expr, Field};
-use crate::query::scan::{StrValues, u64_values};
 use crate::query::{Engine, Search};
 
 #[derive(Debug, Clone)]
@@ -40,6 +40,7 @@ pub const POLICY_RULE: &str = "\
 struct Coverage {
     writes: u64,
     inspected: u64,
+    unchecked: u64,
     metadata_only: u64,
     rejected: u64,
 }
@@ -53,7 +54,8 @@ struct FindingRow {
 pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
     let any = |field, values: &[&str]| Expr::Or(values.iter().map(|v| is(field, v)).collect());
     // Pod specs, and the ephemeral containers `kubectl debug` adds to a running pod.
-    // Server-side dry runs started nothing.
+    // Every one is read from the store: whether it carries a body is told by its body
+    // keys, not by `level`, which log shippers drop.
     let writes = Expr::And(vec![
         Expr::Or(vec![
             Expr::And(vec![
@@ -66,39 +68,35 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
             ]),
         ]),
         any(Field::Verb, &["create", "update", "patch"]),
-        Expr::Not(Box::new(is(Field::RequestUri, "dryRun"))),
     ]);
-    let mut coverage = count_writes(engine, &within(scope, writes.clone()))?;
-    // Only writes that can carry a body are read from the store (Metadata-level ones
-    // are most of them on real clusters, and are already counted).
-    let with_bodies = Expr::And(vec![
-        writes,
-        Expr::Not(Box::new(is(Field::Level, "Metadata"))),
-        Expr::Not(Box::new(is(Field::Level, "None"))),
-    ]);
+    let mut coverage: BTreeMap<String, Coverage> = BTreeMap::new();
     let mut findings = Vec::new();
-    each_event(engine, &within(scope, with_bodies), &mut |e| {
+    each_event(engine, &within(scope, writes), &mut |e| {
         let r = e.request;
-        let resource = r.resource.unwrap_or_default();
-        if r.code.is_some_and(|code| code >= 400) {
+        // Server-side dry runs started nothing. Told by the parameter as the apiserver
+        // reads it, not by the word: a namespace or pod named `dryrun` is a real write.
+        if !query_values(r.request_uri.unwrap_or_default(), "dryRun").is_empty() {
             return;
         }
+        let resource = r.resource.unwrap_or_default();
         let c = coverage.entry(resource.to_string()).or_default();
-        let Some((object, mut body)) = body_of(e, resource) else {
-            c.metadata_only += 1;
-            return;
-        };
-        c.inspected += 1;
-        // Only what an ephemeral-containers write adds is its own doing.
-        if r.subresource == Some("ephemeralcontainers") {
-            body = podspec::Body::Patch;
+        c.writes += 1;
+        // A refused write is an attempt: what it asked for is listed, with its code.
+        if r.code.is_some_and(|code| code >= 400) {
+            c.rejected += 1;
+        }
+        let checked = podspec::check_write(r, e.json);
+        match checked.seen {
+            Seen::Body => c.inspected += 1,
+            Seen::NoBody => c.metadata_only += 1,
+            Seen::Unreadable => c.unchecked += 1,
         }
         let resource_path = r.resource_path().unwrap_or_default();
         let name = r
             .name
             .or_else(|| str_at(e.value, &["requestObject", "metadata", "name"]))
             .or_else(|| str_at(e.value, &["responseObject", "metadata", "name"]));
-        for f in podspec::inspect(resource, &object, body) {
+        for f in checked.findings {
             if f.severity < filter.min_severity {
                 continue;
             }
@@ -117,6 +115,7 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
                     Cell::text(f.kind),
                     Cell::text(f.severity.as_str()),
                     Cell::text(f.detail),
+                    r.code.map_or(Cell::Text(None), Cell::Count),
                 ],
             });
         }
@@ -139,6 +138,7 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
             "kind",
             "severity",
             "detail",
+            "code",
         ],
     );
     found.rows = findings.into_iter().map(|f| f.cells).collect();
@@ -155,45 +155,6 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
     })
 }
 
-/// The body of a stored event to inspect (see `podspec::body_to_inspect`).
-pub fn body_of(e: &Event<'_>, resource: &str) -> Option<(serde_json::Value, podspec::Body)> {
-    let event: serde_json::Value = serde_json::from_slice(e.json).ok()?;
-    let (object, body) = podspec::body_to_inspect(&event, resource, e.request.verb)?;
-    Some((object.clone(), body))
-}
-
-/// Writes per resource, refused ones, and those logged at Metadata level, from fast
-/// fields; `inspected` is filled in by the pass over bodies.
-fn count_writes(engine: &Engine, search: &Search) -> Result<BTreeMap<String, Coverage>> {
-    let mut coverage: BTreeMap<String, Coverage> = BTreeMap::new();
-    engine.scan(search, &mut |segment, docs| {
-        let resource = StrValues::open(segment, "resource")?;
-        let level = StrValues::open(segment, "level")?;
-        let code = u64_values(segment, "code")?;
-        let blind = [level.ord_of("Metadata"), level.ord_of("None")];
-        let mut block: HashMap<Option<u64>, Coverage> = HashMap::new();
-        for &doc in docs {
-            let c = block.entry(resource.ord(doc)).or_default();
-            c.writes += 1;
-            let code = code.as_ref().and_then(|col| col.first(doc));
-            if code.is_some_and(|code| code >= 400) {
-                c.rejected += 1;
-            } else if level.ord(doc).is_some_and(|l| blind.contains(&Some(l))) {
-                c.metadata_only += 1;
-            }
-        }
-        for (ord, c) in block {
-            let name = ord.map(|o| resource.text(o)).unwrap_or_default();
-            let total = coverage.entry(name).or_default();
-            total.writes += c.writes;
-            total.rejected += c.rejected;
-            total.metadata_only += c.metadata_only;
-        }
-        Ok(())
-    })?;
-    Ok(coverage)
-}
-
 fn coverage_section(coverage: &BTreeMap<String, Coverage>) -> Section {
     let mut section = Section::new(
         "coverage",
@@ -202,32 +163,43 @@ fn coverage_section(coverage: &BTreeMap<String, Coverage>) -> Section {
             "resource",
             "writes",
             "inspected",
+            "unchecked",
             "metadataOnly",
             "rejected",
         ],
     );
-    let mut blind = 0;
+    let (mut blind, mut unreadable) = (0, 0);
     for (resource, c) in coverage {
         blind += c.metadata_only;
+        unreadable += c.unchecked;
         section.rows.push(vec![
             Cell::text(resource),
             Cell::Count(c.writes),
             Cell::Count(c.inspected),
+            Cell::Count(c.unchecked),
             Cell::Count(c.metadata_only),
             Cell::Count(c.rejected),
         ]);
     }
-    section.note = Some(if blind > 0 {
+    let mut notes = Vec::new();
+    if unreadable > 0 {
+        notes.push(format!(
+            "{unreadable} write(s) carried a body kaudit could not read whole (their lines \
+             were salvaged): each is listed under findings as `unchecked`, with the reason."
+        ));
+    }
+    notes.push(if blind > 0 {
         format!(
             "{blind} write(s) were logged at Metadata level, without bodies: their containers \
              could not be inspected. This audit Policy rule, placed before the rule that \
              matches them now, logs their bodies:\n{POLICY_RULE}"
         )
     } else {
-        "Every successful write above was logged with its body and inspected; rejected \
-         writes (code >= 400) started nothing and are not listed."
+        "Every write above with a body was inspected. Refused writes (code >= 400) started \
+         nothing, but are attempts: their findings are listed with their code."
             .to_string()
     });
+    section.note = Some(notes.join("\n"));
     section
 }
 

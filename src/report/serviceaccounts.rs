@@ -11,7 +11,6 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{Map, Value};
 use tantivy::columnar::Column;
 
-use super::immutability::body_of;
 use super::secret_access::{Scope, accesses};
 use super::tally::{Counter, Distinct, Span, is_forbidden};
 use super::{Cell, Report, Section, each_event, has, is, str_at, within};
@@ -243,14 +242,11 @@ fn created_pods(
         if r.code.is_some_and(|c| c >= 400) {
             return;
         }
-        let Some((object, _)) = body_of(e, resource) else {
+        let Some(name) = podspec::created_service_account(r, e.json) else {
             return;
         };
-        if podspec::pod_spec(resource, &object).is_none() {
-            return;
-        }
         // No serviceAccountName: admission gives the pod its namespace's `default`.
-        let name = podspec::service_account(resource, &object).unwrap_or_else(|| "default".into());
+        let name = name.unwrap_or_else(|| "default".into());
         let sa = format!("{}/{name}", r.namespace.unwrap_or_default());
         if filter
             .service_account

@@ -56,9 +56,10 @@ pub fn body_of(event: &Value) -> Option<Body<'_>> {
             value,
         });
     }
+    // A salvaged line's unreadable body is a marker string, not the object.
     let value = event
         .get("requestObject")
-        .filter(|request| !request.is_null())?;
+        .filter(|request| request.is_object() || request.is_array())?;
     let kind = match event.get("verb").and_then(Value::as_str) {
         // The request body of a delete is DeleteOptions, not the object.
         Some("delete" | "deletecollection") => return None,
@@ -66,6 +67,30 @@ pub fn body_of(event: &Value) -> Option<Body<'_>> {
         _ => BodyKind::Object,
     };
     Some(Body { kind, value })
+}
+
+/// What the history says of a write in which `body_of` found no body to show: why, and
+/// never "no body logged" when one was. A salvaged line's body could not be read; and
+/// the history diffs with serde_json, which stops at 128 levels where ingest reads 1024.
+pub fn missing_body(event: &str) -> String {
+    use simd_json::prelude::{ValueAsScalar, ValueObjectAccess};
+    let mut buf = Vec::new();
+    let Some(value) = crate::ingest::parse::parse_stored(event.as_bytes(), &mut buf) else {
+        return "stored event unreadable: rebuild the index".into();
+    };
+    let present = |key| value.get(key).is_some_and(|v| v.as_null().is_none());
+    let logged = present("requestObject") || present("responseObject");
+    let salvaged = value
+        .get(crate::model::SALVAGED_KEY)
+        .and_then(|v| v.as_str());
+    match (salvaged, logged) {
+        (Some(reason), _) => format!("body could not be read (salvaged: {reason})"),
+        (None, false) => "no body logged (audit level Metadata)".into(),
+        (None, true) if serde_json::from_str::<Value>(event).is_err() => {
+            "body logged, nested too deep to compare (over 128 levels)".into()
+        }
+        (None, true) => "body logged, but not the object (a Status or options)".into(),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -433,6 +458,40 @@ mod tests {
             body_of(&json!({"verb": "update", "level": "Metadata"})),
             None
         );
+    }
+
+    #[test]
+    fn a_logged_body_is_never_called_missing() {
+        let mut deep = json!(1);
+        for _ in 0..200 {
+            deep = json!([deep]);
+        }
+        let cases = [
+            (
+                json!({"level": "Metadata", "verb": "create"}),
+                "no body logged (audit level Metadata)",
+            ),
+            (
+                json!({"verb": "create", "requestObject": {"kind": "Pod"}, "annotations": {"x": deep}}),
+                "body logged, nested too deep to compare (over 128 levels)",
+            ),
+            (
+                json!({"verb": "create", "requestObject": "<unreadable: 9 bytes>",
+                       "kaudit.salvaged": "too-deep"}),
+                "body could not be read (salvaged: too-deep)",
+            ),
+            (
+                json!({"verb": "create", "responseObject": {"kind": "Status"}}),
+                "body logged, but not the object (a Status or options)",
+            ),
+        ];
+        for (event, said) in cases {
+            let text = event.to_string();
+            if let Ok(value) = serde_json::from_str::<Value>(&text) {
+                assert_eq!(body_of(&value), None, "{text}");
+            }
+            assert_eq!(missing_body(&text), said);
+        }
     }
 
     #[test]

@@ -233,7 +233,7 @@ fn annotate_changes(rows: &mut [RowSummary]) {
             None if row.verb.as_deref() == Some("delete") && refused.is_none() => {
                 vec!["deleted".into()]
             }
-            None => vec!["no body logged (audit level Metadata)".into()],
+            None => vec![diff::missing_body(&row.event)],
             Some(body) => {
                 let kind = body.value["kind"].as_str().unwrap_or_default().to_string();
                 let mut lines: Vec<String> = match (body.kind, last_of_kind.get(&kind)) {

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{Kaudit, event, id};
+use crate::common::{Kaudit, column, event, id};
 
 fn secret_request(n: u32, user: &str, verb: &str, uri: &str, obj: Value, code: u64) -> String {
     let decision = if code == 403 { "forbid" } else { "allow" };
@@ -322,7 +322,17 @@ fn immutability_report_checks_bodies_and_says_what_it_could_not_see() {
         ["privileged high", "allowPrivilegeEscalation medium"],
         "a patch: only what it sets (privileged implies escalation), no unset defaults"
     );
-    assert!(of("p5").is_empty(), "a refused create started nothing");
+    assert_eq!(
+        of("p5")[..2],
+        ["hostNetwork high", "privileged high"],
+        "a refused create is an attempt: listed"
+    );
+    let codes = |name: &str| -> Vec<&Value> {
+        let rows = findings.iter().filter(|f| f["name"] == name);
+        rows.map(|f| &f["code"]).collect()
+    };
+    assert!(codes("p5").iter().all(|c| **c == 403), "with its code");
+    assert!(codes("p1").iter().all(|c| **c == 201));
     assert_eq!(findings[0]["severity"], "high", "worst first");
 
     let runtime = report["runtime"].as_array().unwrap();
@@ -341,10 +351,12 @@ fn immutability_report_checks_bodies_and_says_what_it_could_not_see() {
         [
             &coverage["writes"],
             &coverage["inspected"],
+            &coverage["unchecked"],
             &coverage["metadataOnly"],
             &coverage["rejected"]
         ],
-        [&json!(5), &json!(3), &json!(1), &json!(1)]
+        [&json!(5), &json!(4), &json!(0), &json!(1), &json!(1)],
+        "the refused write's body is inspected too"
     );
     let note = report["notes"]["coverage"].as_str().unwrap();
     assert!(
@@ -370,7 +382,7 @@ fn immutability_report_checks_bodies_and_says_what_it_could_not_see() {
         "json",
     ]);
     let high: Value = serde_json::from_str(&high.stdout).unwrap();
-    assert_eq!(high["findings"].as_array().unwrap().len(), 3);
+    assert_eq!(high["findings"].as_array().unwrap().len(), 5);
     let table = k.run(&["report", "immutability", "--fail-on-findings"]);
     assert_eq!(table.code, 1);
     assert!(
@@ -533,7 +545,7 @@ fn report_formats_sections_and_hostile_text() {
     ]);
     assert!(
         csv.stdout
-            .starts_with("resource,writes,inspected,metadataOnly,rejected"),
+            .starts_with("resource,writes,inspected,unchecked,metadataOnly,rejected"),
         "{}",
         csv.stdout
     );
@@ -757,5 +769,157 @@ fn created_pods_are_listed_up_to_a_bound() {
         table.stdout.contains("5 more create(s) not listed"),
         "{}",
         table.stdout
+    );
+}
+
+/// A write of pod `p{n}` with `body` as its requestObject; `fields` override the rest.
+fn hostile_write(n: u32, verb: &str, body: Value, fields: Value) -> String {
+    let mut all = json!({
+        "auditID": id(n),
+        "level": "Request",
+        "verb": verb,
+        "requestURI": format!("/api/v1/namespaces/prod/pods/p{n}"),
+        "user": {"username": "mallory"},
+        "objectRef": {"resource": "pods", "namespace": "prod", "name": format!("p{n}")},
+        "responseStatus": {"code": 200},
+        "requestReceivedTimestamp": format!("2026-11-20T10:00:{n:02}.000000Z"),
+        "requestObject": body,
+    });
+    for (key, value) in fields.as_object().unwrap() {
+        all[key] = value.clone();
+    }
+    event(all)
+}
+
+#[test]
+fn privileged_writes_are_flagged_however_the_body_is_spelled_or_refused() {
+    let k = Kaudit::new();
+    let privileged = json!({"privileged": true});
+    let mut deep = json!("bottom");
+    for _ in 0..300 {
+        deep = json!({"x": deep});
+    }
+    // Repeated keys: the line is written by hand, Go keeps the last copy.
+    let repeated = hostile_write(4, "patch", json!("BODY"), json!({})).replace(
+        r#""BODY""#,
+        r#"{"spec":{"containers":[{"name":"c","securityContext":{"privileged":false,"privileged":true}}]}}"#,
+    );
+    let lines = vec![
+        // A JSON-patch path with text before its first `/`, which the patch library skips.
+        hostile_write(
+            1,
+            "patch",
+            json!([{"op": "add", "value": true,
+            "path": "x/spec/containers/0/securityContext/privileged"}]),
+            json!({}),
+        ),
+        // Nested past serde_json's 128 levels elsewhere in the event.
+        hostile_write(
+            2,
+            "patch",
+            json!({"spec": {"containers": [{"name": "c",
+            "securityContext": privileged}]}, "metadata": {"labels": {}}, "zz": deep}),
+            json!({}),
+        ),
+        // Keys spelled in another case, which older apiservers decode.
+        hostile_write(
+            3,
+            "patch",
+            json!({"SPEC": {"Containers": [{"name": "c",
+            "SecurityContext": {"Privileged": true}}]}}),
+            json!({}),
+        ),
+        repeated,
+        // Refused: an attempt by an unexpected user is a finding.
+        hostile_write(
+            5,
+            "create",
+            json!({"kind": "Pod", "spec": {"containers": [{"name": "c",
+            "image": "x", "securityContext": privileged}]}}),
+            json!({"responseStatus": {"code": 403}, "requestURI": "/api/v1/namespaces/prod/pods"}),
+        ),
+        // A log shipper dropped `level`: the body is there all the same.
+        hostile_write(
+            6,
+            "patch",
+            json!({"spec": {"containers": [{"name": "c",
+            "securityContext": privileged}]}}),
+            json!({"level": null}),
+        ),
+        // A salvaged line: its body was unreadable and replaced by a marker.
+        hostile_write(
+            7,
+            "patch",
+            json!("<unreadable: 70000 bytes>"),
+            json!({"kaudit.salvaged": "too-deep"}),
+        ),
+        // Really logged without a body.
+        hostile_write(
+            8,
+            "create",
+            json!(null),
+            json!({"level": "Metadata",
+            "requestURI": "/api/v1/namespaces/prod/pods"}),
+        ),
+        // The word `dryrun` in a namespace is not a dry run.
+        hostile_write(
+            9,
+            "patch",
+            json!({"spec": {"hostPID": true}}),
+            json!({
+            "requestURI": "/api/v1/namespaces/dryrun/pods/p9",
+            "objectRef": {"resource": "pods", "namespace": "dryrun", "name": "p9"}}),
+        ),
+    ];
+    k.ingest(&[&k.write("audit.log", &lines)]);
+
+    let names = |query: &str| column(&k.rows(query, &[]), "name");
+    let mut flagged = names("risk:privileged");
+    flagged.sort();
+    assert_eq!(flagged, ["p1", "p2", "p3", "p4", "p5", "p6"]);
+    assert_eq!(names("risk:unchecked"), ["p7"]);
+    assert_eq!(names("risk:hostPID"), ["p9"]);
+    assert_eq!(
+        k.count("@privileged-pods"),
+        8,
+        "all but the write without a body"
+    );
+
+    let report = k.report("immutability", &[]);
+    let findings = report["findings"].as_array().unwrap();
+    let of = |name: &str| -> Vec<String> {
+        let rows = findings.iter().filter(|f| f["name"] == name);
+        rows.map(|f| format!("{} {} {}", f["kind"], f["code"], f["detail"]).replace('"', ""))
+            .collect()
+    };
+    for n in 1..=6 {
+        let code = if n == 5 { 403 } else { 200 };
+        assert!(
+            of(&format!("p{n}")).contains(&format!(
+                "privileged {code} securityContext.privileged: true"
+            )),
+            "p{n}: {:?}",
+            of(&format!("p{n}"))
+        );
+    }
+    assert_eq!(
+        of("p7"),
+        ["unchecked 200 body could not be checked (salvaged: too-deep)"]
+    );
+    assert_eq!(of("p8"), Vec::<String>::new());
+    assert_eq!(of("p9"), ["hostPID 200 hostPID: true"]);
+    assert_eq!(
+        report["coverage"],
+        json!([{"resource": "pods", "writes": 9, "inspected": 7, "unchecked": 1,
+            "metadataOnly": 1, "rejected": 1}])
+    );
+    let note = report["notes"]["coverage"].as_str().unwrap();
+    assert!(
+        note.contains("1 write(s) were logged at Metadata level"),
+        "{note}"
+    );
+    assert!(
+        note.contains("1 write(s) carried a body kaudit could not read"),
+        "{note}"
     );
 }
