@@ -755,6 +755,12 @@ mod tests {
         let text = format!("patch: add /data/k {SECRET_VALUE}");
         assert_hidden(&redacted(&event(&quoted(&text)), false));
         assert_hidden(&redacted(&event(&quoted(&ops)), false));
+        // A webhook's operations on metadata, with copies that carry no kind.
+        let kindless = quoted(&format!(r#"{{"data":{{"k":"{SECRET_VALUE}"}}}}"#));
+        let metadata = format!(
+            r#"[{{"op":"add","path":"/metadata","value":{{"annotations":{{"a":{kindless}}}}}}},{{"op":"add","path":"/metadata/annotations","value":{{"b":{kindless}}}}},{{"op":"add","path":"/metadata/annotations/c","value":"data: {SECRET_VALUE}"}}]"#
+        );
+        assert_hidden(&redacted(&event(&record(&metadata)), false));
         // The same webhook patching a ConfigMap keeps its values.
         let cm = redacted(
             &event(&record(&ops)).replace("secrets", "configmaps"),
