@@ -12,6 +12,8 @@
 //!   that is not JSON and mentions `data` or holds a `\` escape (YAML, or JSON the parser
 //!   rejects) is replaced whole. An annotation of another object is read as JSON too and
 //!   redacted where it holds a Secret;
+//! - any other string of a Secret (an annotation, a label…) that holds one of its `data`
+//!   values of 8 characters or more: a patch can `copy` a value there;
 //! - the `value` of every JSON-patch operation on a Secret that may write `data`,
 //!   `stringData`, annotations, `metadata` or the whole object, its path read as the
 //!   apiserver's json-patch library reads it (text before the first `/` ignored, `~1`
@@ -46,6 +48,10 @@ const WEBHOOK_PATCH: &str = "patch.webhook.admission.k8s.io/";
 /// How many strings holding JSON holding strings are read; deeper text is replaced
 /// whole. Each level at least doubles the escapes: real logs stop at two.
 const MAX_TEXT_DEPTH: usize = 8;
+
+/// Data values shorter than this (in base64) are not looked for elsewhere in their
+/// Secret: 8 characters are 6 bytes, and shorter strings occur by chance.
+const MIN_COPIED_LEN: usize = 8;
 
 /// The marker that replaces a secret value.
 pub fn marker(len: usize) -> String {
@@ -155,9 +161,15 @@ fn walk(v: &mut Value<'_>, outer: Scope, depth: usize) -> bool {
                 secret: outer.secret || is_secret(obj),
                 token: outer.token || has_kind(obj, "TokenRequest") || has_kind(obj, "TokenReview"),
             };
+            let values = if scope.secret {
+                data_values(obj)
+            } else {
+                Vec::new()
+            };
             let mut changed = false;
             for (key, child) in obj.iter_mut() {
-                changed |= if scope.secret && (key_is(key, "data") || key_is(key, "stringData")) {
+                let data = key_is(key, "data") || key_is(key, "stringData");
+                changed |= if scope.secret && data {
                     redact_values(child)
                 } else if scope.token && key_is(key, "token") {
                     redact_scalar(child)
@@ -166,6 +178,9 @@ fn walk(v: &mut Value<'_>, outer: Scope, depth: usize) -> bool {
                 } else {
                     walk(child, scope, depth)
                 };
+                if !values.is_empty() && !data {
+                    changed |= hide_copies(child, &values);
+                }
             }
             changed
         }
@@ -173,6 +188,50 @@ fn walk(v: &mut Value<'_>, outer: Scope, depth: usize) -> bool {
             let mut changed = false;
             for item in items.iter_mut() {
                 changed |= walk(item, outer, depth);
+            }
+            changed
+        }
+        _ => false,
+    }
+}
+
+/// The values of a Secret's `data` as stored (base64) that are long enough not to occur
+/// by chance. A JSON-patch `copy` from `/data/k` to an annotation, a label or an owner
+/// reference puts one there, and every later read of the Secret logs it.
+fn data_values(obj: &Object<'_>) -> Vec<String> {
+    let mut values = Vec::new();
+    for map in all(obj, "data") {
+        if let Value::Object(map) = map {
+            for (_, value) in map.iter() {
+                if let Value::String(s) = value
+                    && s.len() >= MIN_COPIED_LEN
+                    && !is_marker(s)
+                {
+                    values.push(s.to_string());
+                }
+            }
+        }
+    }
+    values
+}
+
+/// Replaces whole every string (outside `data`) that holds one of the Secret's values.
+fn hide_copies(v: &mut Value<'_>, values: &[String]) -> bool {
+    match v {
+        Value::String(s) if values.iter().any(|value| s.contains(value.as_str())) => {
+            redact_scalar(v)
+        }
+        Value::Object(obj) => {
+            let mut changed = false;
+            for (_, child) in obj.iter_mut() {
+                changed |= hide_copies(child, values);
+            }
+            changed
+        }
+        Value::Array(items) => {
+            let mut changed = false;
+            for item in items.iter_mut() {
+                changed |= hide_copies(item, values);
             }
             changed
         }
@@ -876,6 +935,23 @@ mod tests {
         );
         assert!(
             out.contains(r#""value":"web""#) && out.contains("/data/a"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_data_value_copied_elsewhere_in_its_secret_is_hidden_there_too() {
+        // `{"op":"copy","from":"/data/k","path":"/metadata/annotations/a"}` earlier: every
+        // read of the Secret now logs the value in an annotation and a label.
+        let out = redacted(
+            &format!(
+                r#"{{"responseObject":{{"kind":"Secret","metadata":{{"name":"db","labels":{{"l":"{SECRET_VALUE}"}},"annotations":{{"a":"{SECRET_VALUE}","b":"x {SECRET_VALUE} y","c":"plain"}}}},"data":{{"k":"{SECRET_VALUE}","short":"YQ=="}}}}}}"#
+            ),
+            false,
+        );
+        assert_hidden(&out);
+        assert!(
+            out.contains(r#""name":"db""#) && out.contains(r#""c":"plain""#),
             "{out}"
         );
     }

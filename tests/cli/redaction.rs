@@ -56,7 +56,9 @@ fn secret_events() -> Vec<String> {
             "responseObject": {"kind": "Secret", "apiVersion": "v1",
                 "metadata": {"name": "db-password", "namespace": "payments", "annotations": {
                     "kapp.k14s.io/original": json!({"apiVersion": "v1", "kind": "Secret",
-                        "data": {"password": PLANTED}}).to_string()}},
+                        "data": {"password": PLANTED}}).to_string(),
+                    // Put there by a patch `{"op":"copy","from":"/data/password",…}`.
+                    "example.com/copied": PLANTED}},
                 "data": {"password": PLANTED}}}),
         ),
         // Paths as the apiserver's json-patch library reads them: text before the first
