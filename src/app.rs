@@ -489,8 +489,8 @@ fn status_command(index: &Path) -> Result<u8> {
     if let Some(at) = &payload.committed_at {
         writeln!(out, "commit:   {at}").map_err(io)?;
     }
-    writeln!(out, "files:    {}", payload.checkpoint.files.len()).map_err(io)?;
-    for f in &payload.checkpoint.files {
+    writeln!(out, "files:    {}", payload.checkpoint.len()).map_err(io)?;
+    for f in payload.checkpoint.files() {
         writeln!(
             out,
             "  {}  offset {} (line {}){}  inode {}  fingerprint {}/{}",
@@ -520,8 +520,7 @@ fn rebuild_command(index: &Path, paths: &[PathBuf]) -> Result<u8> {
     let recorded: Vec<PathBuf> = match Store::open(index).and_then(|s| s.payload()) {
         Ok(payload) => payload
             .checkpoint
-            .files
-            .iter()
+            .files()
             .map(|f| PathBuf::from(&f.path))
             .collect(),
         Err(_) => {
