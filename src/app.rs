@@ -589,7 +589,7 @@ fn rebuild_command(index: &Path, paths: &[PathBuf]) -> Result<u8> {
 
 /// The process named in the index's holder file, if it is still running.
 fn writer_holder(index: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(index.join(crate::index::writer::HOLDER)).ok()?;
+    let text = crate::index::trust::read_file(index, crate::index::writer::HOLDER).ok()?;
     let pid: u32 = text
         .strip_prefix("pid ")?
         .split(':')
