@@ -263,3 +263,79 @@ fn a_first_run_killed_while_writing_the_marker_leaves_a_usable_directory() {
     k.ingest(&[&log]);
     assert_eq!(k.count(""), 1);
 }
+
+#[test]
+fn special_files_found_in_a_directory_are_skipped_with_a_warning() {
+    let k = Kaudit::new();
+    let logs = k.path("logs");
+    k.write("logs/audit.log", &[event(json!({}))]);
+    mkfifo(&logs.join("audit.log.1"));
+    mkfifo(&k.path("elsewhere.fifo"));
+    symlink(k.path("elsewhere.fifo"), logs.join("linked.jsonl")).unwrap();
+    symlink("/dev/zero", logs.join("zero.ndjson")).unwrap();
+    let _socket = std::os::unix::net::UnixListener::bind(logs.join("sock.json")).unwrap();
+    // Not named like a log: skipped by its name, as before, without a look at its type.
+    mkfifo(&logs.join("notes"));
+    let run = run_bounded(k.command().args(["ingest", logs.to_str().unwrap()]));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let shown = |name: &str, kind: &str| format!("{}: {kind}", logs.join(name).display());
+    for (name, kind) in [
+        ("audit.log.1", "a FIFO"),
+        ("linked.jsonl", "a FIFO"),
+        ("zero.ndjson", "a character device"),
+        ("sock.json", "a socket"),
+    ] {
+        assert!(run.stderr.contains(&shown(name, kind)), "{}", run.stderr);
+    }
+    assert!(
+        run.stderr
+            .contains("warning: skipped 4 file(s) named like logs that are not regular files"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("skipped 1 file(s) not named like logs"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(k.count(""), 1);
+}
+
+#[test]
+fn a_fifo_named_as_a_path_is_read_as_a_stream() {
+    use std::io::Write;
+    let k = Kaudit::new();
+    let (plain, gzip) = (k.path("plain.fifo"), k.path("gzip.fifo"));
+    mkfifo(&plain);
+    mkfifo(&gzip);
+    let lines = |from: u32| {
+        (from..from + 3)
+            .map(|n| event(json!({"auditID": crate::common::id(n)})) + "\n")
+            .collect::<String>()
+    };
+    let mut compressed = flate2::write::GzEncoder::new(Vec::new(), Default::default());
+    compressed.write_all(lines(10).as_bytes()).unwrap();
+    let compressed = compressed.finish().unwrap();
+    // Writers open their FIFO when kaudit does (opening blocks until both ends are
+    // there); detached, so a failing kaudit cannot hang the test on them.
+    let plain_text = lines(1);
+    let feed = |path: std::path::PathBuf, bytes: Vec<u8>| {
+        std::thread::spawn(move || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .write_all(&bytes)
+                .unwrap()
+        })
+    };
+    feed(plain.clone(), plain_text.into_bytes());
+    feed(gzip.clone(), compressed);
+    let run =
+        run_bounded(
+            k.command()
+                .args(["ingest", plain.to_str().unwrap(), gzip.to_str().unwrap()]),
+        );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(k.count(""), 6);
+}
