@@ -149,7 +149,7 @@ fn follow_command(cfg: &config::Ingest, follow: &config::Follow) -> Result<Summa
     // Commit what was read even when following failed: the checkpoint matches it.
     writer.finish()?;
     result?;
-    print_summary(&summary, &[], &cfg.index);
+    print_summary(&summary, &Default::default(), &cfg.index);
     Ok(summary)
 }
 
@@ -166,7 +166,7 @@ fn tui_command(cfg: &config::Tui) -> Result<u8> {
         ));
     }
     let mut errors = Vec::new();
-    let mut skipped = Vec::new();
+    let mut skipped = ingest::source::Skipped::default();
     let job = match (&cfg.follow, cfg.paths.is_empty()) {
         (_, true) => None,
         (Some(follow), false) => {
@@ -261,7 +261,7 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn print_summary(s: &Summary, skipped: &[PathBuf], index: &Path) {
+fn print_summary(s: &Summary, skipped: &ingest::source::Skipped, index: &Path) {
     let mb = s.bytes as f64 / 1e6;
     let rate = if s.seconds > 0.0 { mb / s.seconds } else { 0.0 };
     let mut err = std::io::stderr().lock();
@@ -335,6 +335,25 @@ fn print_summary(s: &Summary, skipped: &[PathBuf], index: &Path) {
             }
         }
     }
+    if !skipped.not_regular.is_empty() {
+        let _ = writeln!(
+            err,
+            "  warning: skipped {} file(s) named like logs that are not regular files; name one \
+             as a PATH to read it as a stream:",
+            skipped.not_regular.len()
+        );
+        for (path, kind) in skipped.not_regular.iter().take(10) {
+            let _ = writeln!(
+                err,
+                "    {}: {kind}",
+                for_terminal(&path.display().to_string())
+            );
+        }
+        if skipped.not_regular.len() > 10 {
+            let _ = writeln!(err, "    ...");
+        }
+    }
+    let skipped = &skipped.not_logs;
     if !skipped.is_empty() {
         let names: Vec<String> = skipped
             .iter()
@@ -506,8 +525,8 @@ fn status_command(index: &Path) -> Result<u8> {
     if let Some(at) = &payload.committed_at {
         writeln!(out, "commit:   {at}").map_err(io)?;
     }
-    writeln!(out, "files:    {}", payload.checkpoint.files.len()).map_err(io)?;
-    for f in &payload.checkpoint.files {
+    writeln!(out, "files:    {}", payload.checkpoint.len()).map_err(io)?;
+    for f in payload.checkpoint.files() {
         writeln!(
             out,
             "  {}  offset {} (line {}){}  inode {}  fingerprint {}/{}",
@@ -537,8 +556,7 @@ fn rebuild_command(index: &Path, paths: &[PathBuf]) -> Result<u8> {
     let recorded: Vec<PathBuf> = match Store::open(index).and_then(|s| s.payload()) {
         Ok(payload) => payload
             .checkpoint
-            .files
-            .iter()
+            .files()
             .map(|f| PathBuf::from(&f.path))
             .collect(),
         Err(_) => {
@@ -607,7 +625,7 @@ fn rebuild_command(index: &Path, paths: &[PathBuf]) -> Result<u8> {
 
 /// The process named in the index's holder file, if it is still running.
 fn writer_holder(index: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(index.join(crate::index::writer::HOLDER)).ok()?;
+    let text = crate::index::trust::read_file(index, crate::index::writer::HOLDER).ok()?;
     let pid: u32 = text
         .strip_prefix("pid ")?
         .split(':')

@@ -45,6 +45,14 @@ pub enum Error {
     )]
     NotAnIndex { path: PathBuf, reason: String },
 
+    /// StrictModes (`index::trust`): another user could change or replace the index.
+    #[error("index {path} is not safe to use: {problem}; {remedy}")]
+    UnsafeIndex {
+        path: PathBuf,
+        problem: String,
+        remedy: String,
+    },
+
     #[error("no index at {path}: run `kaudit ingest --index {path} <logs>` first")]
     NoIndex { path: PathBuf },
 

@@ -1,13 +1,16 @@
-//! Where the index lives and how it is opened: created owner-only, recognized by a
-//! marker file, refused when it belongs to another schema version.
+//! Where the index lives and how it is opened: checked (`trust`) before anything in
+//! it is read or written, created owner-only, recognized by a marker file, refused
+//! when it belongs to another schema version.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tantivy::Index;
 
 use super::schema::{self, Fields, SCHEMA_VERSION};
+use super::trust;
 use crate::error::{Error, Result};
 use crate::ingest::checkpoint::Checkpoint;
 
@@ -51,10 +54,20 @@ pub fn default_dir() -> Option<PathBuf> {
 }
 
 impl Store {
-    /// Opens the index for reading; it must exist.
+    /// Opens the index for reading; it must exist and be safe (`trust`).
     pub fn open(dir: &Path) -> Result<Store> {
-        if !dir.join(MARKER).exists() {
-            return Err(if dir.exists() && !is_empty_dir(dir) {
+        let Some(real) = trust::trusted_dir(dir, false)? else {
+            return Err(Error::NoIndex {
+                path: dir.to_path_buf(),
+            });
+        };
+        Store::open_trusted(dir, real)
+    }
+
+    /// Opens a directory `trust` has checked; `real` is its path, links resolved.
+    fn open_trusted(dir: &Path, real: PathBuf) -> Result<Store> {
+        if !real.join(MARKER).exists() {
+            return Err(if !is_empty_dir(&real) {
                 Error::NotAnIndex {
                     path: dir.to_path_buf(),
                     reason: format!("no {MARKER}"),
@@ -66,26 +79,26 @@ impl Store {
             });
         }
         // A marker alone is an index whose creation was cut short: nothing is in it.
-        if !dir.join(TANTIVY_META).exists() {
+        if !real.join(TANTIVY_META).exists() {
             return Err(Error::NoIndex {
                 path: dir.to_path_buf(),
             });
         }
-        check_marker(dir)?;
-        let index = Index::open_in_dir(dir).map_err(|e| Error::index(dir, e))?;
+        check_marker(&real)?;
+        let index = Index::open_in_dir(&real).map_err(|e| Error::index(&real, e))?;
         let (schema, fields) = schema::build();
         // Fields are used by position: an index whose fields differ (a development
         // build with the same schema number, a hand-edited meta.json) would answer
         // every query wrongly, silently.
         if index.schema() != schema {
             return Err(Error::IndexDamaged {
-                path: dir.to_path_buf(),
+                path: real,
                 detail: "its fields are not the ones this kaudit writes: made by another build?"
                     .into(),
             });
         }
         Ok(Store {
-            dir: dir.to_path_buf(),
+            dir: real,
             index,
             fields,
         })
@@ -99,24 +112,28 @@ impl Store {
     /// left tantivy's files without a marker: a directory refused for good as "not a
     /// kaudit index" until removed by hand.
     pub fn open_or_create(dir: &Path) -> Result<Store> {
-        let marked = dir.join(MARKER).exists();
-        if marked && dir.join(TANTIVY_META).exists() {
-            return Store::open(dir);
+        let real = trust::trusted_dir(dir, true)?.expect("created when missing");
+        let marked = real.join(MARKER).exists();
+        if marked && real.join(TANTIVY_META).exists() {
+            return Store::open_trusted(dir, real);
         }
-        if !marked && dir.exists() && !is_empty_dir(dir) {
+        if !marked && !is_empty_dir(&real) {
             return Err(Error::NotAnIndex {
                 path: dir.to_path_buf(),
                 reason: format!("the directory is not empty and has no {MARKER}"),
             });
         }
-        create_private_dir(dir)?;
+        // Audit data is sensitive: readable by its owner only, even when the user
+        // made the (empty) directory with a wider mode. `trust` checked it is ours.
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o700))
+            .map_err(|e| Error::io(&real, e))?;
         // Also rewrites a marker cut short: tantivy's files come after it, so it is ours.
         let marker = Marker {
             schema_version: SCHEMA_VERSION,
             created_by: format!("kaudit {}", env!("CARGO_PKG_VERSION")),
         };
         let text = serde_json::to_string_pretty(&marker).expect("marker serializes");
-        fs::write(dir.join(MARKER), text).map_err(|e| Error::io(dir.join(MARKER), e))?;
+        trust::write_file(&real, MARKER, text.as_bytes())?;
         let (schema, fields) = schema::build();
         let settings = tantivy::IndexSettings {
             docstore_compression: tantivy::store::Compressor::Lz4,
@@ -126,10 +143,10 @@ impl Store {
         let index = Index::builder()
             .schema(schema)
             .settings(settings)
-            .create_in_dir(dir)
-            .map_err(|e| Error::index(dir, e))?;
+            .create_in_dir(&real)
+            .map_err(|e| Error::index(&real, e))?;
         Ok(Store {
-            dir: dir.to_path_buf(),
+            dir: real,
             index,
             fields,
         })
@@ -153,7 +170,7 @@ impl Store {
 
 fn check_marker(dir: &Path) -> Result<()> {
     let path = dir.join(MARKER);
-    let text = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    let text = trust::read_file(dir, MARKER).map_err(|e| Error::io(&path, e))?;
     let marker: Marker = serde_json::from_str(&text).map_err(|e| Error::NotAnIndex {
         path: dir.to_path_buf(),
         reason: format!("{MARKER}: {e}"),
@@ -170,19 +187,11 @@ fn check_marker(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Empty, or holding only the marker's temporary file: a first run killed while
+/// writing the marker left nothing else.
 fn is_empty_dir(dir: &Path) -> bool {
+    let marker_temp = trust::temp_name(MARKER);
     fs::read_dir(dir)
-        .map(|mut d| d.next().is_none())
+        .map(|mut d| d.all(|e| e.is_ok_and(|e| e.file_name() == marker_temp.as_str())))
         .unwrap_or(false)
-}
-
-/// Audit data is sensitive: the index directory is readable by its owner only.
-fn create_private_dir(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| Error::io(dir, e))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| Error::io(dir, e))
 }

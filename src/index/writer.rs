@@ -97,7 +97,7 @@ impl Writer {
         {
             Ok(w) => w,
             Err(tantivy::TantivyError::LockFailure(_, _)) => {
-                let holder = std::fs::read_to_string(dir.join(HOLDER))
+                let holder = super::trust::read_file(&dir, HOLDER)
                     .map(|h| format!(" ({})", h.trim()))
                     .unwrap_or_default();
                 return Err(Error::IndexLocked { path: dir, holder });
@@ -118,7 +118,7 @@ impl Writer {
         // error message and `kaudit status`.
         let command: Vec<String> = std::env::args().collect();
         let holder = format!("pid {}: {}", std::process::id(), command.join(" "));
-        std::fs::write(dir.join(HOLDER), holder).map_err(|e| Error::io(dir.join(HOLDER), e))?;
+        super::trust::write_file(&dir, HOLDER, holder.as_bytes())?;
         let mut w = Writer {
             store,
             writer,

@@ -37,10 +37,39 @@ impl Source {
 #[derive(Debug, Default)]
 pub struct Discovery {
     pub sources: Vec<Source>,
-    /// Files in a searched directory that are not named like logs (README.md, …).
-    pub skipped: Vec<PathBuf>,
+    pub skipped: Skipped,
     /// Paths that could not be read; the others are still ingested.
     pub errors: Vec<Error>,
+}
+
+/// What a searched directory held that is not read, for the summary's notes.
+#[derive(Debug, Default)]
+pub struct Skipped {
+    /// Files not named like logs (README.md, …).
+    pub not_logs: Vec<PathBuf>,
+    /// Entries named like logs that are not regular files (or links to them), with
+    /// what they are: a FIFO would block ingest forever waiting for a writer, a device
+    /// could be read without end or act when opened. Named as a PATH, one is read as
+    /// a stream.
+    pub not_regular: Vec<(PathBuf, &'static str)>,
+}
+
+/// What a file that is not a regular file is, in a note.
+fn kind_of(file_type: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_block_device() {
+        "a block device"
+    } else if file_type.is_dir() {
+        "a link to a directory, not followed"
+    } else {
+        "not a regular file"
+    }
 }
 
 /// What a file name says about its place in a rotation family.
@@ -126,7 +155,7 @@ fn walk(dir: &Path, d: &mut Discovery) {
         Ok(entries) => entries,
         Err(e) => return d.errors.push(Error::io(dir, e)),
     };
-    let mut files = Vec::new();
+    let mut files: Vec<(PathBuf, std::fs::FileType)> = Vec::new();
     let mut dirs = Vec::new();
     for entry in entries {
         let entry = match entry {
@@ -136,24 +165,35 @@ fn walk(dir: &Path, d: &mut Discovery) {
         // Symlinked directories are not followed (loops); symlinked files are read.
         match entry.file_type() {
             Ok(t) if t.is_dir() => dirs.push(entry.path()),
-            Ok(_) => files.push(entry.path()),
+            Ok(t) => files.push((entry.path(), t)),
             Err(e) => d.errors.push(Error::io(entry.path(), e)),
         }
     }
     // Sort key: family (or file name), families before other logs, role, name.
     type SortKey = (String, u8, Option<Role>, String);
     let mut ordered: Vec<(SortKey, PathBuf)> = Vec::new();
-    for path in files {
+    for (path, file_type) in files {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if let Some((family, role)) = rotation_role(&name) {
-            ordered.push(((family, 0, Some(role), name), path));
+        let key = if let Some((family, role)) = rotation_role(&name) {
+            (family, 0, Some(role), name)
         } else if is_standalone_log(&name) {
-            ordered.push(((name.clone(), 1, None, name), path));
+            (name.clone(), 1, None, name)
         } else {
-            d.skipped.push(path);
+            d.skipped.not_logs.push(path);
+            continue;
+        };
+        // What a link points at decides; a broken link is kept, for its error.
+        let target = match file_type.is_symlink() {
+            true => std::fs::metadata(&path).map_or(file_type, |m| m.file_type()),
+            false => file_type,
+        };
+        if target.is_file() || target.is_symlink() {
+            ordered.push((key, path));
+        } else {
+            d.skipped.not_regular.push((path, kind_of(target)));
         }
     }
     ordered.sort();
@@ -227,12 +267,24 @@ pub fn open(source: &Source, raw_bytes: &std::sync::Arc<AtomicU64>) -> io::Resul
             let mut head = Vec::new();
             (&mut file).take(2).read_to_end(&mut head)?;
             let gzip = head == GZIP_MAGIC;
-            let stream = if gzip {
-                let counted = Counted {
-                    inner: Cursor::new(head).chain(file),
-                    counter: raw_bytes.clone(),
+            let counted = |inner| Counted {
+                inner,
+                counter: raw_bytes.clone(),
+            };
+            let stream = if !meta.is_file() {
+                // A FIFO or a device named as a PATH (found ones are skipped by
+                // `discover`): read once, as a stream like stdin; it cannot seek.
+                let rest = counted(Cursor::new(head).chain(file));
+                let reader: Box<dyn Read + Send> = if gzip {
+                    Box::new(MultiGzDecoder::new(rest))
+                } else {
+                    Box::new(rest)
                 };
-                Stream::Gzip(Box::new(MultiGzDecoder::new(counted)))
+                Stream::Stdin(reader)
+            } else if gzip {
+                Stream::Gzip(Box::new(MultiGzDecoder::new(counted(
+                    Cursor::new(head).chain(file),
+                ))))
             } else {
                 file.seek(SeekFrom::Start(0))?;
                 Stream::Plain(file)
@@ -360,6 +412,6 @@ mod tests {
                 "audit.log"
             ]
         );
-        assert_eq!(d.skipped.len(), 1);
+        assert_eq!(d.skipped.not_logs.len(), 1);
     }
 }

@@ -16,4 +16,5 @@ mod report_goldens;
 mod reports;
 mod samples;
 mod stage_props;
+mod trust;
 mod tui;
