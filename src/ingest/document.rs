@@ -16,6 +16,9 @@ use super::scan::{Limits, Scanner};
 use super::{Location, Parser, Sink, Summary, index_found};
 use crate::error::Result;
 
+/// Bytes fed to the scan at a time; see `read`.
+const FEED: usize = 16 << 10;
+
 /// Items held at most before the input is taken to be a document; see `read`.
 const MAX_HELD: usize = 4096;
 
@@ -60,7 +63,29 @@ pub(super) fn read(
         if let Some(kept) = &mut replay {
             kept.extend_from_slice(&chunk[..n]);
         }
-        scan.feed(data);
+        // Fed in small slices: a slice of a huge array of tiny values finds one item
+        // per two bytes, and each is dealt with before the next slice.
+        for slice in data.chunks(FEED) {
+            scan.feed(slice);
+            if scan.end().broken {
+                break;
+            }
+            held.extend(scan.take_found());
+            // Items are held only while the input may still be read again as lines:
+            // no longer than `max_item` bytes of it or `MAX_HELD` items.
+            if replay.as_ref().is_some_and(|kept| kept.len() > max_item) || held.len() > MAX_HELD {
+                replay = None;
+            }
+            if replay.is_none() {
+                for item in held.drain(..) {
+                    if let Err(e) =
+                        index_found(parser, sink, summary, item, location, true, None, 0)
+                    {
+                        return Ok(Err(e));
+                    }
+                }
+            }
+        }
         if scan.end().broken {
             if let Some(kept) = replay {
                 let again = std::io::Cursor::new(kept).chain(reader);
@@ -80,20 +105,6 @@ pub(super) fn read(
                 ),
             );
             break;
-        }
-        held.extend(scan.take_found());
-        // Items are held only while the input may still be read again as lines: no
-        // longer than `max_item` bytes of it or `MAX_HELD` items (a huge array of
-        // tiny values would otherwise hold millions).
-        if replay.as_ref().is_some_and(|kept| kept.len() > max_item) || held.len() > MAX_HELD {
-            replay = None;
-        }
-        if replay.is_none() {
-            for item in held.drain(..) {
-                if let Err(e) = index_found(parser, sink, summary, item, location, true, None, 0) {
-                    return Ok(Err(e));
-                }
-            }
         }
     }
     let end = scan.end();

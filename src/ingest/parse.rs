@@ -193,9 +193,12 @@ fn type_name(v: &Value<'_>) -> &'static str {
     }
 }
 
+/// A member of an object. Where a key repeats (a forwarder's or a hostile file's
+/// shape; the apiserver writes none), the last copy counts, as in Go's decoder: what
+/// kaudit indexes is what the apiserver and every Go tool would read.
 fn get<'v, 'a>(v: &'v Value<'a>, key: &str) -> Option<&'v Value<'a>> {
     match v {
-        Value::Object(o) => o.get(key),
+        Value::Object(o) => o.iter().filter(|(k, _)| *k == key).last().map(|(_, v)| v),
         _ => None,
     }
 }
@@ -283,7 +286,17 @@ impl<E> Ctx<'_, E> {
                 let outcome = match simd_json::to_borrowed_value(&mut buf) {
                     Ok(event @ Value::Object(_)) => self.event(event, Some(&raw), index),
                     Ok(other) => Ok(Err(Rejection::NotAnObject(type_name(&other)))),
-                    Err(e) => Ok(Err(json_error(&raw, &e))),
+                    // The event inside the string does not parse: salvaged like a line.
+                    Err(e) => match super::salvage::salvage_object(&raw) {
+                        Some(mut rebuilt) => {
+                            let text = rebuilt.clone();
+                            match simd_json::to_borrowed_value(&mut rebuilt) {
+                                Ok(event) => self.event(event, Some(&text), index),
+                                Err(_) => Ok(Err(json_error(&raw, &e))),
+                            }
+                        }
+                        None => Ok(Err(json_error(&raw, &e))),
+                    },
                 };
                 *self.inner = raw;
                 outcome
@@ -499,8 +512,8 @@ pub fn normalize<'v>(v: &'v Value<'_>) -> Result<Request<'v>, Rejection> {
             Some(other) => return Err(wrong_type("responseStatus.code", "an integer", other)),
         };
     }
-    if let Some(Value::Object(annotations)) = get(v, "annotations") {
-        let text = |key: &str| match annotations.get(key) {
+    if let Some(annotations @ Value::Object(_)) = get(v, "annotations") {
+        let text = |key: &str| match get(annotations, key) {
             Some(Value::String(s)) => Some(&**s),
             _ => None,
         };
@@ -558,6 +571,22 @@ fn request_key(r: &Request<'_>, event: &Value<'_>, json: &[u8]) -> RequestKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repeated_key_counts_by_its_last_copy_as_in_go() {
+        let line = br#"{"auditID":"a","verb":"get","objectRef":{"resource":"configmaps"},"objectRef":{"resource":"secrets","name":"db"},"user":{"username":"x","username":"mallory"}}"#;
+        let mut seen = Vec::new();
+        let outcome = Parser::default().parse_line(line, &mut |_, item| {
+            let r = item.unwrap().request;
+            seen.push((r.resource.map(str::to_string), r.user.map(str::to_string)));
+            Ok::<(), ()>(())
+        });
+        assert_eq!(outcome, Ok(Ok(())));
+        assert_eq!(
+            seen,
+            [(Some("secrets".to_string()), Some("mallory".to_string()))]
+        );
+    }
 
     #[test]
     fn a_number_beyond_64_bits_does_not_hide_an_event() {

@@ -137,6 +137,22 @@ pub fn rebuild(members: &[Member], line_reason: Option<&'static str>) -> Option<
     })
 }
 
+/// A lone JSON object in memory (an AKS record's event string) rebuilt as `rebuild`
+/// does; None when it is not one closed object with a readable envelope.
+pub fn salvage_object(text: &[u8]) -> Option<Vec<u8>> {
+    let mut scanner = Scanner::new(Limits::line(text.len()));
+    scanner.feed(text);
+    if scanner.end().unclosed {
+        return None;
+    }
+    let mut found = scanner.take_found();
+    let first = found.next()?;
+    match (first.index, first.shape, found.next()) {
+        (None, Shape::Object { members, .. }, None) => rebuild(&members, None).map(|r| r.json),
+        _ => None,
+    }
+}
+
 /// Whether `text` is one strict JSON value at `depth` levels down an event, and if
 /// not, why. The depth counts: a value that parses alone can be one level too deep
 /// inside the rebuilt event.

@@ -38,6 +38,8 @@ pub struct RowSummary {
     pub source_ip: Option<String>,
     /// The sourceIPs before it: X-Forwarded-For and X-Real-Ip, chosen by the client.
     pub forwarded_for: Vec<String>,
+    /// Why only the envelope of the request could be read (`Request::salvaged`).
+    pub salvaged: Option<String>,
     /// The decoded command of an exec or attach.
     pub command: Option<Vec<String>>,
     /// In an object's history: what this write changed since the one before it.

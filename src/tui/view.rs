@@ -264,6 +264,16 @@ fn derived(row: &RowSummary) -> Vec<(&'static str, String)> {
     add("outcome", Some(outcome));
     add("reason", row.reason.as_deref().map(text));
     add(
+        "salvaged",
+        row.salvaged.as_deref().map(|why| {
+            format!(
+                "{}: the line could not be read whole; its envelope is indexed and what \
+                 could not be read is marked <unreadable: N bytes>",
+                text(why)
+            )
+        }),
+    );
+    add(
         "command",
         row.command.as_ref().map(|argv| text(&shell_words(argv))),
     );

@@ -61,6 +61,7 @@ pub fn row_summary(stored: &Stored, buf: &mut Vec<u8>) -> Option<RowSummary> {
             .map(|(_, forwarded)| forwarded.iter().map(|s| s.to_string()).collect())
             .unwrap_or_default(),
         command: r.exec_command(),
+        salvaged: own(r.salvaged),
         changes: None,
     })
 }

@@ -137,6 +137,57 @@ fn hostile_shapes_are_rejected_or_warned_at_their_place_and_the_rest_indexed() {
 }
 
 #[test]
+fn a_huge_document_costs_bounded_memory() {
+    // A small gzip whose one document is a huge array (issue 19): items are read one
+    // by one, never the whole document. Memory is compared with a small document in
+    // the same run; 32 MiB of array used to take about 30 times its size.
+    use flate2::{Compression, write::GzEncoder};
+    use std::io::Write;
+    let k = Kaudit::new();
+    let write_gz = |name: &str, zeros: usize| {
+        let path = k.path(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut gz = GzEncoder::new(std::fs::File::create(&path).unwrap(), Compression::fast());
+        gz.write_all(b"[\n").unwrap();
+        let chunk = "0,".repeat(1 << 20);
+        for _ in 0..zeros / (1 << 20) {
+            gz.write_all(chunk.as_bytes()).unwrap();
+        }
+        gz.write_all(line(1, json!({})).as_bytes()).unwrap();
+        gz.write_all(b"\n]\n").unwrap();
+        gz.finish().unwrap();
+        path
+    };
+    let small = write_gz("small/audit.log.gz", 0);
+    let huge = write_gz("huge/audit.log.gz", 16 << 20);
+    assert!(std::fs::metadata(&huge).unwrap().len() < 1 << 20);
+    let measure = |path: &Path, index: &str| {
+        let mut command = k.command();
+        let index = k.path(index);
+        command.args([
+            "ingest",
+            "--index",
+            index.to_str().unwrap(),
+            path.to_str().unwrap(),
+        ]);
+        run_measured(command)
+    };
+    let (base, base_kib) = measure(&small, "i1");
+    let (run, huge_kib) = measure(&huge, "i2");
+    assert_eq!((base.code, run.code), (0, 0), "{}", run.stderr);
+    assert!(run.stderr.contains("requests: 1 new"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not a JSON object: 16,777,216"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        huge_kib < base_kib + 64 * 1024,
+        "peak {huge_kib} KiB with a 32 MiB array, {base_kib} KiB with one item"
+    );
+}
+
+#[test]
 fn an_over_long_line_costs_no_memory() {
     // Peak memory with a 64 MiB line (cap 1 MiB) against the same log without it,
     // measured in the same run: the line is skipped in chunks, never held, and its
