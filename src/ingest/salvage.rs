@@ -25,6 +25,12 @@ pub mod reason {
 
 /// The ingest summary's words for a salvaged event.
 pub fn explain(reason: &str) -> String {
+    if reason == reason::INVALID_UTF8 {
+        return "salvaged (invalid-utf8): a value is not valid UTF-8; the request is indexed \
+                with U+FFFD for the invalid bytes, as the apiserver's encoder writes them \
+                (a value that is still unreadable is marked <unreadable: N bytes>)"
+            .into();
+    }
     let what = match reason {
         reason::TOO_LONG => "the line is over --max-line-bytes, or a value in it over 1 MiB",
         reason::TOO_DEEP => "a value nests deeper than 1,024 levels",
