@@ -24,8 +24,10 @@ const MAX_HELD: usize = 4096;
 
 /// How reading a document ended.
 pub(super) enum Document {
-    /// Read to its end: the position after it, for the checkpoint.
-    Read(Position),
+    /// Read to its end: the position after it, for the checkpoint; None when the
+    /// document was still open at the end (being written?): it is read again next
+    /// time, and what it held already is found there as duplicates.
+    Read(Option<Position>),
     /// Not one document after all: its bytes, to be read as lines.
     NotOne(Box<dyn Read + Send>),
 }
@@ -113,7 +115,11 @@ pub(super) fn read(
             return Ok(Ok(Document::NotOne(Box::new(std::io::Cursor::new(kept)))));
         }
         if end.unclosed {
-            summary.reject(location.clone(), super::Rejection::Truncated);
+            let at = Location {
+                line: lines + 1,
+                ..location.clone()
+            };
+            summary.reject(at, super::Rejection::Truncated);
         }
     }
     summary.lines += lines;
@@ -123,10 +129,11 @@ pub(super) fn read(
             return Ok(Err(e));
         }
     }
-    Ok(Ok(Document::Read(Position {
+    let complete = !end.unclosed;
+    Ok(Ok(Document::Read(complete.then_some(Position {
         line: lines + 1,
         offset: bytes,
-    })))
+    }))))
 }
 
 /// Counts what is written to it: the bytes and lines of a rest that is skipped.

@@ -241,10 +241,10 @@ fn read_source(
             .map_err(io_err)??
         {
             document::Document::Read(end) => {
-                sink.reached(
-                    checkpoint::mark_for(source.display(), device, inode, &prefix, end),
-                    &prefix,
-                )?;
+                if let Some(end) = end {
+                    let mark = checkpoint::mark_for(source.display(), device, inode, &prefix, end);
+                    sink.reached(mark, &prefix)?;
+                }
                 return Ok(());
             }
             document::Document::NotOne(again) => reader = again,
@@ -387,6 +387,7 @@ fn index_found(
 ) -> Result<bool> {
     let at = Location {
         item: item.index,
+        line: location.line + item.line,
         ..location.clone()
     };
     let (text, bytes, members) = match item.shape {
@@ -414,8 +415,14 @@ fn index_found(
         }
         return Ok(true);
     }
-    match salvage::rebuild(&members, line_reason) {
+    // An AKS record holds its event under properties.log.
+    let rebuilt = salvage::rebuild(&members, line_reason).or_else(|| {
+        let event = salvage::aks_event_members(&members)?;
+        salvage::rebuild(&event, line_reason)
+    });
+    match rebuilt {
         Some(rebuilt) => {
+            parser.rebuilt = true;
             let outcome = parse_one(
                 parser,
                 sink,
@@ -423,8 +430,9 @@ fn index_found(
                 &rebuilt.json,
                 at.clone(),
                 Some(bytes),
-            )?;
-            if let Err(why) = outcome {
+            );
+            parser.rebuilt = false;
+            if let Err(why) = outcome? {
                 summary.reject(at, why);
             }
             Ok(true)
@@ -448,6 +456,10 @@ fn index_found(
 
 /// A file whose first line is only the start of a JSON value (`{`, `[`, `{"kind":…,`)
 /// holds one pretty-printed document rather than one event per line.
+/// Only a first line that opens a value and nothing else, or that opens the list of
+/// events of an EventList, `records` batch or array, counts: an event line cut short
+/// at the front of a log, or one a strict parser refuses, must not turn the log into
+/// one broken document.
 fn looks_like_document(prefix: &[u8]) -> bool {
     let text = prefix.strip_prefix(b"\xef\xbb\xbf").unwrap_or(prefix);
     let first_line = match memchr::memchr(b'\n', text) {
@@ -455,7 +467,15 @@ fn looks_like_document(prefix: &[u8]) -> bool {
         None => return false,
     };
     let trimmed = first_line.trim_ascii();
-    matches!(trimmed.first(), Some(b'{' | b'[')) && !Parser::default().is_valid_json(trimmed)
+    if trimmed == b"{" || trimmed == b"[" {
+        return true;
+    }
+    if !matches!(trimmed.first(), Some(b'{' | b'[')) {
+        return false;
+    }
+    let mut scan = scan::Scanner::new(scan::Limits::line(trimmed.len()));
+    scan.feed(trimmed);
+    scan.end().unclosed && scan.in_list()
 }
 
 /// Parses one record (a line, or a whole document) and hands its events to the sink.

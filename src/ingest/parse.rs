@@ -117,6 +117,9 @@ impl fmt::Display for Rejection {
 /// little per line.
 #[derive(Default)]
 pub struct Parser {
+    /// The record being parsed was rebuilt by `salvage`: its `kaudit.salvaged` key is
+    /// kaudit's own. In any other record the key is a forgery and is dropped.
+    pub(crate) rebuilt: bool,
     scratch: Vec<u8>,
     buffers: simd_json::Buffers,
     inner: Vec<u8>,
@@ -157,6 +160,7 @@ impl Parser {
                 Err(e) => return Ok(Err(json_error(line, &e))),
             };
         let mut ctx = Ctx {
+            rebuilt: self.rebuilt,
             inner: &mut self.inner,
             encoded: &mut self.encoded,
             emit,
@@ -204,6 +208,7 @@ fn get<'v, 'a>(v: &'v Value<'a>, key: &str) -> Option<&'v Value<'a>> {
 }
 
 struct Ctx<'p, E> {
+    rebuilt: bool,
     inner: &'p mut Vec<u8>,
     encoded: &'p mut Vec<u8>,
     emit: &'p mut Emit<'p, E>,
@@ -291,7 +296,12 @@ impl<E> Ctx<'_, E> {
                         Some(mut rebuilt) => {
                             let text = rebuilt.clone();
                             match simd_json::to_borrowed_value(&mut rebuilt) {
-                                Ok(event) => self.event(event, Some(&text), index),
+                                Ok(event) => {
+                                    let rebuilt = std::mem::replace(&mut self.rebuilt, true);
+                                    let outcome = self.event(event, Some(&text), index);
+                                    self.rebuilt = rebuilt;
+                                    outcome
+                                }
                                 Err(_) => Ok(Err(json_error(&raw, &e))),
                             }
                         }
@@ -328,7 +338,15 @@ impl<E> Ctx<'_, E> {
             get(&value, "objectRef").and_then(|o| get(o, "resource")),
             Some(Value::String(r)) if r == "secrets"
         );
-        let redacted = redact::redact_event(&mut value, secrets);
+        let mut redacted = redact::redact_event(&mut value, secrets);
+        if !self.rebuilt
+            && let Value::Object(obj) = &mut value
+            && obj.contains_key(crate::model::SALVAGED_KEY)
+        {
+            // Only a salvage says an event was salvaged.
+            while obj.remove(crate::model::SALVAGED_KEY).is_some() {}
+            redacted = true;
+        }
         let bytes = raw.map_or(0, <[u8]>::len);
         let json: &[u8] = match raw {
             Some(raw) if !redacted => raw,

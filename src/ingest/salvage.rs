@@ -56,6 +56,10 @@ const ENVELOPE: [&str; 6] = [
     "stageTimestamp",
 ];
 
+/// The members a client writes: an unreadable one is marked, never left out, so that
+/// a check of bodies knows one was there.
+const BODIES: [&str; 2] = ["requestObject", "responseObject"];
+
 /// Members that are only checked for what they say (`kind: Event`, an `audit.k8s.io`
 /// apiVersion): left out when unreadable.
 const OPTIONAL: [&str; 2] = ["kind", "apiVersion"];
@@ -72,6 +76,12 @@ pub struct Rebuilt {
 /// Rebuilds an event from its members. `line_reason` is why the whole line could not
 /// be read when that is known before looking at members (`too-long`). None when no
 /// envelope member is readable.
+///
+/// A member that does not parse is repaired (`repair`): the parts of it that parse
+/// are kept, down to the value that does not. What cannot be kept is a marker where
+/// the event may hold a string (a body, a string member), and left out elsewhere: a
+/// string where the event has a list or an object (`sourceIPs`, `objectRef`) would
+/// make the event unreadable as a whole.
 pub fn rebuild(members: &[Member], line_reason: Option<&'static str>) -> Option<Rebuilt> {
     let mut json = b"{".to_vec();
     let mut reason = line_reason;
@@ -79,50 +89,46 @@ pub fn rebuild(members: &[Member], line_reason: Option<&'static str>) -> Option<
     let mut envelope = false;
     let mut scratch = Vec::new();
     for member in members.iter().filter(|m| m.key != SALVAGED_KEY) {
-        if OPTIONAL.contains(&member.key.as_str()) {
-            let fault = match &member.value {
-                Captured::Text(t) => check(t, 1, &mut scratch).err(),
-                Captured::Skipped(_) => Some(reason::TOO_LONG),
-            };
-            if let Some(fault) = fault {
-                // Better absent (as in some real fixtures) than garbled: a marker or
-                // U+FFFD there would make it look like something else than an audit event.
-                unreadable.push(member.key.clone());
-                reason.get_or_insert(fault);
+        let key = member.key.as_str();
+        let (value, first, bytes) = match &member.value {
+            Captured::Text(text) => match check(text, 1, &mut scratch) {
+                Ok(()) => (Some(text.clone()), text[0], text.len() as u64),
+                Err(why) => {
+                    reason.get_or_insert(why);
+                    let repaired = if OPTIONAL.contains(&key) {
+                        // Better absent (as in some real fixtures) than garbled: a
+                        // marker there would make it something else than an audit event.
+                        None
+                    } else {
+                        repair(text, 1, &mut scratch)
+                    };
+                    (repaired, text[0], text.len() as u64)
+                }
+            },
+            Captured::Skipped { bytes, first } => {
+                reason.get_or_insert(reason::TOO_LONG);
+                (None, *first, *bytes)
+            }
+        };
+        let marked =
+            value.is_none() && (BODIES.contains(&key) || first == b'"') && !OPTIONAL.contains(&key);
+        if value.is_none() {
+            unreadable.push(member.key.clone());
+            if !marked {
                 continue;
             }
         }
-        let value = match &member.value {
-            Captured::Text(text) => match check(text, 1, &mut scratch) {
-                Ok(()) => Some(text.clone()),
-                Err(why) => {
-                    reason.get_or_insert(why);
-                    as_go_writes_it(text, 1, &mut scratch).or_else(|| readable_part(text))
-                }
-            },
-            Captured::Skipped(_) => {
-                reason.get_or_insert(reason::TOO_LONG);
-                None
-            }
-        };
         if json.len() > 1 {
             json.push(b',');
         }
-        push_string(&mut json, &member.key);
+        push_string(&mut json, key);
         json.push(b':');
         match value {
             Some(text) => {
-                envelope |= ENVELOPE.contains(&member.key.as_str());
+                envelope |= ENVELOPE.contains(&key);
                 json.extend_from_slice(&text);
             }
-            None => {
-                let bytes = match &member.value {
-                    Captured::Text(t) => t.len() as u64,
-                    Captured::Skipped(n) => *n,
-                };
-                push_marker(&mut json, bytes);
-                unreadable.push(member.key.clone());
-            }
+            None => push_marker(&mut json, bytes),
         }
     }
     if !envelope {
@@ -141,6 +147,37 @@ pub fn rebuild(members: &[Member], line_reason: Option<&'static str>) -> Option<
         reason,
         unreadable,
     })
+}
+
+/// The members of the event an AKS diagnostic record holds in `properties.log` (an
+/// object, or the event's JSON as a string), for a record that does not parse whole
+/// or is over `--max-line-bytes`.
+pub fn aks_event_members(members: &[Member]) -> Option<Vec<Member>> {
+    let object_members = |text: &[u8]| -> Option<Vec<Member>> {
+        let mut scanner = Scanner::new(Limits::line(text.len()));
+        scanner.feed(text);
+        match scanner.take_found().next()?.shape {
+            Shape::Object { members, .. } => Some(members),
+            Shape::NotObject(_) => None,
+        }
+    };
+    let properties = members.iter().rev().find_map(|m| match &m.value {
+        Captured::Text(t) if m.key == "properties" && t.first() == Some(&b'{') => Some(t),
+        _ => None,
+    })?;
+    let inner = object_members(properties)?;
+    let log = inner.iter().rev().find_map(|m| match &m.value {
+        Captured::Text(t) if m.key == "log" => Some(t),
+        _ => None,
+    })?;
+    match log.first() {
+        Some(b'{') => object_members(log),
+        Some(b'"') => {
+            let text: String = serde_json::from_slice(log).ok()?;
+            object_members(text.trim().as_bytes())
+        }
+        _ => None,
+    }
 }
 
 /// A lone JSON object in memory (an AKS record's event string) rebuilt as `rebuild`
@@ -189,54 +226,149 @@ pub fn classify(text: &[u8], e: &simd_json::Error) -> &'static str {
     }
 }
 
-/// A value whose only fault is invalid UTF-8, with each invalid sequence replaced by
-/// U+FFFD: what Go's encoder (the apiserver's) writes for such a string. The bytes
-/// replaced can only be inside strings, so the value's structure is unchanged.
-fn as_go_writes_it(text: &[u8], depth: usize, scratch: &mut Vec<u8>) -> Option<Vec<u8>> {
-    if std::str::from_utf8(text).is_ok() {
+/// How deep `repair` looks for the readable parts of a value.
+const REPAIR_DEPTH: usize = 32;
+
+/// The readable parts of a value that does not parse, `depth` levels down the event:
+/// invalid UTF-8 alone is read with U+FFFD for each invalid sequence (what Go's encoder,
+/// the apiserver's, writes for such a string; the bytes replaced can only be inside
+/// strings, so the structure is unchanged); an object or a list keeps each member or
+/// element that parses, is repaired in turn, or becomes `<unreadable: N bytes>`, so a
+/// poisoned key beside a pod's `containers` or in one JSON-patch op hides nothing
+/// else. None when nothing of it can be read.
+fn repair(text: &[u8], depth: usize, scratch: &mut Vec<u8>) -> Option<Vec<u8>> {
+    if check(text, depth, scratch).is_ok() {
+        return Some(text.to_vec());
+    }
+    if std::str::from_utf8(text).is_err() {
+        let lossy = String::from_utf8_lossy(text).into_owned().into_bytes();
+        if check(&lossy, depth, scratch).is_ok() {
+            return Some(lossy);
+        }
+        return repair(&lossy, depth, scratch);
+    }
+    if depth >= REPAIR_DEPTH {
         return None;
     }
-    let text = String::from_utf8_lossy(text).into_owned().into_bytes();
-    check(&text, depth, scratch).ok().map(|()| text)
+    let mut out = Vec::with_capacity(text.len());
+    let part = |out: &mut Vec<u8>, value: &[u8], scratch: &mut Vec<u8>| match repair(
+        value,
+        depth + 1,
+        scratch,
+    ) {
+        Some(v) => out.extend_from_slice(&v),
+        None => push_marker(out, value.len() as u64),
+    };
+    match split(text)? {
+        Split::Object(members) => {
+            out.push(b'{');
+            for (i, (key, value)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                push_string(&mut out, &super::scan::decode_key(key));
+                out.push(b':');
+                part(&mut out, value, scratch);
+            }
+            out.push(b'}');
+        }
+        Split::Array(items) => {
+            out.push(b'[');
+            for (i, value) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                part(&mut out, value, scratch);
+            }
+            out.push(b']');
+        }
+    }
+    Some(out)
 }
 
-/// What can be read of an object member that does not parse whole (annotations with
-/// one bad value, a body with one poisoned key): the object with each member that does
-/// not parse replaced by a marker, one level down. None for anything else.
-fn readable_part(text: &[u8]) -> Option<Vec<u8>> {
-    if text.first() != Some(&b'{') {
-        return None;
-    }
-    let mut scanner = Scanner::new(Limits::line(text.len()));
-    scanner.feed(text);
-    if scanner.end().unclosed {
-        return None;
-    }
-    let found = scanner.take_found().next()?;
-    let Shape::Object { members, .. } = found.shape else {
-        return None;
+/// The top-level parts of an object (raw key text with its closing quote, value) or a
+/// list, found leniently as the scan finds members.
+enum Split<'t> {
+    Object(Vec<(&'t [u8], &'t [u8])>),
+    Array(Vec<&'t [u8]>),
+}
+
+/// See `Split`. None for anything but one closed object or list.
+fn split(text: &[u8]) -> Option<Split<'_>> {
+    let text = text.trim_ascii();
+    let object = match text.first()? {
+        b'{' => true,
+        b'[' => false,
+        _ => return None,
     };
-    let mut out = b"{".to_vec();
-    let mut scratch = Vec::new();
-    for m in &members {
-        if out.len() > 1 {
-            out.push(b',');
+    let mut parts: Vec<&[u8]> = Vec::new();
+    let (mut depth, mut in_string, mut escaped) = (0u64, false, false);
+    let mut start = 1;
+    for (i, &b) in text.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
         }
-        push_string(&mut out, &m.key);
-        out.push(b':');
-        match &m.value {
-            Captured::Text(value) if check(value, 2, &mut scratch).is_ok() => {
-                out.extend_from_slice(value)
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    if i + 1 != text.len() {
+                        return None;
+                    }
+                    parts.push(&text[start..i]);
+                }
             }
-            Captured::Text(value) if let Some(text) = as_go_writes_it(value, 2, &mut scratch) => {
-                out.extend_from_slice(&text)
+            b',' if depth == 1 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
             }
-            Captured::Text(value) => push_marker(&mut out, value.len() as u64),
-            Captured::Skipped(n) => push_marker(&mut out, *n),
+            _ => {}
         }
     }
-    out.push(b'}');
-    Some(out)
+    if depth != 0 || in_string {
+        return None;
+    }
+    let parts: Vec<&[u8]> = parts
+        .into_iter()
+        .map(<[u8]>::trim_ascii)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if !object {
+        return Some(Split::Array(parts));
+    }
+    let mut members = Vec::with_capacity(parts.len());
+    for part in parts {
+        let key_end = key_end(part)?;
+        let rest = part[key_end..].trim_ascii_start().strip_prefix(b":")?;
+        // The key without its opening quote, with its closing one: as the scan keeps it.
+        members.push((&part[1..key_end], rest.trim_ascii()));
+    }
+    Some(Split::Object(members))
+}
+
+/// The end (after the closing quote) of the string a member starts with.
+fn key_end(part: &[u8]) -> Option<usize> {
+    if part.first() != Some(&b'"') {
+        return None;
+    }
+    let mut escaped = false;
+    for (i, &b) in part.iter().enumerate().skip(1) {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' => escaped = true,
+            b'"' => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn push_marker(out: &mut Vec<u8>, bytes: u64) {
@@ -289,13 +421,18 @@ mod tests {
             assert_eq!(reason, why, "{}", String::from_utf8_lossy(body));
             assert_eq!(event["verb"], "patch");
             assert_eq!(event["stageTimestamp"], "2026-01-01T00:00:00Z");
-            let len = if body[0] == b'[' {
-                2 * body.len()
+            if body[0] == b'[' {
+                // Kept down to 32 levels, and marked there.
+                let text = event["requestObject"]["x"].to_string();
+                assert!(text.starts_with("[[[[") && text.contains("<unreadable: "));
+            } else if body[0] == b'{' {
+                assert_eq!(event["requestObject"]["x"]["a"], "<unreadable: 4 bytes>");
             } else {
-                body.len()
-            };
-            let marker = event["requestObject"]["x"].as_str().unwrap();
-            assert_eq!(marker, format!("<unreadable: {len} bytes>"));
+                // Invalid UTF-8 is counted as read with U+FFFD.
+                let len = String::from_utf8_lossy(body).len();
+                let marker = event["requestObject"]["x"].as_str().unwrap();
+                assert_eq!(marker, format!("<unreadable: {len} bytes>"));
+            }
             assert_eq!(event[SALVAGED_KEY], why);
         }
     }
@@ -316,6 +453,53 @@ mod tests {
             event["annotations"],
             serde_json::json!({"authorization.k8s.io/decision": "allow", "x": "<unreadable: 8 bytes>"})
         );
+    }
+
+    #[test]
+    fn a_poisoned_value_hides_nothing_beside_it_at_any_depth() {
+        let line = br#"{"auditID":"a","requestObject":[{"op":"add","path":"/spec","value":{"containers":[{"securityContext":{"privileged":true}}],"x":"\ud800"}},{"op":"test","path":"/a","value":1e400}]}"#;
+        let (event, reason) = rebuilt(line);
+        assert_eq!(reason, reason::BAD_STRING);
+        let ops = &event["requestObject"];
+        assert_eq!(
+            ops[0]["value"]["containers"][0]["securityContext"]["privileged"],
+            true
+        );
+        assert_eq!(ops[0]["value"]["x"], "<unreadable: 8 bytes>");
+        assert_eq!(ops[1]["path"], "/a");
+        assert_eq!(ops[1]["value"], "<unreadable: 5 bytes>");
+    }
+
+    #[test]
+    fn an_unreadable_list_or_object_is_left_out_not_turned_into_a_string() {
+        let members = vec![
+            Member {
+                key: "auditID".into(),
+                value: Captured::Text(br#""a""#.to_vec()),
+            },
+            Member {
+                key: "sourceIPs".into(),
+                value: Captured::Skipped {
+                    bytes: 20 << 20,
+                    first: b'[',
+                },
+            },
+            Member {
+                key: "requestURI".into(),
+                value: Captured::Skipped {
+                    bytes: 20 << 20,
+                    first: b'"',
+                },
+            },
+        ];
+        let r = rebuild(&members, Some(reason::TOO_LONG)).unwrap();
+        let event: serde_json::Value = serde_json::from_slice(&r.json).unwrap();
+        assert_eq!(event.get("sourceIPs"), None);
+        assert_eq!(
+            event["requestURI"],
+            format!("<unreadable: {} bytes>", 20 << 20)
+        );
+        assert_eq!(r.unreadable, ["sourceIPs", "requestURI"]);
     }
 
     #[test]

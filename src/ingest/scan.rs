@@ -16,6 +16,8 @@
 pub struct Limits {
     /// Largest member value kept; a larger one is only measured.
     pub member: usize,
+    /// Largest body (`requestObject`, `responseObject`) kept: the part a client sends.
+    pub body: usize,
     /// Member bytes kept per object, all members together.
     pub members_total: usize,
     /// Largest object kept whole (for a strict parse of the object alone); 0 keeps none.
@@ -27,16 +29,22 @@ impl Limits {
     pub fn line(len: usize) -> Limits {
         Limits {
             member: len,
+            body: len,
             members_total: len,
             object: len,
         }
     }
 
-    /// For a line over `--max-line-bytes` or a streamed document.
+    /// For a line over `--max-line-bytes` or a streamed document. Envelope members
+    /// are kept up to 16 MiB: the apiserver takes at most 1 MiB of headers (a URI, a
+    /// userAgent, an X-Forwarded-For list), which Go's `\u0026` escapes can make six
+    /// times longer in the log, and losing one would lose the request's identity.
+    /// Bodies, which a client can make any size, are kept up to 1 MiB.
     pub fn streaming(object: usize) -> Limits {
         Limits {
-            member: 1 << 20,
-            members_total: 8 << 20,
+            member: 16 << 20,
+            body: 1 << 20,
+            members_total: 32 << 20,
             object,
         }
     }
@@ -53,8 +61,11 @@ pub struct Member {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Captured {
     Text(Vec<u8>),
-    /// Over the limits: only its size is known.
-    Skipped(u64),
+    /// Over the limits: only its size and first byte (what kind of value) are known.
+    Skipped {
+        bytes: u64,
+        first: u8,
+    },
 }
 
 /// One object found by the scan, or an element of a list that is not an object.
@@ -62,6 +73,8 @@ pub enum Captured {
 pub struct Found {
     /// Index inside an EventList, `records` batch or array; None for a lone object.
     pub index: Option<usize>,
+    /// Line breaks in the input before the object starts: where a document's item is.
+    pub line: u64,
     pub shape: Shape,
 }
 
@@ -123,6 +136,12 @@ struct Open {
     container: bool,
     /// The member being read is that list.
     in_list: bool,
+    /// The member being read is a body (kept up to `Limits::body`).
+    body: bool,
+    /// The first byte of the value being read.
+    first: u8,
+    /// Line breaks before the object starts.
+    line: u64,
 }
 
 /// A list whose elements are events: a top-level array, or the `items`/`records` of a
@@ -150,6 +169,8 @@ pub struct Scanner {
     list: Option<List>,
     found: Vec<Found>,
     end: End,
+    /// Line breaks seen so far.
+    lines: u64,
 }
 
 impl Scanner {
@@ -164,6 +185,7 @@ impl Scanner {
             list: None,
             found: Vec::new(),
             end: End::default(),
+            lines: 0,
         }
     }
 
@@ -182,6 +204,12 @@ impl Scanner {
             document: self.document,
             ..Scanner::new(self.limits)
         };
+    }
+
+    /// Inside the list of an EventList, `records` batch or array: the input is a
+    /// document of several events.
+    pub fn in_list(&self) -> bool {
+        self.list.is_some()
     }
 
     /// Objects completed so far, in order.
@@ -223,6 +251,9 @@ impl Scanner {
 
     /// Appends string content (no structure) to what the open objects keep.
     fn keep(&mut self, bytes: &[u8]) {
+        if self.document {
+            self.lines += memchr::memchr_iter(b'\n', bytes).count() as u64;
+        }
         let limits = self.limits;
         for o in &mut self.open {
             o.keep_text(bytes, limits);
@@ -292,6 +323,7 @@ impl Scanner {
     }
 
     fn whitespace(&mut self, b: u8) {
+        self.lines += u64::from(b == b'\n');
         let depth = self.depth;
         let limits = self.limits;
         for o in &mut self.open {
@@ -323,8 +355,7 @@ impl Scanner {
                     o.at = At::InKey;
                 }
                 At::Value => {
-                    o.value.clear();
-                    o.value_len = 0;
+                    o.value_starts();
                     o.at = kind;
                     let list = kind == At::InContainer
                         && b == b'['
@@ -356,6 +387,7 @@ impl Scanner {
         if b != b'{' {
             self.found.push(Found {
                 index: Some(list.index),
+                line: self.lines,
                 shape: Shape::NotObject(starts_as(b)),
             });
         }
@@ -372,7 +404,7 @@ impl Scanner {
         self.depth += 1;
         if top {
             match b {
-                b'{' => self.open.push(Open::new(1, None)),
+                b'{' => self.open.push(Open::new(1, None, self.lines)),
                 _ => {
                     self.list = Some(List {
                         depth: 1,
@@ -382,7 +414,7 @@ impl Scanner {
                 }
             }
         } else if opens_element {
-            let mut o = Open::new(self.depth, index);
+            let mut o = Open::new(self.depth, index, self.lines);
             o.keep_text(&[b], self.limits);
             self.open.push(o);
         } else if let Some(o) = self.open.last()
@@ -472,8 +504,7 @@ impl Scanner {
         for o in &mut self.open {
             o.keep_text(&[b], limits);
             if o.depth == depth && o.at == At::Value {
-                o.value.clear();
-                o.value_len = 0;
+                o.value_starts();
                 o.at = At::InScalar;
             }
             if matches!(o.at, At::InScalar | At::InContainer) {
@@ -497,8 +528,11 @@ impl Scanner {
 }
 
 impl Open {
-    fn new(depth: u64, index: Option<usize>) -> Open {
+    fn new(depth: u64, index: Option<usize>, line: u64) -> Open {
         Open {
+            body: false,
+            first: 0,
+            line,
             depth,
             index,
             at: At::Key,
@@ -523,14 +557,29 @@ impl Open {
         }
     }
 
+    fn value_starts(&mut self) {
+        self.value.clear();
+        self.value_len = 0;
+        self.body = matches!(
+            decode_key(&self.key).as_str(),
+            "requestObject" | "responseObject"
+        );
+    }
+
     fn keep_value(&mut self, bytes: &[u8], limits: Limits) {
-        if self.in_list {
+        if self.in_list || bytes.is_empty() {
             return;
         }
+        if self.value_len == 0 {
+            self.first = bytes[0];
+        }
         self.value_len += bytes.len() as u64;
-        let room = limits
-            .member
-            .min(limits.members_total.saturating_sub(self.kept));
+        let cap = if self.body {
+            limits.body
+        } else {
+            limits.member
+        };
+        let room = cap.min(limits.members_total.saturating_sub(self.kept));
         if self.value_len <= room as u64 {
             self.value.extend_from_slice(bytes);
         } else if !self.value.is_empty() {
@@ -548,7 +597,10 @@ impl Open {
             self.kept += self.value.len();
             Captured::Text(std::mem::take(&mut self.value))
         } else {
-            Captured::Skipped(self.value_len)
+            Captured::Skipped {
+                bytes: self.value_len,
+                first: self.first,
+            }
         };
         self.members.push(Member {
             key: decode_key(&self.key),
@@ -562,6 +614,7 @@ impl Open {
             (self.text_len <= limits.object as u64 && self.text_len > 0).then_some(self.text);
         Found {
             index: self.index,
+            line: self.line,
             shape: Shape::Object {
                 text,
                 bytes: self.text_len,
@@ -578,7 +631,7 @@ fn extend_capped(buf: &mut Vec<u8>, bytes: &[u8], cap: usize) {
 
 /// A key's text as JSON decodes it (`"request\u004fbject"` is `requestObject`); a key
 /// that does not decode is kept as its raw text, lossily.
-fn decode_key(raw: &[u8]) -> String {
+pub fn decode_key(raw: &[u8]) -> String {
     // `raw` holds the key's content and its closing quote.
     let content = raw.strip_suffix(b"\"").unwrap_or(raw);
     let mut quoted = Vec::with_capacity(content.len() + 2);
@@ -619,7 +672,7 @@ mod tests {
                 .map(|m| {
                     let v = match &m.value {
                         Captured::Text(t) => String::from_utf8_lossy(t).into_owned(),
-                        Captured::Skipped(n) => format!("<{n}>"),
+                        Captured::Skipped { bytes, .. } => format!("<{bytes}>"),
                     };
                     (m.key.clone(), v)
                 })
@@ -665,6 +718,7 @@ mod tests {
         line.extend(b",\"stageTimestamp\":\"t\"}");
         let mut s = Scanner::new(Limits {
             member: 1000,
+            body: 1000,
             members_total: 10_000,
             object: 0,
         });
@@ -718,6 +772,7 @@ mod tests {
         let line = br#"{"request\u004fbject":"xxxxxxxxxx","b":1}"#;
         let mut s = Scanner::new(Limits {
             member: 5,
+            body: 5,
             members_total: 100,
             object: 10,
         });

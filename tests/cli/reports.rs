@@ -846,12 +846,16 @@ fn privileged_writes_are_flagged_however_the_body_is_spelled_or_refused() {
             "securityContext": privileged}]}}),
             json!({"level": null}),
         ),
-        // A salvaged line: its body was unreadable and replaced by a marker.
+        // A salvaged line: part of its body nests too deep to read, and is marked.
         hostile_write(
             7,
             "patch",
-            json!("<unreadable: 70000 bytes>"),
-            json!({"kaudit.salvaged": "too-deep"}),
+            json!({"metadata": {"labels": {"a": "POISON"}}}),
+            json!({}),
+        )
+        .replace(
+            "\"POISON\"",
+            &format!("{}{}", "[".repeat(1100), "]".repeat(1100)),
         ),
         // Really logged without a body.
         hostile_write(
