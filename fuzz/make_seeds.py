@@ -172,11 +172,80 @@ def line_reader_seeds():
     write("line_reader", "gzip-truncated", bytes([cap(5) | 1, 5]) + (raw.compress(short) + raw.flush())[:-6])
 
 
+def salvage_seeds():
+    """The shaped salvage harness (src/fuzzing/salvage.rs): one input per hostile shape
+    and per path (a line that parses, salvaged within the cap, streamed over it, Secrets).
+    Layout: flags, the line cap (u16 LE, 64 + n % 4033), an envelope byte, a userAgent
+    (length, bytes), then the hostile value: 0 string (length, content; 1/2/3 write
+    surrogate escapes), 2 number, 3 deep run (u16 LE depth, style, inner), 4 object,
+    6 array, 7 literal, 8 huge string, 9 plain string."""
+    REQ, RESP, BOTH, SECRETS, INSIDE, BARE = 0, 1, 2, 4, 8, 16
+    PATCH, UPDATE = 2 << 5, 1 << 5
+    PODS = 4  # envelope byte: pods instead of configmaps (when not secrets)
+
+    def case(flags, cap, envelope, value, ua=b"kubectl/v1.31"):
+        return bytes([flags]) + cap.to_bytes(2, "little") + bytes([envelope, len(ua)]) + ua + value
+
+    WIDE, NARROW = 4032, 0  # lines of up to 4,096 bytes; 64 bytes
+    surrogate = bytes([0, 1, 1, 0x00])  # "\ud800"
+    seeds = {
+        "strict-configmap": case(PATCH, WIDE, 0x21, bytes([9])),
+        "strict-secret": case(PATCH | SECRETS, WIDE, 0x48, bytes([9])),
+        "strict-surrogate-pair": case(PATCH | BARE, WIDE, 0, bytes([0, 2, 1, 0x3D, 2, 0x00])),
+        "strict-big-exponent-in-range": case(PATCH, WIDE, 0, bytes([2, 8 | 2 << 5, 0, 0, 1])),
+        "lone-surrogate": case(PATCH, WIDE, 0x10, surrogate),
+        "lone-surrogate-escape-any": case(PATCH | BARE, WIDE, 0x11, bytes([0, 1, 3, 0x00, 0xDC])),
+        "invalid-utf8": case(PATCH | RESP, WIDE | 0, PODS, bytes([0, 3, 0xFF, ord("a"), 0xC3])),
+        "strict-useragent-as-go-writes-invalid-utf8": case(UPDATE, WIDE, 0, bytes([9]), ua=b"curl\xff\xfe"),
+        "number-1e630": case(PATCH, WIDE, 0, bytes([2, 8, 1, 0, 2])),
+        "number-400-digits": case(PATCH | BOTH, WIDE, 0x60, bytes([2, 2, 5, 100])),
+        "number-negative-fraction-exponent": case(PATCH | BARE, WIDE, 0, bytes([2, 1 | 4 | 8 | 16 | 1 << 5, 3, 4, 19, 3])),
+        "strict-number-underflow": case(PATCH | BARE, WIDE, 0, bytes([2, 1 | 4 | 8 | 16 | 2 << 5, 3, 4, 19, 3])),
+        "deep-1100-within-cap": case(PATCH | BARE, WIDE, 0, bytes([3]) + (1100).to_bytes(2, "little") + bytes([0, 9])),
+        "deep-1100-objects-over-cap": case(PATCH | BARE, WIDE, 0, bytes([3]) + (1100).to_bytes(2, "little") + bytes([1, 9])),
+        "deep-5000-over-cap": case(PATCH, WIDE, 0, bytes([3]) + (5000).to_bytes(2, "little") + bytes([2, 2, 8, 1, 0, 2])),
+        "extra-keys-hostile": case(PATCH | BARE, WIDE, 0, bytes([4, 3, 0]) + surrogate + bytes([1, 1, 2, 0x41, 9, 0, 2, 8, 1, 0, 2])),
+        "array-mixed": case(PATCH | BARE | RESP, WIDE, PODS, bytes([6, 3, 2, 8, 1, 0, 2]) + surrogate + bytes([7, 0])),
+        "secret-hostile-inside-data": case(PATCH | SECRETS | INSIDE, WIDE, 0x48, surrogate),
+        "secret-hostile-beside-data": case(PATCH | SECRETS, WIDE, 0x48, bytes([2, 8, 1, 0, 2])),
+        "secret-invalid-utf8-both": case(UPDATE | SECRETS | BOTH, WIDE, 0x48, bytes([0, 2, 0xC3, 0x28])),
+        "secret-too-long-both": case(PATCH | SECRETS | BOTH, NARROW, 0x48, bytes([9])),
+        "secret-too-long-surrogate": case(PATCH | SECRETS | INSIDE, 200, 0x48, surrogate),
+        "too-long-readable": case(PATCH, NARROW, 0, bytes([0, 4, ord("a"), ord("b"), ord("c"), ord("d")])),
+        "huge-string-2mib": case(PATCH | BOTH, NARROW, 0, bytes([8, 31, 3, ord("a"), ord("<"), 0xFF])),
+        "huge-string-secret": case(PATCH | SECRETS, NARROW, 0x48, bytes([8, 20, 2, 1, 0x00])),
+    }
+    for name, data in seeds.items():
+        write("salvage", name, data)
+
+    # The unshaped harness: three bytes (chunk sizes, small limits), then any bytes.
+    event = (b'{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","verb":"patch",'
+             b'"objectRef":{"resource":"configmaps"},"requestObject":%s,'
+             b'"stageTimestamp":"2026-11-20T10:00:00.000000Z","annotations":{"a":"b"}}')
+    scan = {
+        "event-surrogate": event % b'{"x":"\ud800","y":1}',
+        "event-number": event % b"[1e400,12345678901234567890123456789012345678901234567890]",
+        "event-invalid-utf8": event % b'"\xff\xfe"',
+        "event-deep": event % (b"[" * 1100 + b"]" * 1100),
+        "eventlist": b'{"kind":"EventList","items":[' + event % b"1e400" + b",7," + event % b"{}" + b"]}",
+        "records": b'{"records":[{"category":"kube-audit","properties":{"log":"x"}},' + event % b'"\udc00"' + b"]}",
+        "array-of-events": b"[" + event % b"1" + b"," + event % b"-1e999" + b"]",
+        "two-lines": event % b"1e400" + b"\n" + event % b'"ok"' + b"\n",
+        "unclosed": (event % b'{"a":[1,2')[:-1],
+        "escaped-keys": rb'{"request\u004fbject":1e400,"a\"b":{"\\":2},"auditID":"a"}',
+        "salvaged-key-planted": b'{"auditID":"a","kaudit.salvaged":"none","x":1e999}',
+        "garbage": rb'x{]}"\ ',
+    }
+    for i, (name, data) in enumerate(scan.items()):
+        write("salvage_scan", name, bytes([i * 37 % 256, i * 11 % 256, i * 53 % 256]) + data)
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     parse_line_seeds()
     query_seeds()
     line_reader_seeds()
+    salvage_seeds()
 
 
 if __name__ == "__main__":

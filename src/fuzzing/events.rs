@@ -67,7 +67,7 @@ impl Sink for Checker {
     }
 }
 
-fn check_event(event: &ParsedEvent<'_>) {
+pub(super) fn check_event(event: &ParsedEvent<'_>) {
     let r = &event.request;
     let json = String::from_utf8_lossy(event.json);
     assert!(event.bytes > 0, "an event of no bytes: {json}");

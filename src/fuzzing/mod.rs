@@ -8,8 +8,12 @@
 mod events;
 mod lines;
 mod query;
+mod salvage;
+#[cfg(test)]
+mod salvage_props;
 mod secrets;
 
 pub use events::parse_line;
 pub use lines::line_reader;
 pub use query::query_parse;
+pub use salvage::{PLANTED, salvage, salvage_scan};

@@ -59,3 +59,48 @@ fn query_parse_corpus_and_crashes() {
 fn line_reader_corpus_and_crashes() {
     replay("line_reader", &mut |_, data| fuzzing::line_reader(data));
 }
+
+/// The salvage seeds (fuzz/make_seeds.py) name the path they take: `strict-*` lines
+/// parse, every other one is salvaged, for the reason its name gives where it gives one.
+#[test]
+fn salvage_corpus_and_crashes() {
+    let mut salvaged = std::collections::BTreeMap::<String, usize>::new();
+    replay("salvage", &mut |name, data| {
+        let why = fuzzing::salvage(data);
+        if name.starts_with("strict-") {
+            assert_eq!(why, None, "{name} parses");
+            return;
+        }
+        let expected = [
+            ("too-long", "too-long"),
+            ("huge-string", "too-long"),
+            ("over-cap", "too-long"),
+            ("deep-1100", "too-deep"),
+            ("surrogate", "bad-string"),
+            ("number-", "bad-number"),
+            ("utf8", "invalid-utf8"),
+        ];
+        if let Some((_, reason)) = expected.iter().find(|(part, _)| name.contains(part)) {
+            assert_eq!(why.as_deref(), Some(*reason), "{name}");
+        }
+        let why = why.unwrap_or_else(|| panic!("{name} is salvaged"));
+        *salvaged.entry(why).or_default() += 1;
+    });
+    let reasons: Vec<&str> = salvaged.keys().map(String::as_str).collect();
+    assert_eq!(
+        reasons,
+        [
+            "bad-number",
+            "bad-string",
+            "invalid-utf8",
+            "too-deep",
+            "too-long"
+        ],
+        "every reason a body can cause has a seed"
+    );
+}
+
+#[test]
+fn salvage_scan_corpus_and_crashes() {
+    replay("salvage_scan", &mut |_, data| fuzzing::salvage_scan(data));
+}
