@@ -137,7 +137,8 @@ impl Parser {
     pub fn is_valid_json(&mut self, bytes: &[u8]) -> bool {
         self.scratch.clear();
         self.scratch.extend_from_slice(bytes);
-        simd_json::to_tape(&mut self.scratch).is_ok()
+        // As ingest parses (the tape alone accepts `{"a":}`).
+        simd_json::to_borrowed_value_with_buffers(&mut self.scratch, &mut self.buffers).is_ok()
     }
 
     /// Parses one line (without its newline). `emit` is called once per event or rejected
