@@ -85,6 +85,9 @@ pub fn build(
     text(f.uri, r.request_uri);
     text(f.reason, r.reason);
     text(f.salvaged, r.salvaged);
+    if r.request_uri.is_some_and(crate::model::is_dry_run) {
+        text(f.dryrun, Some("true"));
+    }
     for g in &r.groups {
         text(f.group, Some(g));
     }
