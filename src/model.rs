@@ -210,19 +210,83 @@ impl<'a> Request<'a> {
     }
 }
 
-/// The decoded values of a request URI's query parameter, in order. Keys are decoded
-/// too: the apiserver reads `comman%64=x` as `command=x`, so kaudit must as well.
+/// The decoded values of a request URI's query parameter, in order, as the apiserver
+/// reads them: Go's `req.URL.Query()` (see [`query_pairs`]). Keys are decoded too: the
+/// apiserver reads `comman%64=x` as `command=x`, so kaudit must as well.
 pub fn query_values(uri: &str, key: &str) -> Vec<String> {
-    let Some((_, query)) = uri.split_once('?') else {
-        return Vec::new();
-    };
+    query_pairs(uri)
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v)
+        .collect()
+}
+
+/// The most parameters Go's `url.ParseQuery` reads (`defaultMaxParams`, since Go
+/// 1.24.12 and 1.25.6): past it, `req.URL.Query()` is empty. Older Go reads them all.
+pub const GO_MAX_QUERY_PARAMS: usize = 10_000;
+
+/// The query of a request URI as pairs, exactly as Go's `url.ParseQuery` reads it and
+/// `URL.Query()` keeps it (ignoring the error): the query is what follows the first
+/// `?`; pairs are split on `&` only; a pair holding a `;` is dropped (Go 1.17 and
+/// later), and so is a pair whose key or value holds a `%` not followed by two hex
+/// digits; `+` is a space; a pair without `=` has an empty value. Everything else is
+/// kept, so a reader that was more lenient (or stricter) would see parameters the
+/// apiserver did not, or miss ones it acted on. Go's parameter limit is not applied:
+/// apiservers differ there, and [`is_dry_run`] takes the reading that hides nothing.
+fn query_pairs(uri: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    let query = uri.split_once('?').map_or("", |(_, query)| query);
     query
         .split('&')
+        .filter(|pair| !pair.is_empty() && !pair.contains(';'))
         .filter_map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k) == key).then(|| percent_decode(v))
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Some((query_unescape(key)?, query_unescape(value)?))
         })
-        .collect()
+}
+
+/// Go's `url.QueryUnescape`: `%XX` decoded, `+` a space; `None` (Go's error) when a `%`
+/// is not followed by two hex digits. Go strings are bytes; a decoded byte that is not
+/// UTF-8 becomes U+FFFD, which no parameter name or value kaudit compares holds.
+fn query_unescape(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3)?;
+                let hex = std::str::from_utf8(hex).ok()?;
+                if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return None;
+                }
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Whether the apiserver ran the request as a server-side dry run, which changes
+/// nothing: it has a `dryRun` parameter as Go reads it ([`query_values`]) and every
+/// value is `All`. The apiserver refuses any other value (`dryRun=`, `dryRun=all`):
+/// that request failed and is no dry run, so it stays with the writes, listed with its
+/// code like any refused one. A query past [`GO_MAX_QUERY_PARAMS`] is read as empty by
+/// apiservers built with a recent Go, which then really wrote: not a dry run either.
+pub fn is_dry_run(uri: &str) -> bool {
+    let query = uri.split_once('?').map_or("", |(_, query)| query);
+    if query.matches('&').count() + 1 > GO_MAX_QUERY_PARAMS {
+        return false;
+    }
+    let values = query_values(uri, "dryRun");
+    !values.is_empty() && values.iter().all(|v| v == "All")
 }
 
 /// `metadata.name` selected by a request URI's field selector. Only the first
@@ -279,7 +343,9 @@ fn short_pod(pod: &str) -> &str {
     pod.split_once('/').map_or(pod, |(_, name)| name)
 }
 
-/// Decodes `%XX` escapes and `+` in a URL query value; invalid escapes stay as written.
+/// Decodes `%XX` escapes and `+`, leniently: invalid escapes stay as written. Used for
+/// path segments, where matching more is the safe side (redaction); query parameters
+/// are read exactly as the apiserver reads them, by [`query_values`].
 pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -456,5 +522,77 @@ mod tests {
             "/api/v1/namespaces/a/pods/p/exec?command=sh&comman%64=-c&comman%64=id&container=c";
         assert_eq!(query_values(uri, "command"), ["sh", "-c", "id"]);
         assert_eq!(percent_decode("%zz"), "%zz");
+    }
+
+    /// Go's `url.ParseQuery`, as `req.URL.Query()` in the apiserver reads a URI:
+    /// the expected values are what Go 1.22 returns for each query.
+    #[test]
+    fn query_parameters_are_read_as_go_reads_them() {
+        let values = |query: &str, key: &str| query_values(&format!("/api/v1/pods?{query}"), key);
+        // Split on `&` only; a pair holding a `;` is dropped whole (Go >= 1.17).
+        assert_eq!(values("dryRun=All;", "dryRun"), Vec::<String>::new());
+        assert_eq!(values("a=1;dryRun=All", "dryRun"), Vec::<String>::new());
+        assert_eq!(values("x=1&dryRun=All;&y=2", "y"), ["2"]);
+        assert_eq!(values("dryRun=All&x=;", "dryRun"), ["All"]);
+        // A bad `%` escape in the key or the value drops the pair, and only it.
+        assert_eq!(values("dryRun=%zz", "dryRun"), Vec::<String>::new());
+        assert_eq!(values("dryRun=All%", "dryRun"), Vec::<String>::new());
+        assert_eq!(values("dryRun=All%4", "dryRun"), Vec::<String>::new());
+        assert_eq!(values("dryRu%6=All", "dryRun"), Vec::<String>::new());
+        assert_eq!(values("dryRun=%zz&dryRun=All", "dryRun"), ["All"]);
+        assert_eq!(
+            values("command=100%25&command=%41", "command"),
+            ["100%", "A"]
+        );
+        // `+` is a space, in keys too; `%2B` is a plus.
+        assert_eq!(
+            values("command=a+b&command=a%2Bb", "command"),
+            ["a b", "a+b"]
+        );
+        assert_eq!(values("dry+Run=All", "dry Run"), ["All"]);
+        // No `=`: an empty value. Empty pairs are skipped. Only the first `?` splits.
+        assert_eq!(values("dryRun&&dryRun=", "dryRun"), ["", ""]);
+        assert_eq!(values("fieldSelector=a?b=c", "fieldSelector"), ["a?b=c"]);
+        assert_eq!(
+            query_values("/api/v1/namespaces/dryRun/pods", "dryRun"),
+            Vec::<String>::new()
+        );
+        // Keys are matched exactly, as Go's map is.
+        assert_eq!(
+            values("dryrun=All&DryRun=All", "dryRun"),
+            Vec::<String>::new()
+        );
+    }
+
+    /// A dry run changes nothing, so it is left out of what was written. Only what the
+    /// apiserver runs as one counts: any other `dryRun` is refused (an attempt, kept
+    /// with its code), and what Go does not read as `dryRun` was a real write.
+    #[test]
+    fn a_dry_run_is_what_the_apiserver_runs_as_one() {
+        let dry = |query: &str| is_dry_run(&format!("/api/v1/namespaces/prod/pods?{query}"));
+        assert!(dry("dryRun=All"));
+        assert!(dry("fieldManager=kubectl&dryRun=All"));
+        assert!(dry("dryRun=All&dryRun=All"));
+        assert!(dry("dry%52un=%41ll"));
+        // Not what Go reads as `dryRun`: a real write.
+        assert!(!dry("dryRun=All;"));
+        assert!(!dry("dryRun=%zz"));
+        assert!(!dry("dryRun=All;x"));
+        assert!(!dry("fieldManager=dryRun"));
+        assert!(!dry("dryrun=All"));
+        // Values the apiserver refuses (400): a failed write, not a dry run.
+        assert!(!dry("dryRun="));
+        assert!(!dry("dryRun"));
+        assert!(!dry("dryRun=all"));
+        assert!(!dry("dryRun=All&dryRun=None"));
+        assert!(!dry("dryRun=All+"));
+        assert!(!is_dry_run("/api/v1/namespaces/dryrun/pods"));
+        assert!(!is_dry_run("/api/v1/namespaces/prod/pods/dryRun"));
+        // Past Go's 10,000 parameters, apiservers built with Go 1.24.12, 1.25.6 or later
+        // read no parameter at all: the pod was created there.
+        let padded = format!("dryRun=All{}", "&".repeat(GO_MAX_QUERY_PARAMS));
+        assert!(!dry(&padded));
+        let within = format!("dryRun=All{}", "&".repeat(GO_MAX_QUERY_PARAMS - 1));
+        assert!(dry(&within));
     }
 }

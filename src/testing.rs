@@ -4,9 +4,13 @@ use crate::query::Engine;
 
 /// An index of sample-logs/ in a temporary directory (kept alive by the TempDir).
 pub fn sample_index() -> (tempfile::TempDir, Engine) {
+    index_of(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs"))
+}
+
+/// An index of `logs` (a file or directory) in a temporary directory.
+pub fn index_of(logs: std::path::PathBuf) -> (tempfile::TempDir, Engine) {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("index");
-    let logs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs");
     let ingest = crate::config::Ingest {
         index: index.clone(),
         paths: vec![logs],

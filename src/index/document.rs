@@ -85,6 +85,9 @@ pub fn build(
     text(f.uri, r.request_uri);
     text(f.reason, r.reason);
     text(f.salvaged, r.salvaged);
+    if r.request_uri.is_some_and(crate::model::is_dry_run) {
+        text(f.dryrun, Some("true"));
+    }
     for g in &r.groups {
         text(f.group, Some(g));
     }
@@ -121,9 +124,7 @@ fn risks(r: &Request<'_>, json: &[u8]) -> Vec<&'static str> {
         return Vec::new();
     }
     let ephemeral = r.resource == Some("pods") && r.subresource == Some("ephemeralcontainers");
-    let dry_run = r
-        .request_uri
-        .is_some_and(|uri| !crate::model::query_values(uri, "dryRun").is_empty());
+    let dry_run = r.request_uri.is_some_and(crate::model::is_dry_run);
     let writes_spec = matches!(r.verb, Some("create" | "update" | "patch"))
         && (r.subresource.is_none_or(str::is_empty) || ephemeral)
         && !dry_run;

@@ -42,6 +42,9 @@ pub struct Fields {
     pub risk: Field,
     /// Why the request's line was salvaged (`Request::salvaged`).
     pub salvaged: Field,
+    /// `true` for a server-side dry run (`model::is_dry_run`): reports leave them out,
+    /// and their drill-down queries must say so without matching words of the URI.
+    pub dryrun: Field,
     /// Size in the log of all the request's stages: what fills the log (`report stats`).
     pub bytes: Field,
     /// Redacted JSON of the most complete stage.
@@ -99,6 +102,7 @@ pub fn build() -> (Schema, Fields) {
         ip: b.add_text_field("ip", grouped.clone()),
         risk: b.add_text_field("risk", exact.clone()),
         salvaged: b.add_text_field("salvaged", exact.clone()),
+        dryrun: b.add_text_field("dryrun", exact.clone()),
         audit_id: b.add_text_field("auditid", exact),
         ua: b.add_text_field("ua", text.clone()),
         // userAgent whole, columnar only: `ua` is indexed by words for search, and

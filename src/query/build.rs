@@ -47,6 +47,7 @@ pub fn index_field(fields: &Fields, f: Field) -> IndexField {
         Field::Reason => fields.reason,
         Field::Risk => fields.risk,
         Field::Salvaged => fields.salvaged,
+        Field::DryRun => fields.dryrun,
     }
 }
 

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use super::{Cell, Event, Report, Section, each_event, has, is, str_at, within};
 use crate::error::Result;
-use crate::model::query_values;
+use crate::model::{is_dry_run, query_values};
 use crate::podspec::{self, POD_RESOURCES, Seen, Severity};
 use crate::query::parse::{Expr, Field};
 use crate::query::{Engine, Search};
@@ -74,8 +74,9 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
     each_event(engine, &within(scope, writes), &mut |e| {
         let r = e.request;
         // Server-side dry runs started nothing. Told by the parameter as the apiserver
-        // reads it, not by the word: a namespace or pod named `dryrun` is a real write.
-        if !query_values(r.request_uri.unwrap_or_default(), "dryRun").is_empty() {
+        // reads it, not by the word: a namespace or pod named `dryrun` is a real write,
+        // and so is `?dryRun=All;` (Go drops a pair holding a `;`).
+        if r.request_uri.is_some_and(is_dry_run) {
             return;
         }
         let resource = r.resource.unwrap_or_default();

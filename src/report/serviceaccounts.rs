@@ -234,7 +234,9 @@ fn created_pods(
         ),
         is(Field::Verb, "create"),
         Expr::Not(Box::new(has(Field::Subresource))),
-        Expr::Not(Box::new(is(Field::RequestUri, "dryRun"))),
+        // Server-side dry runs created nothing. Not `-uri:dryRun`, a word match that
+        // also hid real creates in a namespace `dryrun` or with `?fieldManager=dryRun`.
+        Expr::Not(Box::new(is(Field::DryRun, "true"))),
     ]);
     each_event(engine, &within(scope, creates), &mut |e| {
         let r = e.request;

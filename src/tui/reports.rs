@@ -178,7 +178,8 @@ fn service_account_pod(row: &Row<'_>) -> Option<Expr> {
     ]))
 }
 
-/// The create itself. Without an audit ID, the creates of that object by that actor.
+/// The create itself. Without an audit ID, the creates of that object by that actor
+/// that the report counts (no dry runs).
 fn created_pod(row: &Row<'_>) -> Option<Expr> {
     if let Some(id) = row.audit_id() {
         return Some(id);
@@ -188,6 +189,7 @@ fn created_pod(row: &Row<'_>) -> Option<Expr> {
         exact(Field::Verb, "create"),
         exact(Field::Resource, resource),
         absent(Field::Subresource),
+        not_dry_run(),
         row.is(Field::Namespace, "namespace")?,
         written_name(row)?,
         row.is(Field::User, "by")?,
@@ -211,7 +213,7 @@ fn token_request(row: &Row<'_>) -> Option<Expr> {
 // --- immutability ----------------------------------------------------------------
 
 /// The write that carried the finding. Without an audit ID, the writes of that object
-/// by that actor (its time is not expressible as a query).
+/// by that actor the report reads (its time is not expressible as a query).
 fn finding(row: &Row<'_>) -> Option<Expr> {
     if let Some(id) = row.audit_id() {
         return Some(id);
@@ -219,6 +221,7 @@ fn finding(row: &Row<'_>) -> Option<Expr> {
     let mut parts = resource_path(row.cell("resource")?)?;
     parts.extend([
         writes(),
+        not_dry_run(),
         row.is(Field::Namespace, "namespace")?,
         written_name(row)?,
         row.is(Field::User, "user")?,
@@ -267,7 +270,7 @@ fn coverage(row: &Row<'_>) -> Option<Expr> {
         exact(Field::Resource, resource),
         subresource,
         writes(),
-        Expr::Not(Box::new(exact(Field::RequestUri, "dryRun"))),
+        not_dry_run(),
     ]))
 }
 
@@ -283,6 +286,12 @@ fn written_name(row: &Row<'_>) -> Option<Expr> {
         },
         _ => return None,
     })
+}
+
+/// Not a server-side dry run, as the reports tell one (`dryrun`, set at ingest from
+/// the URI read as the apiserver reads it): they count none.
+fn not_dry_run() -> Expr {
+    Expr::Not(Box::new(exact(Field::DryRun, "true")))
 }
 
 /// The verbs that write a pod spec.
@@ -493,44 +502,50 @@ mod tests {
             "-user:system:kube-controller-manager -ns:monitoring",
         ];
         for scope_text in scopes {
-            let scope = query(scope_text);
-            for kind in kinds() {
-                let report = crate::report::run(&engine, &kind, &search(scope.clone())).unwrap();
-                let shown = view(&report, &scope);
-                assert_eq!(shown.sections.len(), report.sections.len());
-                let mut drilled = 0;
-                for (section, v) in report.sections.iter().zip(&shown.sections) {
-                    assert_eq!(
-                        (v.rows.len(), v.drill.len()),
-                        (section.rows.len(), v.rows.len())
+            assert_every_drill_finds_its_rows(&engine, scope_text, &kinds());
+        }
+    }
+
+    /// Each report of `kinds` within `scope_text`: every row's drill query parses and
+    /// finds exactly the requests the row counts.
+    fn assert_every_drill_finds_its_rows(engine: &Engine, scope_text: &str, kinds: &[Kind]) {
+        let scope = query(scope_text);
+        for kind in kinds {
+            let report = crate::report::run(engine, kind, &search(scope.clone())).unwrap();
+            let shown = view(&report, &scope);
+            assert_eq!(shown.sections.len(), report.sections.len());
+            let mut drilled = 0;
+            for (section, v) in report.sections.iter().zip(&shown.sections) {
+                assert_eq!(
+                    (v.rows.len(), v.drill.len()),
+                    (section.rows.len(), v.rows.len())
+                );
+                for (cells, drill) in section.rows.iter().zip(&v.drill) {
+                    let context = format!(
+                        "{} {} {cells:?} in {scope_text:?}",
+                        report.name, section.key
                     );
-                    for (cells, drill) in section.rows.iter().zip(&v.drill) {
-                        let context = format!(
-                            "{} {} {cells:?} in {scope_text:?}",
-                            report.name, section.key
-                        );
-                        let Some(text) = drill else {
-                            let allowed = match (report.name, section.key) {
-                                ("stats", "total" | "hours") => true,
-                                // Only created pods or token requests made this row.
-                                ("serviceaccounts", "serviceAccounts") => {
-                                    expected_count(report.name, section, cells) == Some(0)
-                                }
-                                _ => false,
-                            };
-                            assert!(allowed, "no drill query: {context}");
-                            continue;
+                    let Some(text) = drill else {
+                        let allowed = match (report.name, section.key) {
+                            ("stats", "total" | "hours") => true,
+                            // Only created pods or token requests made this row.
+                            ("serviceaccounts", "serviceAccounts") => {
+                                expected_count(report.name, section, cells) == Some(0)
+                            }
+                            _ => false,
                         };
-                        drilled += 1;
-                        let n = count(&engine, query(text));
-                        assert!(n >= 1, "{text} finds nothing: {context}");
-                        if let Some(want) = expected_count(report.name, section, cells) {
-                            assert_eq!(n, want, "{text}: {context}");
-                        }
+                        assert!(allowed, "no drill query: {context}");
+                        continue;
+                    };
+                    drilled += 1;
+                    let n = count(engine, query(text));
+                    assert!(n >= 1, "{text} finds nothing: {context}");
+                    if let Some(want) = expected_count(report.name, section, cells) {
+                        assert_eq!(n, want, "{text}: {context}");
                     }
                 }
-                assert!(drilled > 0, "{} in {scope_text:?}", report.name);
             }
+            assert!(drilled > 0, "{} in {scope_text:?}", report.name);
         }
     }
 
@@ -651,7 +666,7 @@ mod tests {
         assert_eq!(
             drills_of(&coverage, &["pods"]),
             ["resource:pods (-sub:* OR sub:ephemeralcontainers) \
-              (verb:create OR verb:update OR verb:patch) -uri:dryRun"]
+              (verb:create OR verb:update OR verb:patch) -dryrun:true"]
         );
     }
 
@@ -660,15 +675,28 @@ mod tests {
     #[test]
     fn rows_without_an_audit_id_drill_to_their_object_and_actor() {
         let (_dir, engine) = samples();
+        let drills = id_less_drills(&engine);
+        for (key, id, text) in &drills {
+            assert!(!text.contains("auditid"), "{text}");
+            let its_request = and(vec![query(text), exact(Field::AuditId, id)]);
+            assert_eq!(count(&engine, its_request), 1, "{key} {id}: {text}");
+        }
+        // 4 created pods, 14 findings, 5 ways into containers in sample-logs.
+        assert_eq!(drills.len(), 4 + 14 + 5);
+    }
+
+    /// (section, audit ID, drill query) of every row of the serviceaccounts and
+    /// immutability reports that names one request, drilled as if its ID were missing.
+    fn id_less_drills(engine: &Engine) -> Vec<(&'static str, String, String)> {
         let kinds = [
             Kind::ServiceAccounts(serviceaccounts::Filter::default()),
             Kind::Immutability(immutability::Filter {
                 min_severity: crate::podspec::Severity::Low,
             }),
         ];
-        let mut checked = 0;
+        let mut drills = Vec::new();
         for kind in kinds {
-            let mut report = crate::report::run(&engine, &kind, &search(Expr::All)).unwrap();
+            let mut report = crate::report::run(engine, &kind, &search(Expr::All)).unwrap();
             let mut ids = Vec::new();
             for section in &mut report.sections {
                 let Some(i) = section.columns.iter().position(|c| *c == "auditID") else {
@@ -680,21 +708,85 @@ mod tests {
                 }
             }
             let shown = view(&report, &Expr::All);
-            let drills = shown
+            let texts = shown
                 .sections
                 .iter()
                 .filter(|s| s.headers.contains(&"AUDIT ID".to_string()))
                 .flat_map(|s| &s.drill);
-            for ((key, id), drill) in ids.iter().zip(drills) {
-                let text = drill.as_deref().unwrap_or_else(|| panic!("{key} {id}"));
-                assert!(!text.contains("auditid"), "{text}");
-                let its_request = and(vec![query(text), exact(Field::AuditId, id)]);
-                assert_eq!(count(&engine, its_request), 1, "{key} {id}: {text}");
-                checked += 1;
+            for ((key, id), drill) in ids.into_iter().zip(texts) {
+                let text = drill.clone().unwrap_or_else(|| panic!("{key} {id}"));
+                drills.push((key, id, text));
             }
         }
-        // 4 created pods, 14 findings, 5 ways into containers in sample-logs.
-        assert_eq!(checked, 4 + 14 + 5);
+        drills
+    }
+
+    /// Creates of one privileged pod `p` in `prod` by one ServiceAccount: a dry run as
+    /// the apiserver runs one (left out by the reports), and real creates whose URI
+    /// only looks like one (a `;`, a bad escape, `fieldManager=dryRun`, a namespace
+    /// `dryrun`).
+    fn dry_run_index() -> (tempfile::TempDir, Engine) {
+        let uris = [
+            "/api/v1/namespaces/prod/pods?dryRun=All",
+            "/api/v1/namespaces/prod/pods?dryRun=All;",
+            "/api/v1/namespaces/prod/pods?dryRun=%zz",
+            "/api/v1/namespaces/prod/pods?fieldManager=dryRun",
+            "/api/v1/namespaces/dryrun/pods",
+        ];
+        let lines: Vec<String> = uris
+            .iter()
+            .enumerate()
+            .map(|(n, uri)| {
+                let ns = if uri.contains("/dryrun/") {
+                    "dryrun"
+                } else {
+                    "prod"
+                };
+                serde_json::json!({
+                    "kind": "Event", "apiVersion": "audit.k8s.io/v1",
+                    "level": "RequestResponse", "stage": "ResponseComplete",
+                    "auditID": format!("id-{n}"), "verb": "create", "requestURI": uri,
+                    "user": {"username": "system:serviceaccount:ci:deployer"},
+                    "objectRef": {"resource": "pods", "namespace": ns, "name": "p"},
+                    "responseStatus": {"code": 201},
+                    "requestObject": {"kind": "Pod", "metadata": {"name": "p"},
+                        "spec": {"serviceAccountName": "builder", "containers": [{"name": "c",
+                        "image": "busybox", "securityContext": {"privileged": true}}]}},
+                    "requestReceivedTimestamp": format!("2026-03-01T10:00:0{n}.000000Z"),
+                    "stageTimestamp": format!("2026-03-01T10:00:0{n}.000900Z"),
+                })
+                .to_string()
+            })
+            .collect();
+        let logs = tempfile::tempdir().unwrap();
+        let log = logs.path().join("audit.log");
+        std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+        crate::testing::index_of(log)
+    }
+
+    /// Drill queries leave out dry runs exactly as the reports do: by the URI read as
+    /// the apiserver reads it, not by the word `dryRun` anywhere in it.
+    #[test]
+    fn drills_leave_out_dry_runs_as_the_reports_do() {
+        let (_dir, engine) = dry_run_index();
+        let kinds = [
+            Kind::ServiceAccounts(serviceaccounts::Filter::default()),
+            Kind::Immutability(immutability::Filter {
+                min_severity: crate::podspec::Severity::Low,
+            }),
+        ];
+        assert_every_drill_finds_its_rows(&engine, "", &kinds);
+        let dry_run = exact(Field::AuditId, "id-0");
+        let drills = id_less_drills(&engine);
+        // Four real creates: each a created pod and four findings (a privileged
+        // container, which also escalates, runs as root on a writable root filesystem).
+        assert_eq!(drills.len(), 4 + 4 * 4);
+        for (key, id, text) in &drills {
+            let its_request = and(vec![query(text), exact(Field::AuditId, id)]);
+            assert_eq!(count(&engine, its_request), 1, "{key} {id}: {text}");
+            let the_dry_run = and(vec![query(text), dry_run.clone()]);
+            assert_eq!(count(&engine, the_dry_run), 0, "{key} {id}: {text}");
+        }
     }
 
     /// Values a log can carry (user names and object names are the client's to choose)

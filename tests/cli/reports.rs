@@ -741,6 +741,95 @@ fn patches_and_dry_runs_are_judged_by_what_they_do() {
     assert_eq!(sa["rows"], json!([]), "a dry run created no pod: {sa:#}");
 }
 
+/// A write is left out as a server-side dry run only when the apiserver ran it as one.
+/// It reads the URI with Go's `req.URL.Query()`, which splits on `&` only, drops a pair
+/// holding a `;` or a bad `%` escape, and reads nothing past 10,000 parameters (Go
+/// 1.24.12, 1.25.6 and later); it refuses a `dryRun` other than `All`. Every other
+/// shape below created its pod (or was refused, and is an attempt listed with its code).
+#[test]
+fn only_what_the_apiserver_runs_as_a_dry_run_is_left_out() {
+    let k = Kaudit::new();
+    let padded = format!("dryRun=All{}", "&".repeat(10_000));
+    let shapes = [
+        ("dry", "prod", "dryRun=All", 201),
+        (
+            "dry-escaped",
+            "prod",
+            "fieldManager=kubectl&dry%52un=%41ll",
+            201,
+        ),
+        ("semicolon", "prod", "dryRun=All;", 201),
+        ("semicolon-pair", "prod", "dryRun=All;x=1", 201),
+        ("bad-escape", "prod", "dryRun=%zz", 201),
+        ("bad-escape-key", "prod", "dryRu%6=All", 201),
+        ("field-manager", "prod", "fieldManager=dryRun", 201),
+        ("other-case", "prod", "dryrun=All", 201),
+        ("refused", "prod", "dryRun=all", 400),
+        ("padded", "prod", padded.as_str(), 201),
+        ("namespace", "dryrun", "", 201),
+    ];
+    let lines: Vec<String> = shapes
+        .iter()
+        .zip(1..)
+        .map(|((name, ns, query, code), n)| {
+            let pod = json!({"kind": "Pod", "metadata": {"name": name},
+                "spec": {"serviceAccountName": "builder", "containers": [{"name": "c",
+                "image": "busybox", "securityContext": {"privileged": true}}]}});
+            event(json!({
+                "auditID": id(n),
+                "level": "RequestResponse",
+                "verb": "create",
+                "requestURI": format!("/api/v1/namespaces/{ns}/pods?{query}"),
+                "user": {"username": "system:serviceaccount:ci:deployer"},
+                "objectRef": {"resource": "pods", "namespace": ns, "name": name},
+                "requestObject": pod,
+                "responseStatus": {"code": code},
+            }))
+        })
+        .collect();
+    k.ingest(&[&k.write("audit.log", &lines)]);
+    let real: Vec<&str> = shapes
+        .iter()
+        .map(|s| s.0)
+        .filter(|n| !n.starts_with("dry"))
+        .collect();
+    let sorted = |mut names: Vec<String>| {
+        names.sort();
+        names.dedup();
+        names
+    };
+    let mut want = real.clone();
+    want.sort();
+
+    let names = |query: &str| sorted(column(&k.rows(query, &[]), "name"));
+    assert_eq!(names("@privileged-pods"), want);
+    assert_eq!(names("dryrun:true"), ["dry", "dry-escaped"]);
+    assert_eq!(names("NOT dryrun:true"), want);
+
+    let report = k.report("immutability", &[]);
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(sorted(column(findings, "name")), want, "{report:#}");
+    let refused = findings.iter().find(|f| f["name"] == "refused").unwrap();
+    assert_eq!(refused["code"], 400, "an attempt, listed with its code");
+    assert_eq!(
+        report["coverage"],
+        json!([{"resource": "pods", "writes": 9, "inspected": 9, "unchecked": 0,
+            "metadataOnly": 0, "rejected": 1}])
+    );
+
+    // Created pods: every real create (the refused one created nothing).
+    let sa = k.report("serviceaccounts", &[]);
+    let created: Vec<String> = sa["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| column(row["createdPods"].as_array().unwrap(), "name"))
+        .collect();
+    let mut want_created: Vec<&str> = want.iter().copied().filter(|n| *n != "refused").collect();
+    want_created.sort();
+    assert_eq!(sorted(created), want_created, "{sa:#}");
+}
+
 #[test]
 fn created_pods_are_listed_up_to_a_bound() {
     let k = Kaudit::new();
