@@ -119,6 +119,17 @@ def secret_bodies():
             {"op": "replace", "path": "/stringData", "value": {"s": PLANTED}},
             {"op": "add", "path": "/metadata/annotations",
              "value": {"kubectl.kubernetes.io/last-applied-configuration": applied}}]),
+        # Echoed by admission outside the bodies: a policy's message (decoded) and audit
+        # annotation, a webhook's denial in responseStatus and the Status body.
+        "secret-echo-policy": event("secrets", "create", "RequestResponse", requestObject=secret, annotations={
+            "validation.policy.admission.k8s.io/validation_failure": json.dumps(
+                [{"message": "must not be PLANTED-SECRET", "policy": "p", "binding": "b"}]),
+            "p.example.com/offending": PLANTED}),
+        "secret-echo-denial": event("secrets", "patch", "RequestResponse", requestObject={"data": {"k": PLANTED}},
+                                    responseStatus={"status": "Failure", "code": 400, "reason": "BadRequest",
+                                                    "message": f"denied: {PLANTED}",
+                                                    "details": {"causes": [{"message": "PLANTED-SECRET"}]}},
+                                    responseObject={"kind": "Status", "message": f"denied: {PLANTED}"}),
         "token-request": event("serviceaccounts", "create", "RequestResponse",
                                responseObject={"kind": "TokenRequest", "status": {"token": PLANTED}}),
         "token-review": event("tokenreviews", "create", "Request",

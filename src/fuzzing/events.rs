@@ -43,7 +43,27 @@ pub fn parse_line(data: &[u8]) -> Vec<Vec<u8>> {
     assert_eq!(done, terminated);
     assert_eq!((summary.lines, summary.bytes), (1, data.len() as u64));
     assert_eq!(summary.requests, sink.kept.len() as u64);
+    if let [kept] = &sink.kept[..] {
+        no_echo_kept(bytes, kept);
+    }
     sink.kept
+}
+
+/// A Secret's values in the bodies of a line that is one event are not kept where
+/// admission may echo them (annotations, responseStatus, a Status body).
+fn no_echo_kept(line: &[u8], kept: &[u8]) {
+    let mut original = line.to_vec();
+    let mut stored = kept.to_vec();
+    if let (Ok(original), Ok(kept)) = (
+        simd_json::to_borrowed_value(&mut original),
+        simd_json::to_borrowed_value(&mut stored),
+    ) && let Some(what) = secrets::echoed(&original, &kept)
+    {
+        panic!(
+            "secret value echoed ({what}): {}",
+            String::from_utf8_lossy(line)
+        );
+    }
 }
 
 #[derive(Default)]

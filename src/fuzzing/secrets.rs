@@ -2,7 +2,8 @@
 //! kaudit keeps: no value of a Secret's `data`/`stringData`, of a copy of a Secret in an
 //! annotation (any key, JSON or text another parser may read), of a patch to a Secret
 //! (its body or a mutating webhook's patch in the event annotations), of a body logged as
-//! a string, or of a bearer token is left as it was logged.
+//! a string, or of a bearer token is left as it was logged; and (`echoed`, given the line
+//! as logged) no value of a Secret in the bodies is kept where admission echoes it.
 //!
 //! Stricter than the redactor where that is cheap: every copy of a repeated key counts
 //! at every level (simd-json keeps them, and they reach the index), including the event's
@@ -35,6 +36,155 @@ pub fn unredacted(event: &Value<'_>, secrets_request: bool) -> Option<String> {
         }
     }
     check.found
+}
+
+/// A description of the first value of a Secret in `original`'s bodies that `kept` still
+/// holds outside them, as stored or decoded (`data`) or as sent or encoded (`stringData`):
+/// in an event annotation, `responseStatus`, a `Status` response body or a member the
+/// apiserver does not write. Values shorter than 8 characters stored or 6 bytes decoded
+/// are not looked for; the envelope (who, what, when) is the apiserver's own.
+pub fn echoed(original: &Value<'_>, kept: &Value<'_>) -> Option<String> {
+    let mut values = Vec::new();
+    for (key, body) in entries(original) {
+        if same(key, "requestObject") || same(key, "responseObject") {
+            let on_secrets = all(original, "objectRef").any(|r| says(r, "resource", "secrets"));
+            secret_values(body, on_secrets, &mut values);
+        }
+    }
+    let found = |text: &str| values.iter().find(|v| text.contains(v.as_str())).cloned();
+    for (key, value) in entries(kept) {
+        let echo = if same(key, "requestObject") || same(key, "responseObject") {
+            // A denial's Status body; its kind and apiVersion are the API's.
+            let status = says(value, "kind", "Status");
+            entries(value)
+                .filter(|(k, _)| status && !same(k, "kind") && !same(k, "apiVersion"))
+                .find_map(|(_, v)| strings(v, &found))
+        } else if ENVELOPE.iter().any(|name| same(key, name)) {
+            None
+        } else {
+            strings(value, &found)
+        };
+        if let Some(value) = echo {
+            return Some(format!("{key} echoes {value}"));
+        }
+    }
+    None
+}
+
+/// Members the apiserver writes before reading a body.
+const ENVELOPE: [&str; 16] = [
+    "kind",
+    "apiVersion",
+    "level",
+    "auditID",
+    "stage",
+    "requestURI",
+    "verb",
+    "user",
+    "impersonatedUser",
+    "sourceIPs",
+    "userAgent",
+    "objectRef",
+    "requestReceivedTimestamp",
+    "stageTimestamp",
+    "timestamp",
+    "metadata",
+];
+
+/// The first string under `v` (JSON text read too) that `found` finds a value in.
+fn strings(v: &Value<'_>, found: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    match v {
+        // A word like `Forbidden` or `AlreadyExists`: the API's own vocabulary.
+        Value::String(text) if text.chars().all(|c| c.is_ascii_alphabetic()) => None,
+        Value::String(text) => {
+            found(text).or_else(|| parse(text).and_then(|inner| strings(&inner, found)))
+        }
+        Value::Array(items) => items.iter().find_map(|item| strings(item, found)),
+        Value::Object(obj) => obj.iter().find_map(|(_, child)| strings(child, found)),
+        _ => None,
+    }
+}
+
+/// Every `data`/`stringData` value of a Secret under `v`, in both forms.
+fn secret_values(v: &Value<'_>, secret: bool, out: &mut Vec<String>) {
+    match v {
+        Value::Object(obj) => {
+            let typed = all(v, "type").any(|t| matches!(t, Value::String(_)));
+            let secret = secret
+                || all(v, "kind").any(|k| matches!(k, Value::String(k) if same(k, "Secret")))
+                || all(v, "stringData").next().is_some()
+                || all(v, "data").next().is_some() && typed;
+            for (key, child) in obj.iter() {
+                if secret && same(key, "data") {
+                    for value in entries(child).map(|(_, v)| v) {
+                        if let Value::String(b64) = value {
+                            push_value(out, b64, standard_base64(b64));
+                        }
+                    }
+                } else if secret && same(key, "stringData") {
+                    for value in entries(child).map(|(_, v)| v) {
+                        if let Value::String(text) = value {
+                            push_value(
+                                out,
+                                &encode_base64(text.as_bytes()),
+                                Some(text.to_string()),
+                            );
+                        }
+                    }
+                } else {
+                    secret_values(child, secret, out);
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|item| secret_values(item, secret, out)),
+        _ => {}
+    }
+}
+
+fn push_value(out: &mut Vec<String>, stored: &str, plain: Option<String>) {
+    if is_marker(stored) || stored.starts_with("<unreadable: ") {
+        return;
+    }
+    if stored.len() >= 8 {
+        out.push(stored.to_string());
+    }
+    out.extend(plain.filter(|p| p.len() >= 6));
+}
+
+const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// The text of standard base64 (padding optional), if it is text.
+fn standard_base64(text: &str) -> Option<String> {
+    let digits: Option<Vec<u32>> = text
+        .trim_end_matches('=')
+        .chars()
+        .map(|c| ALPHABET.find(c).map(|i| i as u32))
+        .collect();
+    let bits: String = digits?.iter().map(|d| format!("{d:06b}")).collect();
+    let bytes: Vec<u8> = bits
+        .as_bytes()
+        .chunks_exact(8)
+        .map(|byte| u8::from_str_radix(std::str::from_utf8(byte).unwrap(), 2).unwrap())
+        .collect();
+    String::from_utf8(bytes).ok()
+}
+
+fn encode_base64(bytes: &[u8]) -> String {
+    let bits: String = bytes.iter().map(|b| format!("{b:08b}")).collect();
+    let mut out: String = bits
+        .as_bytes()
+        .chunks(6)
+        .map(|six| {
+            let six = format!("{:0<6}", std::str::from_utf8(six).unwrap());
+            ALPHABET.as_bytes()[usize::from_str_radix(&six, 2).unwrap()] as char
+        })
+        .collect();
+    while out.len() % 4 != 0 {
+        out.push('=');
+    }
+    out
 }
 
 #[derive(Clone, Copy, Default)]
@@ -490,6 +640,55 @@ mod tests {
             let kept = simd_json::prelude::Writable::encode(&event);
             assert!(!kept.contains(PLANTED), "{kept}");
             assert_eq!(unredacted(&event, false), None, "{kept}");
+        }
+    }
+
+    #[test]
+    fn echoes_outside_the_bodies_are_found_as_logged_and_not_after_redaction() {
+        // PLANTED decodes to PLANTED-SECRET.
+        let on = |body: &str, rest: &str| {
+            format!(
+                r#"{{"verb":"create","user":{{"username":"PLANTED-SECRET"}},"objectRef":{{"resource":"secrets","name":"PLANTED-SECRET"}},"requestObject":{body},{rest}}}"#
+            )
+        };
+        let data = format!(r#"{{"kind":"Secret","data":{{"k":"{PLANTED}"}}}}"#);
+        let text = r#"{"stringData":{"k":"PLANTED-SECRET"}}"#;
+        for shape in [
+            on(
+                &data,
+                &format!(
+                    r#""annotations":{{"validation.policy.admission.k8s.io/validation_failure":{}}}"#,
+                    json(r#"[{"message":"not PLANTED-SECRET","policy":"p"}]"#)
+                ),
+            ),
+            on(
+                &data,
+                &format!(r#""annotations":{{"p.example.com/v":"{PLANTED}"}}"#),
+            ),
+            on(
+                text,
+                r#""responseStatus":{"message":"denied: PLANTED-SECRET","code":400}"#,
+            ),
+            on(
+                text,
+                &format!(
+                    r#""responseStatus":{{"details":{{"causes":[{{"message":"{PLANTED}"}}]}}}}"#
+                ),
+            ),
+            on(
+                &data,
+                r#""responseObject":{"kind":"Status","message":"x PLANTED-SECRET"}"#,
+            ),
+            on(&data, r#""forwarder":{"copy":"PLANTED-SECRET"}"#),
+        ] {
+            let mut event = value(&shape);
+            let original = event.clone();
+            assert!(echoed(&original, &event).is_some(), "not found: {shape}");
+            redact_event(&mut event, false);
+            let kept = simd_json::prelude::Writable::encode(&event);
+            assert_eq!(echoed(&original, &event), None, "{kept}");
+            // The envelope is the apiserver's: who and what stay.
+            assert!(kept.contains(r#""username":"PLANTED-SECRET""#), "{kept}");
         }
     }
 

@@ -24,7 +24,16 @@
 //! - a body logged as a string: read as JSON and redacted; on a request on `secrets`,
 //!   text that is not JSON is replaced whole;
 //! - bearer tokens: every `token` in a TokenRequest or TokenReview, and in the bodies of
-//!   requests on `serviceaccounts/token` and `tokenreviews`.
+//!   requests on `serviceaccounts/token` and `tokenreviews`;
+//! - a Secret's value echoed outside the bodies, where admission and the apiserver write
+//!   their own text: every event annotation (a policy's `validation_failure`, its audit
+//!   annotations, whatever the key), `responseStatus`, a `Status` response body and any
+//!   member a forwarder added. Every value seen in a body (`data` as stored and decoded,
+//!   `stringData` as sent and encoded, a patch's values) is looked for there. When a body
+//!   that carried a Secret could not be read (a salvaged line's `<unreadable: N bytes>`),
+//!   its values are unknown: those strings are replaced whole, but for the authorizer's
+//!   annotations, the webhook records, the status code and the API's own words. The
+//!   envelope (who, what, when) is the apiserver's before any body is read: left as is.
 //!
 //! Keys are matched as Go's encoding/json matches struct fields (case-insensitively,
 //! with `ſ` as `s` and the Kelvin sign as `k`), and every copy of a repeated key counts
@@ -40,7 +49,7 @@ use std::borrow::Cow;
 use simd_json::borrowed::Object;
 use simd_json::{BorrowedValue as Value, StaticNode};
 
-use crate::model::percent_decode;
+use crate::model::{SALVAGED_KEY, UNREADABLE_PREFIX, percent_decode};
 
 /// The event annotations in which the apiserver logs a mutating webhook's patch.
 const WEBHOOK_PATCH: &str = "patch.webhook.admission.k8s.io/";
@@ -84,14 +93,20 @@ pub fn redact_event(event: &mut Value<'_>, secrets_request: bool) -> bool {
     let mut changed = false;
     // Every copy of a repeated key: `get_mut` finds only the first, and the others
     // would reach the index as logged (found by fuzzing).
+    // Read before the bodies lose them: the values may be echoed outside the bodies.
+    let echoes = Echoes::of_event(obj, request);
     for (key, value) in obj.iter_mut() {
-        if key_is(key, "requestObject") || key_is(key, "responseObject") {
+        if is_body(key) {
             changed |= redact_body(value, request, 0);
         } else if key_is(key, "annotations") {
             changed |= redact_event_annotations(value, request.secret);
         }
     }
-    changed
+    changed | echoes.hide(obj)
+}
+
+fn is_body(key: &str) -> bool {
+    key_is(key, "requestObject") || key_is(key, "responseObject")
 }
 
 /// Whether the request is on Secrets or tokens, by any copy of objectRef (Go keeps the
@@ -363,9 +378,7 @@ fn redact_event_annotations(annotations: &mut Value<'_>, secrets: bool) -> bool 
     };
     let mut changed = false;
     for (key, value) in annotations.iter_mut() {
-        let webhook_patch = key
-            .get(..WEBHOOK_PATCH.len())
-            .is_some_and(|prefix| prefix.eq_ignore_ascii_case(WEBHOOK_PATCH));
+        let webhook_patch = has_prefix(key, WEBHOOK_PATCH);
         changed |= redact_event_annotation(value, secrets, webhook_patch);
     }
     changed
@@ -421,6 +434,423 @@ fn redact_admission(v: &mut Value<'_>, secrets: bool, webhook_patch: bool) -> bo
         }
     }
     changed | walk(v, Scope::default(), 0)
+}
+
+/// Plain (decoded) forms of a value shorter than this are not looked for outside its
+/// body: 6 bytes are what `MIN_COPIED_LEN` characters of base64 hold.
+const MIN_PLAIN_LEN: usize = 6;
+
+/// The event members the apiserver writes from the request line and its authentication,
+/// before any body is read: no Secret value can come from the request there, and hiding
+/// a coincidence (a Secret holding its own name, or its user's) would change the
+/// request's identity (its key, its stages) and what an investigator searches by.
+const ENVELOPE: [&str; 16] = [
+    "kind",
+    "apiVersion",
+    "level",
+    "auditID",
+    "stage",
+    "requestURI",
+    "verb",
+    "user",
+    "impersonatedUser",
+    "sourceIPs",
+    "userAgent",
+    "objectRef",
+    "requestReceivedTimestamp",
+    "stageTimestamp",
+    "timestamp",
+    "metadata",
+];
+
+/// The annotations the authorizer writes before the body is read (and admission cannot
+/// overwrite: the apiserver keeps an annotation's first value).
+const AUTHORIZER: [&str; 2] = [
+    "authorization.k8s.io/decision",
+    "authorization.k8s.io/reason",
+];
+
+/// The apiserver's records of mutating webhooks: the patch is redacted as a patch, the
+/// mutation record names a webhook and says whether it mutated.
+const WEBHOOK_RECORDS: [&str; 2] = [WEBHOOK_PATCH, "mutation.webhook.admission.k8s.io/"];
+
+/// The API's own words for `status`, `reason` and a cause's `reason` (metav1.StatusReason,
+/// CauseType): kept where every other string outside the bodies is hidden.
+const API_WORDS: [&str; 33] = [
+    "Success",
+    "Failure",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "AlreadyExists",
+    "Conflict",
+    "Gone",
+    "Invalid",
+    "ServerTimeout",
+    "StoreReadError",
+    "Timeout",
+    "TooManyRequests",
+    "BadRequest",
+    "MethodNotAllowed",
+    "NotAcceptable",
+    "RequestEntityTooLarge",
+    "UnsupportedMediaType",
+    "InternalError",
+    "Expired",
+    "ServiceUnavailable",
+    "FieldValueNotFound",
+    "FieldValueRequired",
+    "FieldValueDuplicate",
+    "FieldValueInvalid",
+    "FieldValueNotSupported",
+    "FieldValueForbidden",
+    "FieldValueTooLong",
+    "FieldValueTooMany",
+    "FieldValueTypeInvalid",
+    "UnexpectedServerResponse",
+    "FieldManagerConflict",
+    "ResourceVersionTooLarge",
+];
+
+/// The values of the Secrets an event's bodies carry, as admission and the apiserver may
+/// echo them outside the bodies: a ValidatingAdmissionPolicy's message in
+/// `validation.policy.admission.k8s.io/validation_failure`, its `auditAnnotations`, a
+/// webhook's denial in `responseStatus` (message, reason, details, causes) or in a
+/// `Status` response body. A policy may print the decoded value and a webhook may echo
+/// either form, so both are looked for: a `data` value as stored and decoded, a
+/// `stringData` value as sent and encoded.
+#[derive(Default)]
+struct Echoes {
+    forms: Vec<String>,
+    /// A body that carried a Secret could not be read (a salvaged event's
+    /// `<unreadable: N bytes>`): its values cannot be looked for, so every string
+    /// outside the bodies that admission may have written is hidden whole.
+    unknown: bool,
+}
+
+impl Echoes {
+    /// Every body, and on a request on Secrets the mutating webhooks' patches.
+    fn of_event(event: &Object<'_>, request: Scope) -> Self {
+        let mut echoes = Self::default();
+        for (key, value) in event.iter() {
+            if is_body(key) {
+                echoes.body(value, request.secret, 0);
+            } else if request.secret && key_is(key, "annotations") {
+                echoes.webhook_patches(value);
+            }
+        }
+        echoes
+    }
+
+    fn body(&mut self, body: &Value<'_>, secret: bool, depth: usize) {
+        match body {
+            Value::String(text) => self.text(text, secret, depth),
+            Value::Array(ops) if secret => {
+                ops.iter().for_each(|op| self.patch_op(op));
+                self.walk(body, secret, depth);
+            }
+            _ => self.walk(body, secret, depth),
+        }
+    }
+
+    /// A string that may hold JSON (a body logged as a string, a copy in an annotation).
+    fn text(&mut self, text: &str, secret: bool, depth: usize) {
+        if secret && is_unreadable(text) {
+            self.unknown = true;
+        } else if depth < MAX_TEXT_DEPTH && looks_like_json(text) {
+            let mut bytes = text.as_bytes().to_vec();
+            if let Ok(inner) = simd_json::to_borrowed_value(&mut bytes) {
+                self.body(&inner, secret, depth + 1);
+            }
+        }
+    }
+
+    /// Strings are read as JSON only inside a Secret: elsewhere that would cost every
+    /// event's annotations a second parse, for copies the redactor hides whole anyway.
+    fn walk(&mut self, v: &Value<'_>, outer: bool, depth: usize) {
+        match v {
+            Value::Object(obj) => {
+                let secret = outer || is_secret(obj);
+                for (key, child) in obj.iter() {
+                    if secret && key_is(key, "data") {
+                        self.values(child, Form::Base64);
+                    } else if secret && key_is(key, "stringData") {
+                        self.values(child, Form::Plain);
+                    } else {
+                        self.walk(child, secret, depth);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| self.walk(item, outer, depth)),
+            Value::String(text) if outer => self.text(text, outer, depth),
+            _ => {}
+        }
+    }
+
+    fn values(&mut self, map: &Value<'_>, form: Form) {
+        match map {
+            Value::Object(entries) => entries.iter().for_each(|(_, v)| self.values(v, form)),
+            Value::Array(items) => items.iter().for_each(|v| self.values(v, form)),
+            Value::String(value) => self.add(value, form),
+            _ => {}
+        }
+    }
+
+    fn add(&mut self, value: &str, form: Form) {
+        if is_marker(value) {
+            return;
+        }
+        if is_unreadable(value) {
+            self.unknown = true;
+            return;
+        }
+        let (stored, plain) = match form {
+            Form::Base64 => (Some(value.to_string()), base64_decode(value)),
+            Form::Plain => (
+                Some(base64_encode(value.as_bytes())),
+                Some(value.to_string()),
+            ),
+            Form::Either => {
+                self.add(value, Form::Base64);
+                return self.add(value, Form::Plain);
+            }
+        };
+        if let Some(stored) = stored.filter(|s| s.len() >= MIN_COPIED_LEN) {
+            self.forms.push(stored);
+        }
+        if let Some(plain) = plain.filter(|p| p.len() >= MIN_PLAIN_LEN) {
+            self.forms.push(plain);
+        }
+    }
+
+    /// A JSON-patch operation on a Secret: the values redaction hides. A value whose
+    /// path does not say `data` or `stringData` may be either.
+    fn patch_op(&mut self, op: &Value<'_>) {
+        let Value::Object(fields) = op else {
+            return;
+        };
+        let mut targets: Vec<Target> = all(fields, "path").map(target).collect();
+        if targets.is_empty() {
+            targets.push(Target::Whole);
+        }
+        for value in all(fields, "value") {
+            for &target in &targets {
+                match target {
+                    Target::Harmless => {}
+                    Target::Values | Target::Whole => self.values(value, Form::Either),
+                    Target::Object | Target::Annotations | Target::Annotation => {
+                        self.walk(value, true, 0)
+                    }
+                }
+            }
+        }
+    }
+
+    fn webhook_patches(&mut self, annotations: &Value<'_>) {
+        let Value::Object(annotations) = annotations else {
+            return;
+        };
+        for (key, value) in annotations.iter() {
+            if !has_prefix(key, WEBHOOK_PATCH) {
+                continue;
+            }
+            let Value::String(text) = value else {
+                continue;
+            };
+            let mut bytes = text.as_bytes().to_vec();
+            match simd_json::to_borrowed_value(&mut bytes) {
+                Ok(Value::Array(ops)) => ops.iter().for_each(|op| self.patch_op(op)),
+                Ok(record @ Value::Object(_)) => {
+                    for patch in all_in(&record, "patch") {
+                        if let Value::Array(ops) = patch {
+                            ops.iter().for_each(|op| self.patch_op(op));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Hides the echoes in everything but the envelope and the bodies other than a
+    /// `Status` (a denial's response).
+    fn hide(&self, event: &mut Object<'_>) -> bool {
+        if self.forms.is_empty() && !self.unknown {
+            return false;
+        }
+        let mut changed = false;
+        for (key, value) in event.iter_mut() {
+            changed |= if is_body(key) {
+                match value {
+                    Value::Object(status) if has_kind(status, "Status") => {
+                        self.hide_in_status(status)
+                    }
+                    _ => false,
+                }
+            } else if key_is(key, "annotations") {
+                self.hide_in_annotations(value)
+            } else if ENVELOPE.iter().any(|name| key_is(key, name)) {
+                false
+            } else {
+                // kaudit's own word for why the event was salvaged is kept.
+                self.hide_in(value, self.unknown && key != SALVAGED_KEY, 0)
+            }
+        }
+        changed
+    }
+
+    fn hide_in_status(&self, status: &mut Object<'_>) -> bool {
+        let mut changed = false;
+        for (key, value) in status.iter_mut() {
+            if !(key_is(key, "kind") || key_is(key, "apiVersion")) {
+                changed |= self.hide_in(value, self.unknown, 0);
+            }
+        }
+        changed
+    }
+
+    fn hide_in_annotations(&self, annotations: &mut Value<'_>) -> bool {
+        let Value::Object(annotations) = annotations else {
+            return self.hide_in(annotations, self.unknown, 0);
+        };
+        let mut changed = false;
+        for (key, value) in annotations.iter_mut() {
+            // What stays when the values are unknown: the authorizer's words, and the
+            // webhook records (their copies are still looked for).
+            let kept = AUTHORIZER.contains(&key.as_ref())
+                || WEBHOOK_RECORDS.iter().any(|prefix| has_prefix(key, prefix));
+            changed |= self.hide_in(value, self.unknown && !kept, 0);
+        }
+        changed
+    }
+
+    /// Every string under `v`: replaced whole when `whole` (the values are unknown), else
+    /// where it holds a value; JSON text is read and hidden inside (a policy's message in
+    /// its `validation_failure` record keeps the policy's name).
+    fn hide_in(&self, v: &mut Value<'_>, whole: bool, depth: usize) -> bool {
+        match v {
+            Value::String(text) => {
+                let replacement = self.hide_text(text, whole, depth);
+                replace(v, replacement)
+            }
+            Value::Object(obj) => {
+                let mut changed = false;
+                for (_, child) in obj.iter_mut() {
+                    changed |= self.hide_in(child, whole, depth);
+                }
+                changed
+            }
+            Value::Array(items) => {
+                let mut changed = false;
+                for item in items.iter_mut() {
+                    changed |= self.hide_in(item, whole, depth);
+                }
+                changed
+            }
+            _ => false,
+        }
+    }
+
+    fn hide_text(&self, text: &str, whole: bool, depth: usize) -> Option<String> {
+        if is_marker(text) || API_WORDS.contains(&text) {
+            return None;
+        }
+        if whole {
+            // Shorter than any value looked for when values are known.
+            return (text.len() >= MIN_PLAIN_LEN).then(|| marker(text.len()));
+        }
+        if self.forms.is_empty() {
+            return None;
+        }
+        // JSON text is read first: Go's encoder writes `<`, `>` and `&` escaped, so a
+        // decoded value may be in it only as its escapes.
+        if depth < MAX_TEXT_DEPTH && looks_like_json(text) {
+            let mut bytes = text.as_bytes().to_vec();
+            if let Ok(mut inner) = simd_json::to_borrowed_value(&mut bytes)
+                && self.hide_in(&mut inner, false, depth + 1)
+            {
+                let encoded = encode(&inner);
+                if !self.holds_one(&encoded) {
+                    return Some(encoded);
+                }
+            }
+        }
+        self.holds_one(text).then(|| marker(text.len()))
+    }
+
+    fn holds_one(&self, text: &str) -> bool {
+        self.forms.iter().any(|form| text.contains(form.as_str()))
+    }
+}
+
+/// How a Secret holds a value: `data` in base64, `stringData` as text, a patch value
+/// whose path does not say.
+#[derive(Clone, Copy)]
+enum Form {
+    Base64,
+    Plain,
+    Either,
+}
+
+fn is_unreadable(text: &str) -> bool {
+    text.starts_with(UNREADABLE_PREFIX)
+}
+
+fn has_prefix(key: &str, prefix: &str) -> bool {
+    key.get(..prefix.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+}
+
+/// Every value under `key` of `v` when it is an object.
+fn all_in<'v, 'a>(v: &'v Value<'a>, key: &'static str) -> impl Iterator<Item = &'v Value<'a>> {
+    let obj = match v {
+        Value::Object(obj) => Some(&**obj),
+        _ => None,
+    };
+    obj.into_iter().flat_map(move |obj| all(obj, key))
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with padding, as the apiserver encodes a Secret's `data`.
+fn base64_encode(input: &[u8]) -> String {
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                BASE64[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+/// The text a `data` value decodes to (standard base64, padding optional); None when it
+/// is not base64 or not text (binary keys are not echoed as strings).
+fn base64_decode(input: &str) -> Option<String> {
+    let digits = input.trim_end_matches('=');
+    if input.len() - digits.len() > 2 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    let (mut bits, mut n) = (0u32, 0u32);
+    for b in digits.bytes() {
+        let digit = BASE64.iter().position(|&c| c == b)? as u32;
+        bits = bits << 6 | digit;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Where a JSON-patch operation on a Secret writes its `value`.
@@ -954,6 +1384,110 @@ mod tests {
             out.contains(r#""name":"db""#) && out.contains(r#""c":"plain""#),
             "{out}"
         );
+    }
+
+    /// A password, its base64 (as `data` holds it) and a stringData value's base64.
+    const PLAIN: &str = "hunter2<&>x";
+    const STORED: &str = "aHVudGVyMjwmPng=";
+    const TEXT_STORED: &str = "c3RyaW5nLXBhc3N3b3Jk";
+
+    fn assert_no_echo(out: &str) {
+        for echo in [PLAIN, STORED, "string-password", TEXT_STORED, SECRET_VALUE] {
+            assert!(!out.contains(echo), "{echo}: {out}");
+        }
+        // Go's encoder writes `<`, `>` and `&` escaped in JSON text.
+        assert!(!out.contains(r"hunter2\\u003c"), "{out}");
+    }
+
+    #[test]
+    fn values_echoed_outside_the_bodies_are_hidden_there_in_either_form() {
+        assert_eq!(base64_encode(PLAIN.as_bytes()), STORED);
+        assert_eq!(base64_decode(STORED).as_deref(), Some(PLAIN));
+        assert_eq!(base64_decode("aHVudGVyMjwmPng").as_deref(), Some(PLAIN));
+        assert_eq!(base64_decode("not base64!"), None);
+        let secret = format!(
+            r#""requestObject":{{"kind":"Secret","metadata":{{"name":"db"}},"data":{{"password":"{STORED}"}},"stringData":{{"other":"string-password"}}}}"#
+        );
+        let failure = quoted(
+            r#"[{"message":"password must not be hunter2\u003c\u0026\u003ex","policy":"no-weak","binding":"b","validationActions":["Audit"]}]"#,
+        );
+        let event = format!(
+            r#"{{"verb":"create","user":{{"username":"db"}},"objectRef":{{"resource":"secrets","name":"db"}},{secret},"responseStatus":{{"metadata":{{}},"status":"Failure","message":"denied: data.password {PLAIN} is leaked","reason":"{STORED}","details":{{"name":"db","kind":"secrets","causes":[{{"reason":"FieldValueForbidden","message":"stringData as sent: {TEXT_STORED}","field":"data[password]"}}]}},"code":400}},"responseObject":{{"kind":"Status","apiVersion":"v1","status":"Failure","message":"echo {STORED}"}},"annotations":{{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed","validation.policy.admission.k8s.io/validation_failure":{failure},"no-weak.policy.example.com/offending":"{STORED}","webhook.example.com/plain":"{PLAIN}"}},"forwarder":{{"copy":"x {PLAIN}"}}}}"#
+        );
+        let out = redacted(&event, false);
+        assert_no_echo(&out);
+        // What an investigator reads stays: who, on what, the policy and its binding,
+        // the code and the API's words, the authorizer's reason.
+        for kept in [
+            r#""username":"db""#,
+            r#""name":"db""#,
+            r#"\"policy\":\"no-weak\""#,
+            r#""status":"Failure""#,
+            r#""reason":"FieldValueForbidden""#,
+            r#""field":"data[password]""#,
+            r#""code":400"#,
+            "RBAC: allowed",
+        ] {
+            assert!(out.contains(kept), "{kept}: {out}");
+        }
+        // A patch's values, and a mutating webhook's, are echoes too; a label is not.
+        let patch = format!(
+            r#"{{"objectRef":{{"resource":"secrets"}},"requestObject":[{{"op":"add","path":"/data/k","value":"{STORED}"}},{{"op":"add","path":"/metadata/labels/team","value":"payments"}}],"annotations":{{"patch.webhook.admission.k8s.io/round_0_index_0":{},"policy.example.com/a":"{PLAIN} payments","policy.example.com/b":"{SECRET_VALUE}","policy.example.com/c":"team payments"}}}}"#,
+            quoted(&format!(
+                r#"{{"webhook":"w","patch":[{{"op":"add","path":"/stringData/x","value":"{SECRET_VALUE}"}}]}}"#
+            ))
+        );
+        let out = redacted(&patch, false);
+        assert_no_echo(&out);
+        assert!(
+            out.contains(r#""policy.example.com/c":"team payments""#),
+            "{out}"
+        );
+        // A Secret read on another request (a Table of them) is looked for as well.
+        let table = format!(
+            r#"{{"responseObject":{{"kind":"Table","rows":[{{"object":{{"kind":"Secret","data":{{"k":"{STORED}"}}}}}}]}},"annotations":{{"x":"{PLAIN}"}}}}"#
+        );
+        assert_no_echo(&redacted(&table, false));
+        // Values too short to mean anything are not looked for.
+        let short = redacted(
+            r#"{"objectRef":{"resource":"secrets"},"requestObject":{"data":{"k":"YWRtaW4="}},"responseStatus":{"message":"user admin may not"}}"#,
+            false,
+        );
+        assert!(short.contains("user admin may not"), "{short}");
+    }
+
+    #[test]
+    fn admission_text_is_hidden_whole_when_the_secret_cannot_be_read() {
+        // A salvaged line: the body (or a member of it) was replaced by a marker.
+        let unreadable = [
+            r#""requestObject":"<unreadable: 4000 bytes>""#.to_string(),
+            format!(
+                r#""requestObject":{{"data":{{"k":"{STORED}"}},"junk":"<unreadable: 9 bytes>"}}"#
+            ),
+            r#""requestObject":{"kind":"Secret","data":"<unreadable: 90 bytes>"}"#.to_string(),
+        ];
+        for body in unreadable {
+            let event = format!(
+                r#"{{"verb":"create","objectRef":{{"resource":"secrets","name":"db"}},{body},"responseStatus":{{"status":"Failure","message":"denied: {PLAIN}","reason":"NotAWord{PLAIN}","code":400}},"annotations":{{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed","no-weak.policy.example.com/offending":"{PLAIN}","mutation.webhook.admission.k8s.io/round_0_index_0":"{{\"configuration\":\"inject\",\"webhook\":\"w.example.com\",\"mutated\":true}}"}},"kaudit.salvaged":"bad-string"}}"#
+            );
+            let out = redacted(&event, false);
+            assert_no_echo(&out);
+            for kept in [
+                r#""status":"Failure""#,
+                r#""code":400"#,
+                "RBAC: allowed",
+                "w.example.com",
+                r#""kaudit.salvaged":"bad-string""#,
+            ] {
+                assert!(out.contains(kept), "{kept}: {out}");
+            }
+        }
+        // An unreadable member of another object's body says nothing of a Secret.
+        let cm = redacted(
+            r#"{"objectRef":{"resource":"configmaps"},"requestObject":{"data":"<unreadable: 9 bytes>"},"responseStatus":{"message":"denied: not allowed"}}"#,
+            false,
+        );
+        assert!(cm.contains("denied: not allowed"), "{cm}");
     }
 
     #[test]

@@ -9,6 +9,11 @@ use crate::common::{Kaudit, event, id};
 const PLANTED: &str = "cGxhbnRlZC1zZWNyZXQtdmFsdWUtOTk=";
 const PLANTED_PATCH: &str = "c2Vjb25kLXBsYW50ZWQtdmFsdWU=";
 const PLANTED_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.planted-token";
+/// What PLANTED and PLANTED_PATCH decode to: a policy may print a value decoded.
+const PLANTED_DECODED: &str = "planted-secret-value-99";
+const PLANTED_PATCH_DECODED: &str = "second-planted-value";
+/// A value in a body the line's own bytes make unreadable: only the echo is left.
+const PLANTED_UNREADABLE: &str = "dW5yZWFkYWJsZS1wbGFudGVk";
 
 fn secret_events() -> Vec<String> {
     let secret = json!({"kind": "Secret", "apiVersion": "v1",
@@ -88,11 +93,50 @@ fn secret_events() -> Vec<String> {
             json!({"auditID": id(12), "level": "Request", "verb": "update", "objectRef": obj,
             "requestObject": json!({"kind": "Secret", "data": {"password": PLANTED}}).to_string()}),
         ),
+        // Echoed by admission (red team hole 9): a ValidatingAdmissionPolicy's message
+        // (decoded) and audit annotation, a webhook's denial in responseStatus and in the
+        // Status response body.
+        event(
+            json!({"auditID": id(14), "level": "RequestResponse", "verb": "create", "objectRef": obj,
+            "requestObject": {"kind": "Secret", "data": {"password": PLANTED}},
+            "annotations": {"authorization.k8s.io/decision": "allow",
+                "authorization.k8s.io/reason": "RBAC: allowed",
+                "validation.policy.admission.k8s.io/validation_failure": json!([{
+                    "message": format!("password must not be {PLANTED_DECODED}"),
+                    "policy": "no-weak", "binding": "no-weak-binding", "expressionIndex": 0,
+                    "validationActions": ["Audit"]}]).to_string(),
+                "no-weak.policy.example.com/offending-value": PLANTED}}),
+        ),
+        event(
+            json!({"auditID": id(15), "level": "RequestResponse", "verb": "patch", "objectRef": obj,
+            "requestObject": {"data": {"password": PLANTED_PATCH}},
+            "responseStatus": {"metadata": {}, "status": "Failure", "reason": "Forbidden", "code": 403,
+                "message": format!("admission webhook \"policy.example.com\" denied the request: {PLANTED_PATCH_DECODED} is leaked"),
+                "details": {"causes": [{"reason": "FieldValueForbidden", "field": "data[password]",
+                    "message": format!("known value {PLANTED_PATCH}")}]}},
+            "responseObject": {"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                "message": format!("denied: {PLANTED_PATCH}"), "code": 403}}),
+        ),
+        // A salvaged line whose Secret cannot be read: the echo cannot be looked for.
+        event(
+            json!({"auditID": id(16), "level": "Request", "verb": "create", "objectRef": obj,
+            "requestObject": {"kind": "Secret", "data": {"password": "LONE-SURROGATE"}},
+            "responseStatus": {"metadata": {}, "status": "Failure", "reason": "Invalid", "code": 422,
+                "message": format!("password {PLANTED_UNREADABLE} is leaked")}}),
+        )
+        .replace("LONE-SURROGATE", &format!("\\ud800{PLANTED_UNREADABLE}")),
     ]
 }
 
 fn assert_clean(what: &str, bytes: &[u8]) {
-    for planted in [PLANTED, PLANTED_PATCH, PLANTED_TOKEN] {
+    for planted in [
+        PLANTED,
+        PLANTED_PATCH,
+        PLANTED_TOKEN,
+        PLANTED_DECODED,
+        PLANTED_PATCH_DECODED,
+        PLANTED_UNREADABLE,
+    ] {
         assert!(
             !bytes
                 .windows(planted.len())
@@ -173,6 +217,33 @@ fn planted_secret_values_appear_nowhere() {
     assert_eq!(
         patch["patch"][0]["value"],
         format!("<redacted: {} bytes>", PLANTED_PATCH.len())
+    );
+    // An echo is hidden, the policy's record and the denial's words stay readable.
+    let run = k.run(&["query", "--format", "json", &format!("auditid:{}", id(14))]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    let failure =
+        rows[0]["event"]["annotations"]["validation.policy.admission.k8s.io/validation_failure"]
+            .as_str()
+            .unwrap();
+    let failure: serde_json::Value = serde_json::from_str(failure).unwrap();
+    assert_eq!(failure[0]["policy"], "no-weak");
+    assert_eq!(failure[0]["binding"], "no-weak-binding");
+    let run = k.run(&["query", "--format", "json", &format!("auditid:{}", id(15))]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    let status = &rows[0]["event"]["responseStatus"];
+    assert_eq!(
+        (&status["code"], &status["reason"]),
+        (&json!(403), &json!("Forbidden"))
+    );
+    assert_eq!(status["details"]["causes"][0]["field"], "data[password]");
+    // The salvaged request is indexed, its code and reason kept.
+    let run = k.run(&["query", "--format", "json", &format!("auditid:{}", id(16))]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(rows[0]["event"]["kaudit.salvaged"], "bad-string");
+    let status = &rows[0]["event"]["responseStatus"];
+    assert_eq!(
+        (&status["code"], &status["reason"]),
+        (&json!(422), &json!("Invalid"))
     );
     // The overview and status print nothing of it either.
     assert_clean("overview", k.run(&[]).stdout.as_bytes());
