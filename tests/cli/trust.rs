@@ -178,6 +178,69 @@ fn a_symbolic_link_of_another_user_on_the_path_is_refused() {
     assert_refused(&run_on(&k, &link, &["status"]), &[&holder]);
 }
 
+/// The entries of `dir`, sorted, for "nothing changed in it".
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn nothing_is_created_or_moved_through_another_users_link_before_the_refusal() {
+    require_root();
+    let k = Kaudit::new();
+    let log = k.write("audit.log", &[event(json!({}))]);
+    let log = log.to_str().unwrap();
+    // Another user's link in a sticky directory, to a directory of root's.
+    let shared = k.path("shared");
+    std::fs::create_dir(&shared).unwrap();
+    chmod(&shared, 0o1777);
+    let victim = k.path("victim");
+    std::fs::create_dir(&victim).unwrap();
+    std::fs::write(victim.join("passwd"), "precious").unwrap();
+    let link = shared.join("link");
+    symlink(&victim, &link).unwrap();
+    lchown(&link, Some(NOBODY), Some(NOBODY)).unwrap();
+    // A link of root's whose target goes through theirs: only walking the target
+    // finds it.
+    let ours = k.path("ours");
+    symlink(link.join("deeper"), &ours).unwrap();
+    let named = format!("{}, a symbolic link of uid 65534", link.display());
+    for index in [
+        link.join("created/by/root"),
+        link.join("passwd"),
+        ours.join("index"),
+        shared.join("new/../link/created"),
+    ] {
+        let index = index.to_str().unwrap();
+        for args in [&["ingest", log][..], &["query", ""], &["status"]] {
+            let run = run_on(&k, Path::new(index), args);
+            assert_refused(&run, &[&named]);
+            assert_eq!(listing(&victim), ["passwd"], "{index} {args:?}");
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(victim.join("passwd")).unwrap(),
+        "precious"
+    );
+    // A link of root's in a directory others can rewrite: refused before its
+    // (missing) target is created.
+    let open = k.path("open");
+    std::fs::create_dir(&open).unwrap();
+    chmod(&open, 0o777);
+    symlink(victim.join("missing"), open.join("link")).unwrap();
+    let holder = format!(
+        "{}, which holds a symbolic link on its path,",
+        open.display()
+    );
+    let run = run_on(&k, &open.join("link/index"), &["ingest", log]);
+    assert_refused(&run, &[&holder]);
+    assert_eq!(listing(&victim), ["passwd"]);
+}
+
 #[test]
 fn links_planted_in_the_index_are_refused_and_never_written_through() {
     let (k, log) = ingested();
