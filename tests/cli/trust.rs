@@ -216,7 +216,12 @@ fn nothing_is_created_or_moved_through_another_users_link_before_the_refusal() {
         shared.join("new/../link/created"),
     ] {
         let index = index.to_str().unwrap();
-        for args in [&["ingest", log][..], &["query", ""], &["status"]] {
+        for args in [
+            &["ingest", log][..],
+            &["index", "rebuild", log],
+            &["query", ""],
+            &["status"],
+        ] {
             let run = run_on(&k, Path::new(index), args);
             assert_refused(&run, &[&named]);
             assert_eq!(listing(&victim), ["passwd"], "{index} {args:?}");
@@ -239,6 +244,52 @@ fn nothing_is_created_or_moved_through_another_users_link_before_the_refusal() {
     let run = run_on(&k, &open.join("link/index"), &["ingest", log]);
     assert_refused(&run, &[&holder]);
     assert_eq!(listing(&victim), ["passwd"]);
+}
+
+#[test]
+fn index_rebuild_moves_aside_only_a_kaudit_index_it_may_use() {
+    require_root();
+    let (k, log) = ingested();
+    // A directory that is no kaudit index (here /etc-like: root's, with files) is
+    // not renamed by `rebuild`, nor is a file.
+    let config = k.path("etc");
+    std::fs::create_dir(&config).unwrap();
+    chmod(&config, 0o700);
+    std::fs::write(config.join("passwd"), "precious").unwrap();
+    let run = run_on(&k, &config, &["index", "rebuild", &log]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("does not look like a kaudit index"),
+        "{}",
+        run.stderr
+    );
+    let file = config.join("passwd");
+    let run = run_on(&k, &file, &["index", "rebuild", &log]);
+    assert!(
+        run.stderr.contains("it is not a directory"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(listing(&config), ["passwd"]);
+    assert_eq!(
+        listing(k.dir.path())
+            .iter()
+            .filter(|n| n.contains("damaged"))
+            .count(),
+        0
+    );
+    // An index of another user is refused, not moved.
+    chown(k.index(), Some(NOBODY), Some(NOBODY)).unwrap();
+    assert_refused(
+        &k.run(&["index", "rebuild", &log]),
+        &["belongs to uid 65534"],
+    );
+    assert!(k.index().join("kaudit-index.json").exists());
+    // Ours again: moved aside and rebuilt.
+    chown(k.index(), Some(0), Some(0)).unwrap();
+    let run = k.run(&["index", "rebuild", &log]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(k.count(""), 1);
 }
 
 #[test]
