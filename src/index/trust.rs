@@ -86,6 +86,11 @@ impl FileDir {
         Ok(File::from(fd))
     }
 
+    /// Removes `name` (a file kaudit created there), not what a link there points to.
+    pub fn remove(&self, name: &str) -> io::Result<()> {
+        Ok(rustix::fs::unlinkat(&self.0.fd, name, AtFlags::empty())?)
+    }
+
     /// Opens `name` to append to it, created owner-only when missing. An existing one
     /// must be a regular file of root or the invoking user that nobody else can write
     /// and that has no other name: a link, a FIFO, a device or a hard link to another
