@@ -149,6 +149,15 @@ pub fn split_file(path: &Path) -> Result<(&Path, &str)> {
     Ok((dir, name))
 }
 
+/// Opens the file at `path` (from the user or the environment) to append to it: its
+/// directory checked and created like an index's parents (`file_dir`), the file
+/// held to the rules of `FileDir::append`.
+pub fn append_private(path: &Path) -> Result<File> {
+    let (dir, name) = split_file(path)?;
+    let dir = file_dir(dir, true)?.expect("created when missing");
+    dir.append(name)
+}
+
 /// The mode kaudit creates its files and directories with.
 fn owner_only() -> Mode {
     Mode::from_raw_mode(0o600)
@@ -640,6 +649,25 @@ mod tests {
         symlink("loop", base.join("loop")).unwrap();
         let err = file_dir(&base.join("loop/x"), true).err().unwrap();
         assert!(err.to_string().contains("symbolic links"), "{err}");
+    }
+
+    #[test]
+    fn appending_never_goes_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious").unwrap();
+        let trace = dir.path().join("trace");
+        symlink(&victim, &trace).unwrap();
+        let err = append_private(&trace).err().unwrap();
+        assert!(err.to_string().contains("trace"), "{err}");
+        // A link on the way to a missing directory is walked, and its directory made.
+        symlink(dir.path().join("real"), dir.path().join("logs")).unwrap();
+        let mut file = append_private(&dir.path().join("logs/new/trace")).unwrap();
+        file.write_all(b"first_frame 1.0\n").unwrap();
+        let written = dir.path().join("real/new/trace");
+        assert_eq!(fs::read_to_string(&written).unwrap(), "first_frame 1.0\n");
+        assert_eq!(fs::metadata(&written).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
     }
 
     #[test]

@@ -67,9 +67,7 @@ pub fn append(path: &Path, query: &str) {
 }
 
 fn try_append(path: &Path, query: &str) -> Result<()> {
-    let (dir, name) = trust::split_file(path)?;
-    let dir = trust::file_dir(dir, true)?.expect("created when missing");
-    let mut file = dir.append(name)?;
+    let mut file = trust::append_private(path)?;
     writeln!(file, "{}", query.replace(['\n', '\r'], " ")).map_err(|e| Error::io(path, e))
 }
 
