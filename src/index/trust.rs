@@ -15,6 +15,12 @@
 //! Once that holds, nobody else can add or swap an entry, which is what makes
 //! tantivy's own files (created with O_EXCL, `meta.json` renamed into place) safe.
 //! The files kaudit writes itself are replaced atomically and never through a link.
+//!
+//! The checks are made while walking the path (`walk`), never after resolving it: a
+//! directory is created only in a parent already checked, so a refusal comes before
+//! root has made anything where another user's link points. Files kaudit writes
+//! outside the index (the TUI's history, trace and exports) are held to the same
+//! rules through `file_dir`.
 
 use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
