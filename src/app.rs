@@ -587,21 +587,8 @@ fn rebuild_command(index: &Path, paths: &[PathBuf]) -> Result<u8> {
             for_terminal(&p.display().to_string())
         );
     }
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
-    // A name not taken yet: two rebuilds in one second must not collide.
-    let aside = (1..)
-        .map(|n| {
-            let mut name = index.as_os_str().to_owned();
-            name.push(format!(".damaged-{stamp}"));
-            if n > 1 {
-                name.push(format!("-{n}"));
-            }
-            PathBuf::from(name)
-        })
-        .find(|p| !p.exists())
-        .expect("some name is free");
-    if index.exists() {
-        std::fs::rename(index, &aside).map_err(|e| Error::io(index, e))?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S").to_string();
+    if let Some(aside) = crate::index::store::move_aside(index, &stamp)? {
         eprintln!(
             "kaudit: moved the damaged index to {}; remove it once the new one is checked",
             aside.display()

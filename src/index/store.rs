@@ -168,6 +168,42 @@ impl Store {
     }
 }
 
+/// Moves a damaged index aside for a closer look (`kaudit index rebuild`), next to
+/// itself as `NAME.damaged-STAMP`, and returns where; `None` when there is nothing
+/// to move. Only a directory `trust` accepts and that kaudit made (it holds the
+/// marker) is moved: a rename as root through another user's link, or of any other
+/// directory or file named as the index (`--index /etc/passwd`), would move a
+/// system file away. The new name is taken only if free (RENAME_NOREPLACE).
+pub fn move_aside(dir: &Path, stamp: &str) -> Result<Option<PathBuf>> {
+    let Some(real) = trust::trusted_dir(dir, false)? else {
+        return Ok(None);
+    };
+    if !real.join(MARKER).exists() {
+        if is_empty_dir(&real) {
+            return Ok(None);
+        }
+        return Err(Error::NotAnIndex {
+            path: dir.to_path_buf(),
+            reason: format!("no {MARKER}, so it is not moved aside"),
+        });
+    }
+    for n in 1.. {
+        let mut name = real.as_os_str().to_owned();
+        name.push(format!(".damaged-{stamp}"));
+        if n > 1 {
+            name.push(format!("-{n}"));
+        }
+        let aside = PathBuf::from(name);
+        let flags = rustix::fs::RenameFlags::NOREPLACE;
+        match rustix::fs::renameat_with(rustix::fs::CWD, &real, rustix::fs::CWD, &aside, flags) {
+            Ok(()) => return Ok(Some(aside)),
+            Err(rustix::io::Errno::EXIST) => continue,
+            Err(e) => return Err(Error::io(&real, e.into())),
+        }
+    }
+    unreachable!("some name is free")
+}
+
 fn check_marker(dir: &Path) -> Result<()> {
     let path = dir.join(MARKER);
     let text = trust::read_file(dir, MARKER).map_err(|e| Error::io(&path, e))?;

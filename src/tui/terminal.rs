@@ -48,13 +48,10 @@ struct Trace {
 
 impl Trace {
     fn from_env(started: Instant) -> Trace {
-        let file = std::env::var_os("KAUDIT_TUI_TRACE").and_then(|path| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .ok()
-        });
+        // A path from the environment, opened as root: never through a link, nor in
+        // a directory another user can change (`trust`).
+        let file = std::env::var_os("KAUDIT_TUI_TRACE")
+            .and_then(|path| crate::index::trust::append_private(std::path::Path::new(&path)).ok());
         Trace {
             file,
             started,

@@ -808,4 +808,52 @@ mod worker {
             .collect();
         assert!(left.is_empty(), "{left:?}");
     }
+
+    #[test]
+    fn exports_go_only_to_a_directory_no_other_user_can_steer() {
+        use std::os::unix::fs::{PermissionsExt, chown, lchown, symlink};
+        // As root (CI): 65534 (nobody) plays the other user.
+        const NOBODY: u32 = 65534;
+        let (dir, engine) = samples();
+        let (saved, cancel) = (saved(), AtomicU64::new(0));
+        let export = |to: &std::path::Path| {
+            let cx = context(&saved, to, &cancel);
+            let (mut state, effects) = State::new("resource:secrets", Vec::new(), Vec::new());
+            settle(&engine, &cx, &mut state, effects);
+            let effects = state.update(Action::Export(ExportFormat::Ndjson));
+            settle(&engine, &cx, &mut state, effects);
+            state.notice.clone().unwrap()
+        };
+        let entries = |d: &std::path::Path| std::fs::read_dir(d).unwrap().count();
+        // A working directory of another user.
+        let theirs = dir.path().join("theirs");
+        std::fs::create_dir(&theirs).unwrap();
+        chown(&theirs, Some(NOBODY), Some(NOBODY)).unwrap();
+        let notice = export(&theirs);
+        assert!(notice.starts_with("export failed: "), "{notice}");
+        assert!(notice.contains("belongs to uid 65534"), "{notice}");
+        assert_eq!(entries(&theirs), 0);
+        // Their link in a sticky directory, to a directory of root's.
+        let sticky = dir.path().join("tmp");
+        std::fs::create_dir(&sticky).unwrap();
+        std::fs::set_permissions(&sticky, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let target = dir.path().join("etc");
+        std::fs::create_dir(&target).unwrap();
+        let link = sticky.join("work");
+        symlink(&target, &link).unwrap();
+        lchown(&link, Some(NOBODY), Some(NOBODY)).unwrap();
+        let notice = export(&link);
+        assert!(notice.contains("a symbolic link of uid 65534"), "{notice}");
+        assert_eq!(entries(&target), 0);
+        // A sticky directory of root's is fine, like /tmp: the file is ours, private.
+        let notice = export(&sticky);
+        let path = notice
+            .strip_prefix("exported ")
+            .and_then(|n| n.split_once(" requests to "))
+            .map(|(_, path)| std::path::PathBuf::from(path))
+            .unwrap_or_else(|| panic!("{notice}"));
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert!(meta.is_file());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    }
 }

@@ -307,28 +307,29 @@ fn export(
         ExportFormat::Ndjson => "ndjson",
         ExportFormat::Csv => "csv",
     };
+    // The export directory (the working directory) is held to the index's rules: the
+    // file is created in the checked directory, so another user cannot steer root's
+    // export, which holds audit events, to a place of their choosing.
+    let dir = crate::index::trust::file_dir(cx.export_dir, false)?
+        .ok_or_else(|| Error::io(cx.export_dir, std::io::ErrorKind::NotFound.into()))?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
-    // Never overwrite: a second export in the same second gets its own name.
-    let (path, file) = (1..100)
+    // Never overwrite, nor write through a link: a second export in the same second,
+    // or a name already taken, gets its own name.
+    let (name, file) = (1..100)
         .find_map(|n| {
             let suffix = if n == 1 {
                 String::new()
             } else {
                 format!("-{n}")
             };
-            let path = cx
-                .export_dir
-                .join(format!("kaudit-export-{stamp}{suffix}.{extension}"));
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
+            let name = format!("kaudit-export-{stamp}{suffix}.{extension}");
+            match dir.create_new(&name) {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
-                opened => Some((path, opened)),
+                opened => Some((name, opened)),
             }
         })
         .ok_or_else(|| Error::Usage("too many exports this second".into()))?;
+    let path = dir.path().join(&name);
     let io = |e| Error::io(&path, e);
     let file = file.map_err(io)?;
     let mut out = std::io::BufWriter::new(file);
@@ -369,7 +370,7 @@ fn export(
     };
     if cancelled || finished.is_err() {
         drop(out);
-        let _ = std::fs::remove_file(&path);
+        let _ = dir.remove(&name);
         finished?;
         return Ok(None);
     }

@@ -178,6 +178,120 @@ fn a_symbolic_link_of_another_user_on_the_path_is_refused() {
     assert_refused(&run_on(&k, &link, &["status"]), &[&holder]);
 }
 
+/// The entries of `dir`, sorted, for "nothing changed in it".
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn nothing_is_created_or_moved_through_another_users_link_before_the_refusal() {
+    require_root();
+    let k = Kaudit::new();
+    let log = k.write("audit.log", &[event(json!({}))]);
+    let log = log.to_str().unwrap();
+    // Another user's link in a sticky directory, to a directory of root's.
+    let shared = k.path("shared");
+    std::fs::create_dir(&shared).unwrap();
+    chmod(&shared, 0o1777);
+    let victim = k.path("victim");
+    std::fs::create_dir(&victim).unwrap();
+    std::fs::write(victim.join("passwd"), "precious").unwrap();
+    let link = shared.join("link");
+    symlink(&victim, &link).unwrap();
+    lchown(&link, Some(NOBODY), Some(NOBODY)).unwrap();
+    // A link of root's whose target goes through theirs: only walking the target
+    // finds it.
+    let ours = k.path("ours");
+    symlink(link.join("deeper"), &ours).unwrap();
+    let named = format!("{}, a symbolic link of uid 65534", link.display());
+    for index in [
+        link.join("created/by/root"),
+        link.join("passwd"),
+        ours.join("index"),
+        shared.join("new/../link/created"),
+    ] {
+        let index = index.to_str().unwrap();
+        for args in [
+            &["ingest", log][..],
+            &["index", "rebuild", log],
+            &["query", ""],
+            &["status"],
+        ] {
+            let run = run_on(&k, Path::new(index), args);
+            assert_refused(&run, &[&named]);
+            assert_eq!(listing(&victim), ["passwd"], "{index} {args:?}");
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(victim.join("passwd")).unwrap(),
+        "precious"
+    );
+    // A link of root's in a directory others can rewrite: refused before its
+    // (missing) target is created.
+    let open = k.path("open");
+    std::fs::create_dir(&open).unwrap();
+    chmod(&open, 0o777);
+    symlink(victim.join("missing"), open.join("link")).unwrap();
+    let holder = format!(
+        "{}, which holds a symbolic link on its path,",
+        open.display()
+    );
+    let run = run_on(&k, &open.join("link/index"), &["ingest", log]);
+    assert_refused(&run, &[&holder]);
+    assert_eq!(listing(&victim), ["passwd"]);
+}
+
+#[test]
+fn index_rebuild_moves_aside_only_a_kaudit_index_it_may_use() {
+    require_root();
+    let (k, log) = ingested();
+    // A directory that is no kaudit index (here /etc-like: root's, with files) is
+    // not renamed by `rebuild`, nor is a file.
+    let config = k.path("etc");
+    std::fs::create_dir(&config).unwrap();
+    chmod(&config, 0o700);
+    std::fs::write(config.join("passwd"), "precious").unwrap();
+    let run = run_on(&k, &config, &["index", "rebuild", &log]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("does not look like a kaudit index"),
+        "{}",
+        run.stderr
+    );
+    let file = config.join("passwd");
+    let run = run_on(&k, &file, &["index", "rebuild", &log]);
+    assert!(
+        run.stderr.contains("it is not a directory"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(listing(&config), ["passwd"]);
+    assert_eq!(
+        listing(k.dir.path())
+            .iter()
+            .filter(|n| n.contains("damaged"))
+            .count(),
+        0
+    );
+    // An index of another user is refused, not moved.
+    chown(k.index(), Some(NOBODY), Some(NOBODY)).unwrap();
+    assert_refused(
+        &k.run(&["index", "rebuild", &log]),
+        &["belongs to uid 65534"],
+    );
+    assert!(k.index().join("kaudit-index.json").exists());
+    // Ours again: moved aside and rebuilt.
+    chown(k.index(), Some(0), Some(0)).unwrap();
+    let run = k.run(&["index", "rebuild", &log]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(k.count(""), 1);
+}
+
 #[test]
 fn links_planted_in_the_index_are_refused_and_never_written_through() {
     let (k, log) = ingested();
