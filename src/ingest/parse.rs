@@ -198,14 +198,68 @@ fn type_name(v: &Value<'_>) -> &'static str {
     }
 }
 
-/// A member of an object. Where a key repeats (a forwarder's or a hostile file's
-/// shape; the apiserver writes none), the last copy counts, as in Go's decoder: what
-/// kaudit indexes is what the apiserver and every Go tool would read.
 fn get<'v, 'a>(v: &'v Value<'a>, key: &str) -> Option<&'v Value<'a>> {
     match v {
-        Value::Object(o) => o.iter().filter(|(k, _)| *k == key).last().map(|(_, v)| v),
+        Value::Object(o) => o.get(key),
         _ => None,
     }
+}
+
+/// Where a key of the envelope repeats (a forwarder's or a hostile file's shape; the
+/// apiserver writes none), only its last copy is kept, as Go's decoder keeps it: what
+/// kaudit indexes and stores is what the apiserver and every Go tool would read, and
+/// `get` can take the first copy. Returns whether anything was dropped. Costs a pass
+/// over the keys when none repeats.
+fn keep_last_copies(event: &mut Value<'_>) -> bool {
+    let Value::Object(obj) = event else {
+        return false;
+    };
+    let mut changed = keep_last(obj);
+    for key in [
+        "user",
+        "impersonatedUser",
+        "objectRef",
+        "responseStatus",
+        "annotations",
+    ] {
+        if let Some(Value::Object(inner)) = obj.get_mut(key) {
+            changed |= keep_last(inner);
+            if let Some(Value::Object(extra)) = inner.get_mut("extra") {
+                changed |= keep_last(extra);
+            }
+        }
+    }
+    changed
+}
+
+fn keep_last(obj: &mut simd_json::borrowed::Object<'_>) -> bool {
+    // A cheap filter first: keys told apart by length and last byte.
+    let mut seen = 0u64;
+    let mut clash = false;
+    for (k, _) in obj.iter() {
+        let bit = 1u64 << ((k.len() * 31 + usize::from(*k.as_bytes().last().unwrap_or(&0))) % 64);
+        clash |= seen & bit != 0;
+        seen |= bit;
+    }
+    if !clash {
+        return false;
+    }
+    let keys: Vec<String> = obj.iter().map(|(k, _)| k.to_string()).collect();
+    let mut changed = false;
+    for (i, key) in keys.iter().enumerate() {
+        if keys[i + 1..].contains(key) || !keys[..i].contains(key) {
+            continue;
+        }
+        // `key`'s last copy, met for the second time or more: keep only it.
+        let last = obj.iter().filter(|(k, _)| *k == key.as_str()).last();
+        let Some(last) = last.map(|(_, v)| v.clone().into_static()) else {
+            continue;
+        };
+        while obj.remove(key.as_str()).is_some() {}
+        obj.insert(key.clone().into(), last);
+        changed = true;
+    }
+    changed
 }
 
 struct Ctx<'p, E> {
@@ -339,7 +393,10 @@ impl<E> Ctx<'_, E> {
             get(&value, "objectRef").and_then(|o| get(o, "resource")),
             Some(Value::String(r)) if r == "secrets"
         );
+        // Redaction first: it reads every copy of a repeated key (the conservative
+        // side), and what survives is then only the copy Go would read.
         let mut redacted = redact::redact_event(&mut value, secrets);
+        redacted |= keep_last_copies(&mut value);
         if !self.rebuilt
             && let Value::Object(obj) = &mut value
             && obj.contains_key(crate::model::SALVAGED_KEY)

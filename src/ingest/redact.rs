@@ -128,10 +128,19 @@ fn request_scope(event: &Object<'_>, secrets_request: bool) -> Scope {
 /// `/apis/GROUP/VERSION/[namespaces/NS/]RESOURCE…`, as the apiserver routes it.
 fn uri_resource(uri: &str) -> Option<String> {
     let path = uri.split(['?', '#']).next().unwrap_or_default();
+    // Decoded only where there is something to decode: this runs for every event.
+    let decode = |s: &str| {
+        if s.contains('%') {
+            percent_decode(s)
+        } else {
+            s.to_string()
+        }
+    };
     let segments: Vec<String> = path
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(percent_decode)
+        .take(6)
+        .map(decode)
         .collect();
     let rest = match segments.first().map(String::as_str) {
         Some("api") => segments.get(2..)?,
@@ -1011,9 +1020,16 @@ fn field_is(obj: &Value<'_>, key: &'static str, want: &str) -> bool {
 /// Go's encoding/json matches a key to a struct field case-insensitively, and Unicode
 /// folds `ſ` (U+017F) to `s` and the Kelvin sign (U+212A) to `k`: `DATA`, `Data` and
 /// `ſtringData` all reach a Secret's fields (the apiserver before 1.23, and clients).
+#[inline]
 fn key_is(key: &str, want: &str) -> bool {
-    // Folding characters take 2 or 3 bytes in UTF-8.
-    (want.len()..=want.len() * 3).contains(&key.len())
+    // The hot case (every key of every event is asked): same length, ASCII case.
+    if key.len() == want.len() {
+        return key.eq_ignore_ascii_case(want);
+    }
+    // A folding character takes 2 or 3 bytes in UTF-8 for the 1 of its ASCII letter.
+    key.len() > want.len()
+        && key.len() <= want.len() * 3
+        && !key.is_ascii()
         && key.chars().map(fold).eq(want.chars().map(fold))
 }
 
