@@ -472,6 +472,28 @@ mod screens {
     }
 
     #[test]
+    fn the_detail_says_a_request_was_salvaged_and_why() {
+        let mut state = story();
+        let mut rows = state.results.rows.clone();
+        rows[0].salvaged = Some("bad-string".into());
+        state.update(Action::PageLoaded {
+            generation: 1,
+            first: 0,
+            rows,
+        });
+        state.update(Action::OpenDetail);
+        let text = screen(&state, 160, 48);
+        assert!(
+            text.contains("salvaged  bad-string: the line could not be read whole"),
+            "{text}"
+        );
+        state.update(Action::Escape);
+        state.update(Action::Move(1));
+        state.update(Action::OpenDetail);
+        assert!(!screen(&state, 160, 48).contains("salvaged"));
+    }
+
+    #[test]
     fn detail_help_and_error() {
         let mut state = story();
         state.update(Action::OpenDetail);
