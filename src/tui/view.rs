@@ -267,8 +267,8 @@ fn derived(row: &RowSummary) -> Vec<(&'static str, String)> {
         "salvaged",
         row.salvaged.as_deref().map(|why| {
             format!(
-                "{}: the line could not be read whole; its envelope is indexed and what \
-                 could not be read is marked <unreadable: N bytes>",
+                "{}: the line could not be read whole; what could not is marked \
+                 <unreadable: N bytes>",
                 text(why)
             )
         }),
