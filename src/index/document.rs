@@ -85,7 +85,7 @@ pub fn build(
     text(f.uri, r.request_uri);
     text(f.reason, r.reason);
     text(f.salvaged, r.salvaged);
-    if r.request_uri.is_some_and(crate::model::is_dry_run) {
+    if is_dry_run(r, json) {
         text(f.dryrun, Some("true"));
     }
     for g in &r.groups {
@@ -110,6 +110,33 @@ pub fn build(
     let stages = serde_json::to_string(stages).expect("stage marks serialize");
     doc.add_text(f.stages, &stages);
     doc
+}
+
+/// Whether the apiserver ran the request as a dry run. A delete with a body takes its
+/// options from the body (DeleteOptions) and ignores the URI's: its `?dryRun=All`
+/// counts only when the body was logged and says so, or when the event was logged at a
+/// level that shows bodies and had none. A delete logged at Metadata level cannot be
+/// told, and is not called a dry run: a filter on `-dryrun:true` must not hide a real
+/// deletion.
+fn is_dry_run(r: &Request<'_>, json: &[u8]) -> bool {
+    if !r.request_uri.is_some_and(crate::model::is_dry_run) {
+        return false;
+    }
+    if !matches!(r.verb, Some("delete" | "deletecollection")) {
+        return true;
+    }
+    let mut buf = Vec::new();
+    let Some(event) = crate::ingest::parse::parse_stored(json, &mut buf) else {
+        return false;
+    };
+    use simd_json::prelude::*;
+    match event.get("requestObject") {
+        Some(body) => {
+            let dry = body.get("dryRun").and_then(|d| d.as_array());
+            dry.is_some_and(|d| !d.is_empty() && d.iter().all(|v| v.as_str() == Some("All")))
+        }
+        None => matches!(r.level, Some("Request" | "RequestResponse")),
+    }
 }
 
 /// The container checks a pod or workload write fails (`risk:privileged`), refused

@@ -256,7 +256,8 @@ fn repair(text: &[u8], depth: usize, scratch: &mut Vec<u8>) -> Option<Vec<u8>> {
     if depth >= REPAIR_DEPTH {
         return None;
     }
-    let mut out = Vec::with_capacity(text.len());
+    // Not sized to `text`: 32 levels of a 16 MiB value would reserve 512 MiB.
+    let mut out = Vec::new();
     let part = |out: &mut Vec<u8>, value: &[u8], scratch: &mut Vec<u8>| match repair(
         value,
         depth + 1,

@@ -153,6 +153,8 @@ struct List {
     index: usize,
     /// The current element has started (its first byte was seen).
     started: bool,
+    /// The current element is a scalar still being read.
+    scalar: bool,
 }
 
 /// See the module documentation.
@@ -324,6 +326,7 @@ impl Scanner {
 
     fn whitespace(&mut self, b: u8) {
         self.lines += u64::from(b == b'\n');
+        self.list_scalar_ends();
         let depth = self.depth;
         let limits = self.limits;
         for o in &mut self.open {
@@ -338,6 +341,7 @@ impl Scanner {
 
     /// A string or container starts: a key, a member's value, or a list element.
     fn value_starts(&mut self, b: u8, kind: At) {
+        self.check_place(b);
         self.list_element_starts(b);
         let depth = self.depth;
         let limits = self.limits;
@@ -378,12 +382,48 @@ impl Scanner {
 
     /// The first byte of an element of the events list: an object is scanned as an
     /// event, anything else is reported as not one.
+    /// In a document, a value where JSON has none (an object where a key belongs, two
+    /// values without a comma) breaks it: a `{` line followed by event lines is a log,
+    /// not a document, and must be read as lines. A line is read leniently instead.
+    fn check_place(&mut self, b: u8) {
+        if !self.document {
+            return;
+        }
+        let depth = self.depth;
+        if let Some(list) = self.list
+            && list.depth == depth
+            && list.started
+            && !list.scalar
+        {
+            self.end.broken = true;
+        }
+        if let Some(o) = self.open.last()
+            && o.depth == depth
+        {
+            let fits = match o.at {
+                At::Value | At::InScalar => true,
+                At::Key => b == b'"',
+                _ => false,
+            };
+            self.end.broken |= !fits;
+        }
+    }
+
+    fn list_scalar_ends(&mut self) {
+        if let Some(list) = &mut self.list
+            && list.depth == self.depth
+        {
+            list.scalar = false;
+        }
+    }
+
     fn list_element_starts(&mut self, b: u8) {
         let Some(list) = &mut self.list else { return };
         if list.depth != self.depth || list.started {
             return;
         }
         list.started = true;
+        list.scalar = !matches!(b, b'{' | b'[' | b'"');
         if b != b'{' {
             self.found.push(Found {
                 index: Some(list.index),
@@ -410,6 +450,7 @@ impl Scanner {
                         depth: 1,
                         index: 0,
                         started: false,
+                        scalar: false,
                     })
                 }
             }
@@ -426,6 +467,7 @@ impl Scanner {
                 depth: self.depth,
                 index: 0,
                 started: false,
+                scalar: false,
             });
         }
         if top && let Some(o) = self.open.last_mut() {
@@ -485,6 +527,7 @@ impl Scanner {
         {
             list.index += 1;
             list.started = false;
+            list.scalar = false;
         }
         if let Some(o) = self.open.last_mut()
             && o.depth == depth
@@ -498,6 +541,7 @@ impl Scanner {
             self.end.broken = true;
             return;
         }
+        self.check_place(b);
         self.list_element_starts(b);
         let depth = self.depth;
         let limits = self.limits;
@@ -765,6 +809,28 @@ mod tests {
         let mut doc = Scanner::document(Limits::streaming(100));
         doc.feed(b"{\"a\":\"b\ncd\"}");
         assert!(doc.end().broken);
+    }
+
+    #[test]
+    fn a_document_breaks_where_json_has_no_place_for_a_value() {
+        let broken = |text: &[u8]| {
+            let mut doc = Scanner::document(Limits::streaming(1 << 20));
+            doc.feed(text);
+            doc.end().broken
+        };
+        // A `{` or `[` line followed by event lines is a log, not a document.
+        assert!(broken(b"{\n{\"a\":1}\n{\"b\":2}\n"));
+        assert!(broken(b"[\n{\"a\":1}\n{\"b\":2}\n]\n"));
+        assert!(broken(b"[1 2]"));
+        assert!(broken(b"{\"a\" \"b\"}"));
+        assert!(broken(b"{\"a\":1 2}"));
+        for fine in [
+            &b"{\n  \"kind\": \"EventList\",\n  \"items\": [\n    {\"a\": [1, 2 ,3]},\n    {}\n  ]\n}\n"[..],
+            b"[ 1 , -2.5e3 ,\"x\", true ]",
+            b"{\"a\":{\"b\":[{},[]]}}\n{\"c\":null}",
+        ] {
+            assert!(!broken(fine), "{}", String::from_utf8_lossy(fine));
+        }
     }
 
     #[test]

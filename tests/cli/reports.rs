@@ -1016,3 +1016,40 @@ fn privileged_writes_are_flagged_however_the_body_is_spelled_or_refused() {
         "{note}"
     );
 }
+
+#[test]
+fn a_delete_takes_its_dry_run_from_its_body_as_the_apiserver_does() {
+    // A delete with a body reads DeleteOptions from it and ignores the URI's dryRun:
+    // these deleted for real. Only a logged body that says so, or a body-level event
+    // without one, is a dry run; at Metadata level it cannot be told, so it is not one.
+    let k = Kaudit::new();
+    let delete = |n: u32, level: &str, body: Option<Value>| {
+        let mut fields = json!({
+            "auditID": id(n),
+            "level": level,
+            "verb": "delete",
+            "requestURI": format!("/api/v1/namespaces/prod/secrets/s{n}?dryRun=All"),
+            "objectRef": {"resource": "secrets", "namespace": "prod", "name": format!("s{n}")},
+        });
+        if let Some(body) = body {
+            fields["requestObject"] = body;
+        }
+        event(fields)
+    };
+    let options = |dry: Value| json!({"kind": "DeleteOptions", "apiVersion": "v1", "dryRun": dry});
+    let lines = [
+        delete(1, "Request", Some(options(json!(null)))),
+        delete(
+            2,
+            "Request",
+            Some(json!({"kind": "DeleteOptions", "propagationPolicy": "Background"})),
+        ),
+        delete(3, "Request", Some(options(json!(["All"])))),
+        delete(4, "Request", None),
+        delete(5, "Metadata", None),
+    ];
+    k.ingest(&[&k.write("audit.log", &lines)]);
+    let names = column(&k.rows("dryrun:true", &["--oldest-first"]), "name");
+    assert_eq!(names, ["s3", "s4"]);
+    assert_eq!(k.count("verb:delete -dryrun:true"), 3);
+}

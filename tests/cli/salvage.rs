@@ -395,6 +395,20 @@ fn a_log_whose_first_line_is_hostile_or_torn_is_still_read_as_lines() {
         "{}",
         run.stderr
     );
+    // A stray `{` or `[` line before event lines, in a log longer than
+    // --max-line-bytes (no copy left to read again by the time it could tell).
+    for stray in ["{", "["] {
+        let k = Kaudit::new();
+        let mut lines = vec![stray.to_string()];
+        lines.extend(log[2..].iter().cloned());
+        let path = k.write("audit.log", &lines);
+        let run = k.run(&["ingest", "--max-line-bytes", "1024", path.to_str().unwrap()]);
+        assert!(
+            run.stderr.contains("requests: 6 new"),
+            "{stray}: {}",
+            run.stderr
+        );
+    }
 }
 
 #[test]
