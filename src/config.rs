@@ -105,4 +105,5 @@ Fields: verb user group sa pod node as resource sub apigroup ns name code decisi
         words; risk is a container check a pod or workload body fails: privileged,
         hostPath, ...; salvaged is why only a request's envelope could be read:
         too-long, too-deep, ...; dryrun:true is a server-side dry run, which changed
-        nothing, told as the apiserver reads the URI, not by the word dryRun)";
+        nothing, told as the apiserver reads the URI, not by the word dryRun; ip also
+        takes CIDR blocks and classes: ip:10.0.0.0/8 ip:private ip:public)";

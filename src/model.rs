@@ -210,6 +210,15 @@ impl<'a> Request<'a> {
     }
 }
 
+/// An address as the index keeps it: IPv6, an IPv4 address in its mapped form
+/// (`::ffff:a.b.c.d`), so one range query covers both.
+pub fn ip_as_v6(ip: std::net::IpAddr) -> std::net::Ipv6Addr {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        std::net::IpAddr::V6(v6) => v6,
+    }
+}
+
 /// The decoded values of a request URI's query parameter, in order, as the apiserver
 /// reads them: Go's `req.URL.Query()` (see [`query_pairs`]). Keys are decoded too: the
 /// apiserver reads `comman%64=x` as `command=x`, so kaudit must as well.

@@ -100,6 +100,9 @@ pub fn build(
     if let Some(code) = r.code {
         doc.add_u64(f.code, code);
     }
+    for addr in r.source_ips.iter().filter_map(|ip| ip.parse().ok()) {
+        doc.add_ip_addr(f.ipaddr, crate::model::ip_as_v6(addr));
+    }
     doc.add_u64(f.bytes, stages.iter().map(|s| s.bytes).sum());
     // Events are UTF-8 (simd-json parsed them); the check is the fast path of a
     // conversion that cannot fail here.

@@ -45,6 +45,9 @@ pub struct Fields {
     /// `true` for a server-side dry run (`model::is_dry_run`): reports leave them out,
     /// and their drill-down queries must say so without matching words of the URI.
     pub dryrun: Field,
+    /// Each source IP as an address (IPv4 mapped into IPv6), columnar: `ip:` blocks and
+    /// classes are ranges over it (`query::cidr`).
+    pub ipaddr: Field,
     /// Size in the log of all the request's stages: what fills the log (`report stats`).
     pub bytes: Field,
     /// Redacted JSON of the most complete stage.
@@ -103,6 +106,7 @@ pub fn build() -> (Schema, Fields) {
         risk: b.add_text_field("risk", exact.clone()),
         salvaged: b.add_text_field("salvaged", exact.clone()),
         dryrun: b.add_text_field("dryrun", exact.clone()),
+        ipaddr: b.add_ip_addr_field("ipaddr", FAST),
         audit_id: b.add_text_field("auditid", exact),
         ua: b.add_text_field("ua", text.clone()),
         // userAgent whole, columnar only: `ua` is indexed by words for search, and

@@ -96,6 +96,10 @@ impl Builder<'_> {
             FieldKind::Exact => {
                 let f = index_field(self.fields, field);
                 Ok(match value {
+                    Value::Exact(v) if field == Field::SourceIp => match super::cidr::ranges(v) {
+                        Some(ranges) => self.ip_ranges(&ranges),
+                        None => term(Term::from_field_text(f, v)),
+                    },
                     Value::Exact(v) => term(Term::from_field_text(f, v)),
                     Value::Prefix(p) => regex(field, f, &format!("{}.*", regex::escape(p)))?,
                     Value::Any => regex(field, f, ".+")?,
@@ -106,6 +110,20 @@ impl Builder<'_> {
                 })
             }
         }
+    }
+
+    /// Requests with a source IP in any of `ranges` (a CIDR block or a class).
+    fn ip_ranges(&self, ranges: &[super::cidr::Range]) -> Box<dyn Query> {
+        let f = self.fields.ipaddr;
+        let ip = |n: u128| Term::from_field_ip_addr(f, std::net::Ipv6Addr::from(n));
+        let clauses = ranges
+            .iter()
+            .map(|&(lo, hi)| {
+                let range = RangeQuery::new(Bound::Included(ip(lo)), Bound::Included(ip(hi)));
+                (Occur::Should, Box::new(range) as Box<dyn Query>)
+            })
+            .collect();
+        Box::new(BooleanQuery::new(clauses))
     }
 
     fn numeric(&mut self, field: Field, value: &Value) -> Result<Box<dyn Query>> {

@@ -2,6 +2,7 @@
 //! translation to tantivy (`build`), and searching with time bounds, order and paging.
 
 pub mod build;
+pub mod cidr;
 pub mod histogram;
 pub mod ordered;
 pub mod parse;

@@ -102,7 +102,7 @@ fields! {
     Decision         "decision" Exact   "authorization decision: allow or forbid";
     Stage            "stage"    Exact   "audit stage: RequestReceived, ResponseStarted, ResponseComplete, Panic";
     Level            "level"    Exact   "audit level: Metadata, Request, RequestResponse";
-    SourceIp         "ip"       Exact   "client source IP";
+    SourceIp         "ip"       Exact   "each source IP: an address, a CIDR block (10.0.0.0/8, 2001:db8::/32), or private, loopback, linklocal, public";
     AuditId          "auditid"  Exact   "audit event ID";
     UserAgent        "ua"       Text    "user agent (matched as words)";
     RequestUri       "uri"      Text    "request URI (matched as words)";

@@ -250,3 +250,45 @@ fn a_saved_query_run_alone_sets_the_table_columns_and_order() {
         run.stderr
     );
 }
+
+#[test]
+fn ip_takes_cidr_blocks_and_classes_and_matches_any_address_of_a_request() {
+    let k = Kaudit::new();
+    let ips = [
+        json!(["203.0.113.9", "10.0.0.5"]), // forwarded: a public claim, a private peer
+        json!(["192.168.1.10"]),
+        json!(["2001:db8::7"]),
+        json!(["127.0.0.1"]),
+        json!(["169.254.169.254"]),
+        json!(["100.64.3.4"]),
+        json!(["fd12::1"]),
+        json!(["not-an-address"]),
+    ];
+    let lines: Vec<String> = ips
+        .iter()
+        .enumerate()
+        .map(|(i, ip)| event(json!({"auditID": id(i as u32 + 1), "sourceIPs": ip})))
+        .collect();
+    k.ingest(&[&k.write("audit.log", &lines)]);
+    let ids = |query: &str| {
+        let mut got: Vec<String> = column(&k.rows(query, &[]), "auditID");
+        got.sort();
+        got.iter()
+            .map(|a| a.rsplit('-').next().unwrap().parse::<u32>().unwrap())
+            .collect::<Vec<u32>>()
+    };
+    assert_eq!(ids("ip:10.0.0.0/8"), [1]);
+    assert_eq!(ids("ip:192.168.0.0/16"), [2]);
+    assert_eq!(ids("ip:2001:db8::/32"), [3]);
+    assert_eq!(ids("ip:private"), [1, 2, 6, 7]);
+    assert_eq!(ids("ip:loopback"), [4]);
+    assert_eq!(ids("ip:linklocal"), [5]);
+    // Documentation ranges stand for public addresses.
+    assert_eq!(ids("ip:public"), [1, 3]);
+    // Some address matches; `-` means none does.
+    assert_eq!(ids("-ip:private"), [3, 4, 5, 8]);
+    assert_eq!(ids("ip:private ip:public"), [1]);
+    // An address is still matched as written.
+    assert_eq!(ids("ip:not-an-address"), [8]);
+    assert_eq!(ids("ip:10.0.0.5"), [1]);
+}
