@@ -83,6 +83,13 @@ pub fn build(
     text(f.audit_id, r.audit_id);
     text(f.ua, r.user_agent);
     text(f.uri, r.request_uri);
+    // Also decoded, so `uri:serviceaccount` finds `%2Fserviceaccount%2Ftoken`.
+    if let Some(uri) = r.request_uri.filter(|u| u.contains('%')) {
+        text(f.uri, Some(&crate::model::percent_decode(uri)));
+    }
+    if let Some(argv) = r.exec_command().filter(|argv| !argv.is_empty()) {
+        text(f.command, Some(&argv.join(" ")));
+    }
     text(f.reason, r.reason);
     text(f.salvaged, r.salvaged);
     if is_dry_run(r, json) {

@@ -38,6 +38,8 @@ pub struct Fields {
     pub agent: Field,
     pub uri: Field,
     pub reason: Field,
+    /// The exec/attach command, decoded from the URI's `command=` parameters, as words.
+    pub command: Field,
     /// Container checks failed by a pod or workload body: privileged, hostPath, ….
     pub risk: Field,
     /// Why the request's line was salvaged (`Request::salvaged`).
@@ -113,6 +115,7 @@ pub fn build() -> (Schema, Fields) {
         // reports list agents as they were sent.
         agent: b.add_text_field("agent", TextOptions::default().set_fast("raw")),
         uri: b.add_text_field("uri", text.clone()),
+        command: b.add_text_field("command", text.clone()),
         reason: b.add_text_field("reason", text),
         bytes: b.add_u64_field("bytes", FAST),
         // Stored as text, not bytes: tantivy reads a stored bytes value one byte at a

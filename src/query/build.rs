@@ -45,6 +45,7 @@ pub fn index_field(fields: &Fields, f: Field) -> IndexField {
         Field::UserAgent => fields.ua,
         Field::RequestUri => fields.uri,
         Field::Reason => fields.reason,
+        Field::Command => fields.command,
         Field::Risk => fields.risk,
         Field::Salvaged => fields.salvaged,
         Field::DryRun => fields.dryrun,

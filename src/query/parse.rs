@@ -107,6 +107,7 @@ fields! {
     UserAgent        "ua"       Text    "user agent (matched as words)";
     RequestUri       "uri"      Text    "request URI (matched as words)";
     Reason           "reason"   Text    "authorization reason or response message (matched as words)";
+    Command          "command"  Text    "exec/attach command, decoded from the URI (matched as words and phrases: command:\"cat /var/run/secrets\")";
     Risk             "risk"     Exact   "container check failed by a pod or workload body: privileged, capabilities, hostNetwork, hostPID, hostIPC, hostPath, allowPrivilegeEscalation, runAsRoot, readOnlyRootFilesystem";
     Salvaged         "salvaged" Exact   "why a request's line could not be read whole and only its envelope was indexed: too-long, too-deep, invalid-utf8, bad-string, bad-number, invalid-json";
     DryRun           "dryrun"   Exact   "true for a server-side dry run, which changed nothing: a dryRun parameter whose every value is All, read as the apiserver reads the URI";

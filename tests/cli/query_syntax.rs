@@ -292,3 +292,43 @@ fn ip_takes_cidr_blocks_and_classes_and_matches_any_address_of_a_request() {
     assert_eq!(ids("ip:not-an-address"), [8]);
     assert_eq!(ids("ip:10.0.0.5"), [1]);
 }
+
+#[test]
+fn command_and_uri_are_matched_as_the_apiserver_decodes_them() {
+    let k = Kaudit::new();
+    let exec = |n: u32, query: &str| {
+        event(json!({
+            "auditID": id(n),
+            "verb": "create",
+            "requestURI": format!("/api/v1/namespaces/payments/pods/runner/exec?{query}"),
+            "objectRef": {"resource": "pods", "subresource": "exec", "namespace": "payments", "name": "runner"},
+        }))
+    };
+    let lines = [
+        exec(
+            1,
+            "command=sh&command=-c&command=cat%20%2Fvar%2Frun%2Fsecrets%2Fkubernetes.io%2Fserviceaccount%2Ftoken&container=runner&stdin=true",
+        ),
+        exec(
+            2,
+            "command=%2Fbin%2Fbash&container=runner&stdin=true&tty=true",
+        ),
+        // Go's parser skips a pair with a bad escape: this command never ran.
+        exec(3, "command=cat%zz%2Fvar%2Frun%2Fsecrets&command=ls"),
+    ];
+    k.ingest(&[&k.write("audit.log", &lines)]);
+    let ids = |query: &str| {
+        let mut got = column(&k.rows(query, &[]), "auditID");
+        got.sort();
+        got
+    };
+    assert_eq!(ids("command:serviceaccount"), [id(1)]);
+    assert_eq!(ids("command:\"cat /var/run/secrets\""), [id(1)]);
+    assert_eq!(ids("command:bash"), [id(2)]);
+    assert_eq!(ids("command:ls"), [id(3)]);
+    assert_eq!(ids("command:secrets"), [id(1)]);
+    assert_eq!(ids("command:*"), [id(1), id(2), id(3)]);
+    // uri: words are matched after percent-decoding too.
+    assert_eq!(ids("uri:serviceaccount"), [id(1)]);
+    assert_eq!(ids("uri:\"bin/bash\""), [id(2)]);
+}
