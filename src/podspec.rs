@@ -318,6 +318,48 @@ fn inspect(resource: &str, object: Json<'_>, body: Body) -> Vec<Finding> {
     out
 }
 
+/// Every container image a pod or workload write sets (containers, init and ephemeral
+/// containers), found where `check_write` looks for the spec, by both key readings and
+/// through JSON-patch writes (`/spec/containers/0/image`). Sorted, each once.
+pub fn images(r: &Request<'_>, event: &[u8]) -> Vec<String> {
+    let mut buf = event.to_vec();
+    let Ok(tape) = simd_json::to_tape(&mut buf) else {
+        return Vec::new();
+    };
+    let resource = r.resource.unwrap_or_default();
+    let Some((object, _)) = body_to_inspect(tape.as_value(), resource, r.verb) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut from_spec = |spec: &Node<'_>| {
+        for list in CONTAINER_LISTS {
+            for (_, container) in entries(spec, list) {
+                out.extend(text(container.get("image")).filter(|i| !i.is_empty()));
+            }
+        }
+    };
+    if let Some(ops) = object.as_array() {
+        let (writes, _) = patch_writes(ops);
+        for write in &writes {
+            for how in Match::BOTH {
+                let root = Node::written(&write.path, write.value, how);
+                if let Some(spec) = spec_node(resource, root) {
+                    from_spec(&spec);
+                }
+            }
+        }
+    } else {
+        for how in Match::BOTH {
+            if let Some(spec) = spec_node(resource, Node::of(object, how)) {
+                from_spec(&spec);
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// How a key of the body is matched to a field of the apiserver's types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Match {

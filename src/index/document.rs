@@ -101,6 +101,9 @@ pub fn build(
     for ip in &r.source_ips {
         text(f.ip, Some(ip));
     }
+    for image in images(r, json) {
+        text(f.image, Some(&image));
+    }
     for kind in risks(r, json) {
         text(f.risk, Some(kind));
     }
@@ -146,6 +149,22 @@ fn is_dry_run(r: &Request<'_>, json: &[u8]) -> bool {
             dry.is_some_and(|d| !d.is_empty() && d.iter().all(|v| v.as_str() == Some("All")))
         }
         None => matches!(r.level, Some("Request" | "RequestResponse")),
+    }
+}
+
+/// The container images of a pod or workload body: read only for those resources, and
+/// only when the event carries a body.
+fn images(r: &Request<'_>, json: &[u8]) -> Vec<String> {
+    let pod_resource = r
+        .resource
+        .is_some_and(|res| podspec::POD_RESOURCES.contains(&res));
+    let spec =
+        r.subresource.is_none_or(str::is_empty) || r.subresource == Some("ephemeralcontainers");
+    let body = memchr::memmem::find(json, b"Object\"").is_some();
+    if pod_resource && spec && body {
+        podspec::images(r, json)
+    } else {
+        Vec::new()
     }
 }
 

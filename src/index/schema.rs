@@ -40,6 +40,8 @@ pub struct Fields {
     pub reason: Field,
     /// The exec/attach command, decoded from the URI's `command=` parameters, as words.
     pub command: Field,
+    /// Every container image in a pod or workload body (`podspec::images`).
+    pub image: Field,
     /// Container checks failed by a pod or workload body: privileged, hostPath, ….
     pub risk: Field,
     /// Why the request's line was salvaged (`Request::salvaged`).
@@ -109,13 +111,14 @@ pub fn build() -> (Schema, Fields) {
         salvaged: b.add_text_field("salvaged", exact.clone()),
         dryrun: b.add_text_field("dryrun", exact.clone()),
         ipaddr: b.add_ip_addr_field("ipaddr", FAST),
-        audit_id: b.add_text_field("auditid", exact),
+        audit_id: b.add_text_field("auditid", exact.clone()),
         ua: b.add_text_field("ua", text.clone()),
         // userAgent whole, columnar only: `ua` is indexed by words for search, and
         // reports list agents as they were sent.
         agent: b.add_text_field("agent", TextOptions::default().set_fast("raw")),
         uri: b.add_text_field("uri", text.clone()),
         command: b.add_text_field("command", text.clone()),
+        image: b.add_text_field("image", exact.clone()),
         reason: b.add_text_field("reason", text),
         bytes: b.add_u64_field("bytes", FAST),
         // Stored as text, not bytes: tantivy reads a stored bytes value one byte at a

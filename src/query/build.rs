@@ -46,6 +46,7 @@ pub fn index_field(fields: &Fields, f: Field) -> IndexField {
         Field::RequestUri => fields.uri,
         Field::Reason => fields.reason,
         Field::Command => fields.command,
+        Field::Image => fields.image,
         Field::Risk => fields.risk,
         Field::Salvaged => fields.salvaged,
         Field::DryRun => fields.dryrun,

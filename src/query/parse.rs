@@ -107,6 +107,7 @@ fields! {
     UserAgent        "ua"       Text    "user agent (matched as words)";
     RequestUri       "uri"      Text    "request URI (matched as words)";
     Reason           "reason"   Text    "authorization reason or response message (matched as words)";
+    Image            "image"    Exact   "container image in a pod or workload body (containers, init and ephemeral): image:nginx:1.27 image:registry.example.com/*";
     Command          "command"  Text    "exec/attach command, decoded from the URI (matched as words and phrases: command:\"cat /var/run/secrets\")";
     Risk             "risk"     Exact   "container check failed by a pod or workload body: privileged, capabilities, hostNetwork, hostPID, hostIPC, hostPath, allowPrivilegeEscalation, runAsRoot, readOnlyRootFilesystem";
     Salvaged         "salvaged" Exact   "why a request's line could not be read whole and only its envelope was indexed: too-long, too-deep, invalid-utf8, bad-string, bad-number, invalid-json";

@@ -332,3 +332,76 @@ fn command_and_uri_are_matched_as_the_apiserver_decodes_them() {
     assert_eq!(ids("uri:serviceaccount"), [id(1)]);
     assert_eq!(ids("uri:\"bin/bash\""), [id(2)]);
 }
+
+#[test]
+fn image_holds_every_container_image_a_pod_or_workload_body_sets() {
+    let k = Kaudit::new();
+    let write = |n: u32, verb: &str, resource: &str, body: serde_json::Value| {
+        event(json!({
+            "auditID": id(n),
+            "level": "Request",
+            "verb": verb,
+            "requestURI": format!("/apis/apps/v1/namespaces/shop/{resource}/web"),
+            "objectRef": {"resource": resource, "namespace": "shop", "name": "web"},
+            "requestObject": body,
+        }))
+    };
+    let lines = [
+        write(
+            1,
+            "create",
+            "pods",
+            json!({"kind": "Pod", "spec": {
+            "initContainers": [{"name": "init", "image": "busybox:1.36"}],
+            "containers": [{"name": "app", "image": "registry.example.com/shop/web:2"},
+                           {"name": "side", "image": "docker.io/library/nginx:1.27"}]}}),
+        ),
+        write(
+            2,
+            "create",
+            "deployments",
+            json!({"kind": "Deployment", "spec": {"template": {"spec": {
+            "containers": [{"name": "app", "image": "registry.example.com/shop/web:3"}]}}}}),
+        ),
+        // kubectl set image: a strategic merge patch.
+        write(
+            3,
+            "patch",
+            "deployments",
+            json!({"spec": {"template": {"spec": {
+            "containers": [{"name": "app", "image": "evil.example.net/miner:latest"}]}}}}),
+        ),
+        // A JSON patch that sets one image.
+        write(
+            4,
+            "patch",
+            "pods",
+            json!([{"op": "replace", "path": "/spec/containers/0/image", "value": "quay.io/x/y:1"}]),
+        ),
+        // Not a pod or workload: its body's images are nobody's.
+        write(
+            5,
+            "create",
+            "configmaps",
+            json!({"data": {"image": "nope"}}),
+        ),
+    ];
+    k.ingest(&[&k.write("audit.log", &lines)]);
+    let ids = |query: &str| {
+        let mut got = column(&k.rows(query, &[]), "auditID");
+        got.sort();
+        got
+    };
+    assert_eq!(ids("image:busybox:1.36"), [id(1)]);
+    assert_eq!(ids("image:docker.io/library/nginx:1.27"), [id(1)]);
+    assert_eq!(ids("image:registry.example.com/*"), [id(1), id(2)]);
+    assert_eq!(ids("image:evil.example.net/*"), [id(3)]);
+    assert_eq!(ids("image:quay.io/x/y:1"), [id(4)]);
+    assert_eq!(ids("image:*"), [id(1), id(2), id(3), id(4)]);
+    // No image from the registry at all: `-` means no value matches. (Request 1 has an
+    // image from elsewhere too; "some image outside" is `image:!=`, still to come.)
+    assert_eq!(
+        ids("image:* -image:/registry\\.example\\.com\\/.*/"),
+        [id(3), id(4)]
+    );
+}
