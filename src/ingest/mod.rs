@@ -410,7 +410,7 @@ fn index_found(
         && let Some(text) = text.as_deref()
         && parser.is_valid_json(text)
     {
-        if let Err(why) = parse_one(parser, sink, summary, text, at.clone(), Some(bytes))? {
+        if let Err(why) = parse_one(parser, sink, summary, text, at.clone(), Some(bytes), &[])? {
             summary.reject(at, why);
         }
         return Ok(true);
@@ -430,6 +430,7 @@ fn index_found(
                 &rebuilt.json,
                 at.clone(),
                 Some(bytes),
+                &rebuilt.unreadable,
             );
             parser.rebuilt = false;
             if let Err(why) = outcome? {
@@ -492,7 +493,7 @@ fn parse_record(
         // Blank lines are not events and not errors.
         return Ok(());
     }
-    let Err(why) = parse_one(parser, sink, summary, bytes, location.clone(), None)? else {
+    let Err(why) = parse_one(parser, sink, summary, bytes, location.clone(), None, &[])? else {
         return Ok(());
     };
     let unreadable = matches!(
@@ -520,7 +521,7 @@ fn parse_record(
 
 /// Parses one record strictly and hands its events to the sink; returns the record's
 /// own rejection, if any. `bytes`: the event's size in the log, when the record is a
-/// rebuilt or cut-out copy of it.
+/// rebuilt or cut-out copy of it; `unreadable`: what a rebuilt one could not keep.
 fn parse_one(
     parser: &mut Parser,
     sink: &mut dyn Sink,
@@ -528,6 +529,7 @@ fn parse_one(
     record: &[u8],
     location: Location,
     bytes: Option<u64>,
+    unreadable: &[String],
 ) -> Result<std::result::Result<(), Rejection>> {
     parser.parse_line(record, &mut |item, parsed| {
         let at = Location {
@@ -540,7 +542,7 @@ fn parse_one(
                     event.bytes = bytes;
                 }
                 if let Some(reason) = event.request.salvaged {
-                    summary.warn(at.clone(), "salvaged", salvage::explain(reason));
+                    summary.warn(at.clone(), "salvaged", salvage::explain(reason, unreadable));
                 }
                 summary.saw_time(event.request.time());
                 if let Some((field, text)) = event.request.bad_timestamp {

@@ -24,25 +24,31 @@ pub mod reason {
 }
 
 /// The ingest summary's words for a salvaged event.
-pub fn explain(reason: &str) -> String {
-    if reason == reason::INVALID_UTF8 {
-        return "salvaged (invalid-utf8): a value is not valid UTF-8; the request is indexed \
-                with U+FFFD for the invalid bytes, as the apiserver's encoder writes them \
-                (a value that is still unreadable is marked <unreadable: N bytes>)"
-            .into();
-    }
-    let what = match reason {
-        reason::TOO_LONG => "the line is over --max-line-bytes, or a value in it over 1 MiB",
-        reason::TOO_DEEP => "a value nests deeper than 1,024 levels",
-        reason::INVALID_UTF8 => "a value is not valid UTF-8",
-        reason::BAD_STRING => "a string holds a lone surrogate or a bad escape",
-        reason::BAD_NUMBER => "a number is beyond what JSON parsers hold",
-        _ => "the line is not valid JSON",
+/// `unreadable`: the event's members that could not be kept whole (`Rebuilt`), when
+/// known; they are named so an investigator knows where to look.
+pub fn explain(reason: &str, unreadable: &[String]) -> String {
+    let mut text = if reason == reason::INVALID_UTF8 {
+        "salvaged (invalid-utf8): a value is not valid UTF-8; the request is indexed \
+         with U+FFFD for the invalid bytes, as the apiserver's encoder writes them \
+         (a value that is still unreadable is marked <unreadable: N bytes>)"
+            .to_string()
+    } else {
+        let what = match reason {
+            reason::TOO_LONG => "the line is over --max-line-bytes, or a body in it over 1 MiB",
+            reason::TOO_DEEP => "a value nests deeper than 1,024 levels",
+            reason::BAD_STRING => "a string holds a lone surrogate or a bad escape",
+            reason::BAD_NUMBER => "a number is beyond what JSON parsers hold",
+            _ => "the line is not valid JSON",
+        };
+        format!(
+            "salvaged ({reason}): {what}; the request is indexed from its envelope and the \
+             unreadable values are marked <unreadable: N bytes>"
+        )
     };
-    format!(
-        "salvaged ({reason}): {what}; the request is indexed from its envelope and the \
-         unreadable values are marked <unreadable: N bytes>"
-    )
+    if !unreadable.is_empty() {
+        text.push_str(&format!(" (in {})", unreadable.join(", ")));
+    }
+    text
 }
 
 /// The members of an event worth rebuilding it from: without one of these, the
@@ -69,7 +75,7 @@ const OPTIONAL: [&str; 2] = ["kind", "apiVersion"];
 pub struct Rebuilt {
     pub json: Vec<u8>,
     pub reason: &'static str,
-    /// The members replaced by a marker, for the ingest summary.
+    /// The members not kept whole (marked, or left out), for the ingest summary.
     pub unreadable: Vec<String>,
 }
 
@@ -95,6 +101,7 @@ pub fn rebuild(members: &[Member], line_reason: Option<&'static str>) -> Option<
                 Ok(()) => (Some(text.clone()), text[0], text.len() as u64),
                 Err(why) => {
                     reason.get_or_insert(why);
+                    unreadable.push(member.key.clone());
                     let repaired = if OPTIONAL.contains(&key) {
                         // Better absent (as in some real fixtures) than garbled: a
                         // marker there would make it something else than an audit event.
@@ -107,16 +114,14 @@ pub fn rebuild(members: &[Member], line_reason: Option<&'static str>) -> Option<
             },
             Captured::Skipped { bytes, first } => {
                 reason.get_or_insert(reason::TOO_LONG);
+                unreadable.push(member.key.clone());
                 (None, *first, *bytes)
             }
         };
         let marked =
             value.is_none() && (BODIES.contains(&key) || first == b'"') && !OPTIONAL.contains(&key);
-        if value.is_none() {
-            unreadable.push(member.key.clone());
-            if !marked {
-                continue;
-            }
+        if value.is_none() && !marked {
+            continue;
         }
         if json.len() > 1 {
             json.push(b',');
@@ -217,7 +222,7 @@ fn check(text: &[u8], depth: usize, scratch: &mut Vec<u8>) -> Result<(), &'stati
 }
 
 /// The salvage reason for a strict parse's error on `text`.
-pub fn classify(text: &[u8], e: &simd_json::Error) -> &'static str {
+fn classify(text: &[u8], e: &simd_json::Error) -> &'static str {
     use simd_json::ErrorType as E;
     if std::str::from_utf8(text).is_err() {
         return reason::INVALID_UTF8;

@@ -674,7 +674,8 @@ fn extend_capped(buf: &mut Vec<u8>, bytes: &[u8], cap: usize) {
 }
 
 /// A key's text as JSON decodes it (`"request\u004fbject"` is `requestObject`); a key
-/// that does not decode is kept as its raw text, lossily.
+/// that does not decode strictly is read as Go reads it: U+FFFD for invalid UTF-8 and
+/// for a lone surrogate escape.
 pub fn decode_key(raw: &[u8]) -> String {
     // `raw` holds the key's content and its closing quote.
     let content = raw.strip_suffix(b"\"").unwrap_or(raw);
@@ -683,7 +684,57 @@ pub fn decode_key(raw: &[u8]) -> String {
     quoted.extend_from_slice(content);
     quoted.push(b'"');
     serde_json::from_slice::<String>(&quoted)
-        .unwrap_or_else(|_| String::from_utf8_lossy(content).into_owned())
+        .unwrap_or_else(|_| unescape_as_go(&String::from_utf8_lossy(content)))
+}
+
+/// JSON string escapes decoded leniently, as Go's decoder does: a lone surrogate is
+/// U+FFFD; an escape that is not one is kept as written.
+fn unescape_as_go(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let hex4 = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| -> Option<u32> {
+        let digits: String = chars.clone().take(4).collect();
+        let n = u32::from_str_radix(&digits, 16)
+            .ok()
+            .filter(|_| digits.len() == 4)?;
+        chars.nth(3);
+        Some(n)
+    };
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('u') => match hex4(&mut chars) {
+                Some(high @ 0xd800..=0xdbff) => {
+                    let mut rest = chars.clone();
+                    let low = (rest.next() == Some('\\') && rest.next() == Some('u'))
+                        .then(|| hex4(&mut rest))
+                        .flatten()
+                        .filter(|low| (0xdc00..=0xdfff).contains(low));
+                    match low {
+                        Some(low) => {
+                            chars = rest;
+                            let n = 0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00);
+                            out.push(char::from_u32(n).unwrap_or('\u{fffd}'));
+                        }
+                        None => out.push('\u{fffd}'),
+                    }
+                }
+                Some(n) => out.push(char::from_u32(n).unwrap_or('\u{fffd}')),
+                None => out.push_str("\\u"),
+            },
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 fn starts_as(b: u8) -> &'static str {
@@ -831,6 +882,16 @@ mod tests {
         ] {
             assert!(!broken(fine), "{}", String::from_utf8_lossy(fine));
         }
+    }
+
+    #[test]
+    fn a_key_a_strict_parser_refuses_is_read_as_go_reads_it() {
+        assert_eq!(decode_key(b"a\\ud800b\""), "a\u{fffd}b");
+        assert_eq!(
+            decode_key(b"\\ud83d\\ude00\\udc00\xff\""),
+            "\u{1f600}\u{fffd}\u{fffd}"
+        );
+        assert_eq!(decode_key(b"q\\\"\\n\\x\xff\""), "q\"\nx\u{fffd}");
     }
 
     #[test]
