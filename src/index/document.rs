@@ -90,6 +90,10 @@ pub fn build(
     if let Some(argv) = r.exec_command().filter(|argv| !argv.is_empty()) {
         text(f.command, Some(&argv.join(" ")));
     }
+    let bodies = Bodies::of(r, json);
+    if let Some(argv) = bodies.command.filter(|argv| !argv.is_empty()) {
+        text(f.command, Some(&argv.join(" ")));
+    }
     text(f.reason, r.reason);
     text(f.salvaged, r.salvaged);
     if is_dry_run(r, json) {
@@ -110,6 +114,9 @@ pub fn build(
     if let Some(code) = r.code {
         doc.add_u64(f.code, code);
     }
+    for term in &bodies.terms {
+        doc.add_text(f.body, term);
+    }
     for addr in r.source_ips.iter().filter_map(|ip| ip.parse().ok()) {
         doc.add_ip_addr(f.ipaddr, crate::model::ip_as_v6(addr));
     }
@@ -123,6 +130,33 @@ pub fn build(
     let stages = serde_json::to_string(stages).expect("stage marks serialize");
     doc.add_text(f.stages, &stages);
     doc
+}
+
+/// What the index takes from the request's bodies, read in one parse.
+#[derive(Default)]
+struct Bodies {
+    /// `index::body` terms.
+    terms: Vec<String>,
+    /// The exec command a `PodExecOptions` request body carries.
+    command: Option<Vec<String>>,
+}
+
+impl Bodies {
+    fn of(r: &Request<'_>, json: &[u8]) -> Bodies {
+        if !super::body::may_have_body(json) {
+            return Bodies::default();
+        }
+        let mut buf = Vec::new();
+        let Some(event) = crate::ingest::parse::parse_stored(json, &mut buf) else {
+            return Bodies::default();
+        };
+        let mut terms = Vec::new();
+        super::body::terms(&event, &mut terms);
+        let command = (r.resource == Some("pods") && r.subresource == Some("exec"))
+            .then(|| super::body::exec_command(&event))
+            .flatten();
+        Bodies { terms, command }
+    }
 }
 
 /// Whether the apiserver ran the request as a dry run. A delete with a body takes its

@@ -1,7 +1,9 @@
 //! The embedded tantivy index: opening it safely (`store`, after the StrictModes checks
 //! of `trust`), writing requests into it
-//! with stage collapse and checkpoints (`writer`), and the stored form of a request (`document`).
+//! with stage collapse and checkpoints (`writer`), the stored form of a request (`document`)
+//! and the terms of its bodies (`body`).
 
+pub mod body;
 pub mod document;
 pub mod schema;
 pub mod store;

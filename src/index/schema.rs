@@ -6,7 +6,7 @@ use tantivy::schema::{
 };
 
 /// Bumped when the schema changes incompatibly; an index of another version is refused.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Handles to every field.
 #[derive(Clone)]
@@ -52,6 +52,8 @@ pub struct Fields {
     /// Each source IP as an address (IPv4 mapped into IPv6), columnar: `ip:` blocks and
     /// classes are ranges over it (`query::cidr`).
     pub ipaddr: Field,
+    /// Every value of the request and response bodies, with its path (`index::body`).
+    pub body: Field,
     /// Size in the log of all the request's stages: what fills the log (`report stats`).
     pub bytes: Field,
     /// Redacted JSON of the most complete stage.
@@ -120,6 +122,7 @@ pub fn build() -> (Schema, Fields) {
         command: b.add_text_field("command", text.clone()),
         image: b.add_text_field("image", exact.clone()),
         reason: b.add_text_field("reason", text),
+        body: b.add_text_field("body", exact.clone()),
         bytes: b.add_u64_field("bytes", FAST),
         // Stored as text, not bytes: tantivy reads a stored bytes value one byte at a
         // time, a string with one copy. Reports read a hundred thousand events.

@@ -1021,7 +1021,7 @@ fn field_is(obj: &Value<'_>, key: &'static str, want: &str) -> bool {
 /// folds `ſ` (U+017F) to `s` and the Kelvin sign (U+212A) to `k`: `DATA`, `Data` and
 /// `ſtringData` all reach a Secret's fields (the apiserver before 1.23, and clients).
 #[inline]
-fn key_is(key: &str, want: &str) -> bool {
+pub(crate) fn key_is(key: &str, want: &str) -> bool {
     // The hot case (every key of every event is asked): same length, ASCII case.
     if key.len() == want.len() {
         return key.eq_ignore_ascii_case(want);

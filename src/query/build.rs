@@ -73,6 +73,7 @@ impl Builder<'_> {
             }
             Expr::Not(inner) => with_positive(vec![(Occur::MustNot, self.build(inner)?)]),
             Expr::Field(field, value) => self.field(*field, value)?,
+            Expr::Body(path, value) => super::body::query(self.fields.body, path, value)?,
             Expr::Text(text) => {
                 let clauses = [Field::RequestUri, Field::UserAgent, Field::Reason]
                     .into_iter()
@@ -106,8 +107,9 @@ impl Builder<'_> {
                     Value::Prefix(p) => regex(field, f, &format!("{}.*", regex::escape(p)))?,
                     Value::Any => regex(field, f, ".+")?,
                     Value::Regex(r) => regex(field, f, r)?,
-                    Value::Compare(..) | Value::Range(..) => {
-                        unreachable!("parser allows comparisons only on numeric fields")
+                    Value::SomeNot(inner) => some_not(field, f, inner)?,
+                    Value::Compare(..) | Value::Range(..) | Value::Number(..) => {
+                        unreachable!("parser allows comparisons only on numeric and body fields")
                     }
                 })
             }
@@ -148,7 +150,11 @@ impl Builder<'_> {
             },
             Value::Range(lo, hi) => range(Bound::Included(t(*lo)), Bound::Included(t(*hi))),
             Value::Any => present(field),
-            Value::Exact(_) | Value::Prefix(_) | Value::Regex(_) => {
+            Value::Exact(_)
+            | Value::Prefix(_)
+            | Value::Regex(_)
+            | Value::Number(..)
+            | Value::SomeNot(_) => {
                 unreachable!("parser gives numeric fields numbers")
             }
         })
@@ -188,11 +194,55 @@ impl Builder<'_> {
             }
             Value::Any => regex(field, f, ".+")?,
             Value::Regex(r) => regex(field, f, r)?,
-            Value::Compare(..) | Value::Range(..) => {
-                unreachable!("parser allows comparisons only on numeric fields")
+            Value::Compare(..) | Value::Range(..) | Value::Number(..) | Value::SomeNot(_) => {
+                unreachable!("parser allows comparisons and != only on other fields")
             }
         })
     }
+}
+
+/// `field:!=v`: requests with some value of `field` that `v` does not match. The
+/// values that do not match are found in the term dictionary; a request with one of
+/// them matches. `v` matches as it would after `field:` (a regex whole, an `ip:` block
+/// or class by address).
+fn some_not(field: Field, f: IndexField, inner: &Value) -> Result<Box<dyn Query>> {
+    let regex_error = |pattern: &str, e: regex::Error| Error::Regex {
+        field: field.name(),
+        pattern: pattern.to_string(),
+        reason: e.to_string(),
+    };
+    let matches: Box<dyn Fn(&str) -> bool + Send + Sync> = match inner {
+        Value::Exact(v) if field == Field::SourceIp && super::cidr::ranges(v).is_some() => {
+            let ranges = super::cidr::ranges(v).unwrap_or_default();
+            Box::new(move |ip: &str| {
+                ip.parse().is_ok_and(|ip| {
+                    let n = super::cidr::number(ip);
+                    ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&n))
+                })
+            })
+        }
+        Value::Exact(v) => {
+            let v = v.clone();
+            Box::new(move |s: &str| s == v)
+        }
+        Value::Prefix(p) => {
+            let p = p.clone();
+            Box::new(move |s: &str| s.starts_with(&p))
+        }
+        Value::Regex(r) => {
+            let whole = regex::Regex::new(&format!("^(?:{r})$")).map_err(|e| regex_error(r, e))?;
+            Box::new(move |s: &str| whole.is_match(s))
+        }
+        _ => unreachable!("the parser gives != a value, prefix or regex"),
+    };
+    let test = std::sync::Arc::new(move |term: &[u8]| {
+        std::str::from_utf8(term).is_ok_and(|value| !matches(value))
+    });
+    Ok(Box::new(super::term_scan::TermScan::new(
+        f,
+        vec![Vec::new()],
+        test,
+    )))
 }
 
 /// A boolean query that matches something even when all its clauses are negations.

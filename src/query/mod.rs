@@ -1,6 +1,7 @@
 //! Asking the index: the query language (`parse`), saved queries (`saved`), the
 //! translation to tantivy (`build`), and searching with time bounds, order and paging.
 
+pub mod body;
 pub mod build;
 pub mod cidr;
 pub mod histogram;
@@ -10,6 +11,7 @@ pub mod parse;
 mod parse_props;
 pub mod saved;
 pub mod scan;
+pub mod term_scan;
 pub mod terms;
 
 use std::path::Path;

@@ -37,6 +37,8 @@
 
 use std::fmt;
 
+use super::body::BodyPath;
+
 /// Saved queries may include each other at most this deep.
 const MAX_SAVED_DEPTH: usize = 8;
 
@@ -140,6 +142,23 @@ pub enum FieldKind {
     Numeric,
 }
 
+/// What a value is read for: a field, or a body path (whole values, with number
+/// comparisons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Field(Field),
+    Body,
+}
+
+impl Target {
+    fn kind(self) -> FieldKind {
+        match self {
+            Target::Field(field) => field.kind(),
+            Target::Body => FieldKind::Exact,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CmpOp {
     Eq,
@@ -188,6 +207,11 @@ pub enum Value {
     Compare(CmpOp, u64),
     /// Inclusive, from `code:4xx`.
     Range(u64, u64),
+    /// Body fields only: `<`, `<=`, `>`, `>=` and a number as written (`>10`, `<=0.5`).
+    Number(CmpOp, String),
+    /// `field:!=v`: some value of the field does not match `v` (an exact value, prefix or
+    /// regex; never another `!=`). Fields with whole values and body fields.
+    SomeNot(Box<Value>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,6 +222,8 @@ pub enum Expr {
     Or(Vec<Expr>),
     Not(Box<Expr>),
     Field(Field, Value),
+    /// `req.PATH:VALUE`, `resp.PATH:VALUE`, `body.PATH:VALUE` (`query::body`).
+    Body(BodyPath, Value),
     /// A free word or quoted phrase; the caller matches it against uri, ua and reason.
     Text(String),
 }
@@ -383,6 +409,18 @@ impl Parser<'_> {
 
     fn term(&mut self) -> Result<Expr, SyntaxError> {
         let start = self.i;
+        // `req.foo` without a colon is a free word, read as any other.
+        match super::body::lex_path(&self.chars, start) {
+            Some(Ok((path, end))) if self.chars.get(end) == Some(&':') => {
+                self.i = end + 1;
+                let typed: String = self.chars[start..end].iter().collect();
+                return Ok(Expr::Body(path, self.value(Target::Body, &typed)?));
+            }
+            Some(Err((at, message))) if self.word_has_colon(start) => {
+                return Err(self.err(at, message));
+            }
+            _ => {}
+        }
         match self.chars[start] {
             '"' => Ok(Expr::Text(self.quoted()?)),
             _ => {
@@ -395,13 +433,25 @@ impl Parser<'_> {
                 }
                 let Some(field) = Field::from_name(&word) else {
                     let names: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
-                    let message = format!("unknown field \"{word}\"; fields: {}", names.join(", "));
+                    let message = format!(
+                        "unknown field \"{word}\"; fields: {}; bodies: req.PATH, resp.PATH, body.PATH",
+                        names.join(", ")
+                    );
                     return Err(self.err(start, message));
                 };
                 self.i += 1;
-                Ok(Expr::Field(field, self.value(field, &word)?))
+                Ok(Expr::Field(field, self.value(Target::Field(field), &word)?))
             }
         }
+    }
+
+    /// Whether a `:` comes before the next whitespace: a broken body path is an error
+    /// only when it is meant as one (`req..x:1`), not in a free word (`req..x`).
+    fn word_has_colon(&self, start: usize) -> bool {
+        self.chars[start..]
+            .iter()
+            .take_while(|c| !c.is_whitespace())
+            .any(|&c| c == ':')
     }
 
     /// An unquoted word up to a boundary, or up to `:` when reading a field name.
@@ -446,12 +496,46 @@ impl Parser<'_> {
     }
 
     /// The value after `field:`; `typed` is the field name as written, for messages.
-    fn value(&mut self, field: Field, typed: &str) -> Result<Value, SyntaxError> {
+    fn value(&mut self, target: Target, typed: &str) -> Result<Value, SyntaxError> {
         let start = self.i;
         if self.at_boundary(start) {
             return Err(self.err(start, format!("expected a value after \"{typed}:\"")));
         }
-        let numeric = field.kind() == FieldKind::Numeric;
+        let kind = target.kind();
+        let numeric = kind == FieldKind::Numeric;
+        // `!=` on a field with several values: some value does not match.
+        let some_not = !numeric && self.chars.get(start..start + 2) == Some(&['!', '='][..]);
+        if some_not {
+            if kind == FieldKind::Text {
+                let message = format!(
+                    "\"!=\" needs whole values; \"{typed}\" is matched by words: write -{typed}:VALUE"
+                );
+                return Err(self.err(start, message));
+            }
+            self.i += 2;
+            if self.at_boundary(self.i) {
+                return Err(self.err(self.i, format!("expected a value after \"{typed}:!=\"")));
+            }
+        }
+        let value = self.plain_value(target, typed)?;
+        if !some_not {
+            return Ok(value);
+        }
+        match value {
+            Value::Exact(_) | Value::Prefix(_) | Value::Regex(_) => {
+                Ok(Value::SomeNot(Box::new(value)))
+            }
+            _ => Err(self.err(
+                start,
+                "\"!=\" takes a value, a prefix (x*) or a /regex/, e.g. image:!=registry.example.com/*",
+            )),
+        }
+    }
+
+    /// A value without `!=`.
+    fn plain_value(&mut self, target: Target, typed: &str) -> Result<Value, SyntaxError> {
+        let start = self.i;
+        let numeric = target.kind() == FieldKind::Numeric;
         let quoted = self.peek_char() == Some('"');
         let text = if quoted {
             self.quoted()?
@@ -464,9 +548,9 @@ impl Parser<'_> {
         };
         if numeric {
             return numeric_value(&text).ok_or_else(|| {
-                let name = field.name();
-                let message =
-                    format!("\"{name}\" takes a number, comparison (>=400) or 4xx; got \"{text}\"");
+                let message = format!(
+                    "\"{typed}\" takes a number, comparison (>=400) or 4xx; got \"{text}\""
+                );
                 self.err(start, message)
             });
         }
@@ -476,11 +560,27 @@ impl Parser<'_> {
         if text == "*" {
             return Ok(Value::Any);
         }
-        if let Some((op, _)) = CmpOp::split(&text) {
+        if let Some((op, number)) = CmpOp::split(&text) {
+            if target == Target::Body {
+                return match op {
+                    CmpOp::Eq => Ok(Value::Exact(number.to_string())),
+                    CmpOp::Ne => Ok(Value::SomeNot(Box::new(Value::Exact(number.to_string())))),
+                    _ if super::body::parse_number(number).is_some() => {
+                        Ok(Value::Number(op, number.to_string()))
+                    }
+                    _ => Err(self.err(
+                        start,
+                        format!(
+                            "\"{}\" takes a number on a body field, e.g. {typed}:>10; quote the value to match it literally",
+                            op.symbol()
+                        ),
+                    )),
+                };
+            }
             let numeric = Field::ALL.iter().filter(|f| f.kind() == FieldKind::Numeric);
             let names: Vec<&str> = numeric.map(|f| f.name()).collect();
             let message = format!(
-                "comparison \"{}\" only works on numeric fields ({}); quote the value to match it literally",
+                "comparison \"{}\" only works on numeric fields ({}) and body fields; quote the value to match it literally",
                 op.symbol(),
                 names.join(", ")
             );
@@ -743,27 +843,39 @@ impl fmt::Display for Expr {
             }
             Expr::Not(inner) => write!(f, "-{inner}"),
             Expr::Text(text) => write_maybe_quoted(f, text, true),
-            Expr::Field(field, value) => {
-                let name = field.name();
-                match value {
-                    Value::Exact(s) => {
-                        write!(f, "{name}:")?;
-                        write_maybe_quoted(f, s, false)
-                    }
-                    Value::Prefix(p) => write!(f, "{name}:{p}*"),
-                    Value::Any => write!(f, "{name}:*"),
-                    Value::Regex(p) => write!(f, "{name}:/{}/", p.replace('/', "\\/")),
-                    Value::Compare(CmpOp::Eq, n) => write!(f, "{name}:{n}"),
-                    Value::Compare(op, n) => write!(f, "{name}:{}{n}", op.symbol()),
-                    Value::Range(low, high)
-                        if low % 100 == 0 && *low < 1000 && *high == low + 99 =>
-                    {
-                        write!(f, "{name}:{}xx", low / 100)
-                    }
-                    // Only `Nxx` ranges have syntax; print others as two comparisons.
-                    Value::Range(low, high) => write!(f, "({name}:>={low} {name}:<={high})"),
-                }
-            }
+            Expr::Field(field, value) => write_value(f, field.name(), value),
+            Expr::Body(path, value) => write_value(f, &path.to_string(), value),
+        }
+    }
+}
+
+fn write_value(f: &mut fmt::Formatter<'_>, name: &str, value: &Value) -> fmt::Result {
+    match value {
+        // Only `Nxx` ranges have syntax; print others as two comparisons.
+        Value::Range(low, high) if !(low % 100 == 0 && *low < 1000 && *high == low + 99) => {
+            write!(f, "({name}:>={low} {name}:<={high})")
+        }
+        _ => {
+            write!(f, "{name}:")?;
+            write_after_colon(f, value)
+        }
+    }
+}
+
+/// A value as written after `field:`.
+fn write_after_colon(f: &mut fmt::Formatter<'_>, value: &Value) -> fmt::Result {
+    match value {
+        Value::Exact(s) => write_maybe_quoted(f, s, false),
+        Value::Prefix(p) => write!(f, "{p}*"),
+        Value::Any => f.write_str("*"),
+        Value::Regex(p) => write!(f, "/{}/", p.replace('/', "\\/")),
+        Value::Compare(CmpOp::Eq, n) => write!(f, "{n}"),
+        Value::Compare(op, n) => write!(f, "{}{n}", op.symbol()),
+        Value::Range(low, _) => write!(f, "{}xx", low / 100),
+        Value::Number(op, n) => write!(f, "{}{n}", op.symbol()),
+        Value::SomeNot(inner) => {
+            f.write_str("!=")?;
+            write_after_colon(f, inner)
         }
     }
 }
@@ -879,9 +991,126 @@ mod tests {
         }
         let e = err("name:>=5");
         assert!(
-            e.message
-                .starts_with("comparison \">=\" only works on numeric fields (code);")
+            e.message.starts_with(
+                "comparison \">=\" only works on numeric fields (code) and body fields;"
+            )
         );
+    }
+
+    #[test]
+    fn body_paths_and_their_values() {
+        use crate::query::body::{BodyPath, Root, Segment};
+        let key = |k: &str| Segment::Key(k.to_string());
+        let body =
+            |root, segments: Vec<Segment>, value| Expr::Body(BodyPath { root, segments }, value);
+        let s = |v: &str| v.to_string();
+        let cases = [
+            (
+                "req.spec.containers.image:nginx*",
+                body(
+                    Root::Request,
+                    vec![key("spec"), key("containers"), key("image")],
+                    Value::Prefix(s("nginx")),
+                ),
+            ),
+            (
+                r#"req.metadata.labels."app.kubernetes.io/name":web"#,
+                body(
+                    Root::Request,
+                    vec![
+                        key("metadata"),
+                        key("labels"),
+                        key("app.kubernetes.io/name"),
+                    ],
+                    Value::Exact(s("web")),
+                ),
+            ),
+            (
+                r#"RESP.data.*:/AKIA[0-9A-Z]{16}/"#,
+                body(
+                    Root::Response,
+                    vec![key("data"), Segment::Any],
+                    Value::Regex(s("AKIA[0-9A-Z]{16}")),
+                ),
+            ),
+            (
+                r#"body.rules."*":"*""#,
+                body(
+                    Root::Either,
+                    vec![key("rules"), key("*")],
+                    Value::Exact(s("*")),
+                ),
+            ),
+            (
+                "req.spec.replicas:>10",
+                body(
+                    Root::Request,
+                    vec![key("spec"), key("replicas")],
+                    Value::Number(CmpOp::Gt, s("10")),
+                ),
+            ),
+            (
+                "req.a:<=-1.5e3",
+                body(
+                    Root::Request,
+                    vec![key("a")],
+                    Value::Number(CmpOp::Le, s("-1.5e3")),
+                ),
+            ),
+            (
+                "req.a:=3",
+                body(Root::Request, vec![key("a")], Value::Exact(s("3"))),
+            ),
+            (
+                "req.a:!=3",
+                body(
+                    Root::Request,
+                    vec![key("a")],
+                    Value::SomeNot(Box::new(Value::Exact(s("3")))),
+                ),
+            ),
+            ("req.a:*", body(Root::Request, vec![key("a")], Value::Any)),
+            (
+                "image:!=registry.example.com/*",
+                Expr::Field(
+                    Image,
+                    Value::SomeNot(Box::new(Value::Prefix(s("registry.example.com/")))),
+                ),
+            ),
+            (
+                r#"image:!="a b""#,
+                Expr::Field(Image, Value::SomeNot(Box::new(Value::Exact(s("a b"))))),
+            ),
+            (
+                "group:!=/system:.*/",
+                Expr::Field(
+                    Group,
+                    Value::SomeNot(Box::new(Value::Regex(s("system:.*")))),
+                ),
+            ),
+            // Not body paths: free words.
+            ("req.spec", text("req.spec")),
+            ("req..x", text("req..x")),
+        ];
+        for (query, want) in cases {
+            let got = p(query);
+            assert_eq!(got, want, "{query}");
+            assert_eq!(p(&got.to_string()), got, "{query} printed as {got}");
+        }
+        for (bad, message) in [
+            ("req..x:1", "expected a key"),
+            ("req.a.:1", "expected a key"),
+            (r#"req."a:1"#, "unclosed quote"),
+            ("req.a:>x", "takes a number on a body field"),
+            ("req.a:!=*", "\"!=\" takes a value"),
+            ("req.a:!=!=1", "\"!=\" takes a value"),
+            ("ua:!=curl", "matched by words"),
+            ("image:!=", "expected a value after"),
+            ("request.spec:x", "req.PATH, resp.PATH, body.PATH"),
+        ] {
+            let e = err(bad);
+            assert!(e.message.contains(message), "{bad}: {}", e.message);
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@
 use proptest::prelude::*;
 use proptest::sample::select;
 
+use super::body::{BodyPath, Root, Segment};
 use super::parse::{CmpOp, Expr, Field, FieldKind, SyntaxError, Value, parse};
 
 /// Saved queries for `@name`, so that expansion is part of what the properties cover.
@@ -149,19 +150,52 @@ fn other_value() -> impl Strategy<Value = Value> {
     ]
 }
 
+/// A value of a field with whole values: any other value, or `!=` one of them.
+fn whole_value() -> impl Strategy<Value = Value> {
+    let not = prop_oneof![
+        hostile_string().prop_map(Value::Exact),
+        prefix().prop_map(Value::Prefix),
+        regex_pattern().prop_map(Value::Regex),
+    ];
+    prop_oneof![
+        6 => other_value(),
+        1 => not.prop_map(|v| Value::SomeNot(Box::new(v))),
+    ]
+}
+
 fn field_term() -> impl Strategy<Value = Expr> {
     select(Field::ALL).prop_flat_map(|field| {
         let value = match field.kind() {
             FieldKind::Numeric => numeric_value().boxed(),
-            FieldKind::Exact | FieldKind::Text => other_value().boxed(),
+            FieldKind::Exact => whole_value().boxed(),
+            FieldKind::Text => other_value().boxed(),
         };
         value.prop_map(move |v| Expr::Field(field, v))
     })
 }
 
+/// `req.`/`resp.`/`body.` with any keys (quoted when they must be) and `*` segments,
+/// and any value a body field takes, number comparisons included.
+fn body_term() -> impl Strategy<Value = Expr> {
+    let root = select(&Root::ALL[..]);
+    let segment = prop_oneof![
+        4 => hostile_string().prop_map(Segment::Key),
+        1 => Just(Segment::Any),
+    ];
+    let op = select(&[CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge][..]);
+    let number = select(&["10", "-1.5", "2e3", "0", "007", "1E-2"][..]);
+    let value = prop_oneof![
+        6 => whole_value(),
+        1 => (op, number).prop_map(|(op, n)| Value::Number(op, n.to_string())),
+    ];
+    (root, prop::collection::vec(segment, 1..4), value)
+        .prop_map(|(root, segments, v)| Expr::Body(BodyPath { root, segments }, v))
+}
+
 fn leaf() -> impl Strategy<Value = Expr> {
     prop_oneof![
         3 => field_term(),
+        1 => body_term(),
         // Free words and phrases: any text, quoted when it must be.
         2 => hostile_string().prop_map(Expr::Text),
     ]
@@ -192,7 +226,22 @@ fn quoted() -> impl Strategy<Value = String> {
 /// junk, mostly separated by spaces, so that arbitrary strings reach deep into the
 /// parser (and often parse) instead of failing at column 1.
 fn query_text() -> impl Strategy<Value = String> {
-    let field = select(&["name:", "uri:", "Verb:", "sa:", "nmae:"][..]);
+    let field = select(
+        &[
+            "name:",
+            "uri:",
+            "Verb:",
+            "sa:",
+            "nmae:",
+            "image:!=",
+            "req.spec.x:",
+            "REQ.a.*:",
+            "body.\"a.b\".c:",
+            "resp..x:",
+            "req.a:!=",
+            "req.n:>",
+        ][..],
+    );
     let value = prop_oneof![piece().prop_map(|v| bare(&v)), quoted()];
     let code = select(&["403", ">=400", "<5", "4xx", "*", "\"200\"", "x"][..]);
     let syntax = select(

@@ -1,6 +1,7 @@
 //! Integration tests: the real `kaudit` binary on logs written by the tests, the
 //! shipped sample logs, and the third-party corpus (`$KAUDIT_CORPUS`).
 
+mod body_queries;
 mod common;
 
 mod corpus;
