@@ -249,7 +249,7 @@ pub fn split(term: &str) -> Option<(char, Vec<String>, char, &str)> {
     Some((root, keys, tag, &rest[tag.len_utf8()..]))
 }
 
-fn unescape_key(raw: &str) -> Option<String> {
+pub fn unescape_key(raw: &str) -> Option<String> {
     let mut key = String::with_capacity(raw.len());
     let mut chars = raw.chars();
     while let Some(c) = chars.next() {

@@ -3,8 +3,9 @@
 //!
 //! A path is keys joined by dots. A key holding a dot, colon, quote, parenthesis or space
 //! is quoted (`req.metadata.labels."app.kubernetes.io/name"`, with `\"` and `\\`); a `*`
-//! key matches any one key at that level; a quoted `"*"` is a key named `*`. List
-//! elements take their list's path.
+//! key matches any one key at that level; a quoted `"*"` is a key named `*`; a `/regex/`
+//! key matches each key the regex finds a match in (`req.data./(?i)passw/`, with `\/`
+//! for a slash). List elements take their list's path.
 
 use std::fmt;
 use std::sync::Arc;
@@ -54,6 +55,8 @@ pub enum Segment {
     Key(String),
     /// `*`: any one key.
     Any,
+    /// `/regex/`: any one key the regex finds a match in.
+    Pattern(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -69,6 +72,7 @@ impl fmt::Display for BodyPath {
             f.write_str(".")?;
             match segment {
                 Segment::Any => f.write_str("*")?,
+                Segment::Pattern(p) => write!(f, "/{}/", p.replace('/', "\\/"))?,
                 Segment::Key(key) if is_bare_key(key) => f.write_str(key)?,
                 Segment::Key(key) => {
                     write!(f, "\"{}\"", key.replace('\\', "\\\\").replace('"', "\\\""))?
@@ -85,7 +89,12 @@ fn ends_key(c: char) -> bool {
 }
 
 fn is_bare_key(key: &str) -> bool {
-    !key.is_empty() && key != "*" && !key.contains(ends_key) && !key.contains('\\')
+    // A leading `/` would start a `/regex/` key.
+    !key.is_empty()
+        && key != "*"
+        && !key.starts_with('/')
+        && !key.contains(ends_key)
+        && !key.contains('\\')
 }
 
 /// Reads `root.key.key…` starting at `chars[start]`, up to (not including) the `:`
@@ -127,6 +136,18 @@ pub fn lex_path(
             }
             i += 1;
             segments.push(Segment::Key(key));
+        } else if chars.get(i) == Some(&'/') {
+            match pattern_segment(chars, i) {
+                Some((pattern, end)) => {
+                    segments.push(Segment::Pattern(pattern));
+                    i = end;
+                }
+                None => {
+                    let message = "unterminated /regex/ key in a body path: it ends at a \"/\" \
+                                   followed by \".\" or \":\"";
+                    return Some(Err((key_start, message.into())));
+                }
+            }
         } else {
             while chars.get(i).is_some_and(|&c| !ends_key(c)) {
                 i += 1;
@@ -147,6 +168,31 @@ pub fn lex_path(
     Some(Ok((BodyPath { root, segments }, i)))
 }
 
+/// A `/regex/` key at `chars[start]`: the pattern (`\/` read as `/`, other escapes kept
+/// for the regex) and the index after its closing `/`, which is followed by `.` or `:`.
+fn pattern_segment(chars: &[char], start: usize) -> Option<(String, usize)> {
+    let mut pattern = String::new();
+    let mut j = start + 1;
+    while let Some(&c) = chars.get(j) {
+        let next = chars.get(j + 1).copied();
+        match c {
+            _ if c.is_whitespace() => return None,
+            '\\' if next.is_some_and(|n| !n.is_whitespace()) => {
+                if next != Some('/') {
+                    pattern.push('\\');
+                }
+                pattern.extend(next);
+                j += 2;
+                continue;
+            }
+            '/' if matches!(next, Some('.' | ':')) => return Some((pattern, j + 1)),
+            _ => pattern.push(c),
+        }
+        j += 1;
+    }
+    None
+}
+
 /// The query for `path:value`. `value` is any form the parser gives a body field:
 /// exact, prefix, regex, `*`, a number comparison, or `!=` one of those.
 pub fn query(
@@ -155,17 +201,32 @@ pub fn query(
     value: &Value,
 ) -> Result<Box<dyn tantivy::query::Query>> {
     let matcher = Arc::new(Matcher::new(value)?);
-    let pattern: Vec<Option<String>> = path
+    let pattern = path
         .segments
         .iter()
-        .map(|s| match s {
-            Segment::Key(k) => Some(encoded_key(k)),
-            Segment::Any => None,
+        .map(|s| {
+            Ok(match s {
+                Segment::Key(k) => KeyMatch::Is(encoded_key(k)),
+                Segment::Any => KeyMatch::Any,
+                Segment::Pattern(p) => {
+                    KeyMatch::Found(Regex::new(p).map_err(|e| Error::Regex {
+                        field: "body",
+                        pattern: p.clone(),
+                        reason: e.to_string(),
+                    })?)
+                }
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // The literal part of the path, up to its first `*` or regex, bounds the walk.
+    let literal: String = pattern
+        .iter()
+        .map_while(|k| match k {
+            KeyMatch::Is(key) => Some(key.as_str()),
+            _ => None,
         })
         .collect();
-    // The literal part of the path, up to its first `*`, bounds the walk.
-    let literal: String = pattern.iter().map_while(|k| k.clone()).collect();
-    let whole = pattern.iter().all(Option::is_some);
+    let whole = pattern.iter().all(|k| matches!(k, KeyMatch::Is(_)));
     let mut prefixes = Vec::new();
     for &root in path.root.term_roots() {
         let base = format!("{root}{literal}");
@@ -202,14 +263,23 @@ pub fn query(
     Ok(Box::new(TermScan::new(field, prefixes, test)))
 }
 
+/// One key of a path pattern.
+enum KeyMatch {
+    /// This key, encoded as in the index (with its leading `SEP`).
+    Is(String),
+    Any,
+    /// A key the regex finds a match in (unescaped first).
+    Found(Regex),
+}
+
 enum PathMatch {
     Exact,
     Below,
     No,
 }
 
-/// Compares a term's encoded keys with the pattern (None is `*`).
-fn path_match(pattern: &[Option<String>], keys: &str) -> PathMatch {
+/// Compares a term's encoded keys with the pattern.
+fn path_match(pattern: &[KeyMatch], keys: &str) -> PathMatch {
     let mut rest = keys;
     for want in pattern {
         let Some(after) = rest.strip_prefix(SEP) else {
@@ -217,7 +287,12 @@ fn path_match(pattern: &[Option<String>], keys: &str) -> PathMatch {
         };
         let len = after.find(SEP).unwrap_or(after.len());
         let (key, tail) = after.split_at(len);
-        if want.as_ref().is_some_and(|w| w[SEP.len_utf8()..] != *key) {
+        let fits = match want {
+            KeyMatch::Is(w) => w[SEP.len_utf8()..] == *key,
+            KeyMatch::Any => true,
+            KeyMatch::Found(regex) => body::unescape_key(key).is_some_and(|k| regex.is_match(&k)),
+        };
+        if !fits {
             return PathMatch::No;
         }
         rest = tail;

@@ -1071,6 +1071,14 @@ mod tests {
             ),
             ("req.a:*", body(Root::Request, vec![key("a")], Value::Any)),
             (
+                r"req.data./(?i)pass\/w.d/.x:1",
+                body(
+                    Root::Request,
+                    vec![key("data"), Segment::Pattern(s("(?i)pass/w.d")), key("x")],
+                    Value::Exact(s("1")),
+                ),
+            ),
+            (
                 "image:!=registry.example.com/*",
                 Expr::Field(
                     Image,
@@ -1102,6 +1110,7 @@ mod tests {
             ("req.a.:1", "expected a key"),
             (r#"req."a:1"#, "unclosed quote"),
             ("req.a:>x", "takes a number on a body field"),
+            ("req./a:1", "unterminated /regex/ key"),
             ("req.a:!=*", "\"!=\" takes a value"),
             ("req.a:!=!=1", "\"!=\" takes a value"),
             ("ua:!=curl", "matched by words"),

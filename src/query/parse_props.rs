@@ -181,6 +181,7 @@ fn body_term() -> impl Strategy<Value = Expr> {
     let segment = prop_oneof![
         4 => hostile_string().prop_map(Segment::Key),
         1 => Just(Segment::Any),
+        1 => regex_pattern().prop_map(Segment::Pattern),
     ];
     let op = select(&[CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge][..]);
     let number = select(&["10", "-1.5", "2e3", "0", "007", "1E-2"][..]);

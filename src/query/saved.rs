@@ -35,16 +35,24 @@ macro_rules! builtin {
 /// The shipped queries, embedded at build time from `queries/`.
 const BUILTIN: &[(&str, &str)] = builtin!(
     "anonymous",
+    "client-cert-csrs",
+    "cluster-admin-bindings",
+    "configmap-credentials",
     "exec-into-pods",
+    "exec-proxy-roles",
     "forbidden",
+    "images-outside-registry",
     "impersonation",
+    "ingress-without-tls",
     "node-reads-secrets",
+    "nodeport-services",
     "port-forward",
     "privileged-pods",
     "rbac-changes",
     "secret-reads",
     "secret-writes",
     "token-requests",
+    "wildcard-roles",
 );
 
 /// The user's directory of saved queries.

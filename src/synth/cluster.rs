@@ -29,6 +29,12 @@ pub(crate) const CONFIGMAPS: Res = Res("", "v1", "configmaps");
 pub(crate) const SERVICES: Res = Res("", "v1", "services");
 pub(crate) const NAMESPACES: Res = Res("", "v1", "namespaces");
 pub(crate) const SERVICEACCOUNTS: Res = Res("", "v1", "serviceaccounts");
+pub(crate) const INGRESSES: Res = Res("networking.k8s.io", "v1", "ingresses");
+pub(crate) const CLUSTERROLES: Res = Res("rbac.authorization.k8s.io", "v1", "clusterroles");
+pub(crate) const CLUSTERROLEBINDINGS: Res =
+    Res("rbac.authorization.k8s.io", "v1", "clusterrolebindings");
+pub(crate) const ROLES: Res = Res("rbac.authorization.k8s.io", "v1", "roles");
+pub(crate) const CSRS: Res = Res("certificates.k8s.io", "v1", "certificatesigningrequests");
 pub(crate) const LEASES: Res = Res("coordination.k8s.io", "v1", "leases");
 pub(crate) const ENDPOINTSLICES: Res = Res("discovery.k8s.io", "v1", "endpointslices");
 pub(crate) const DEPLOYMENTS: Res = Res("apps", "v1", "deployments");

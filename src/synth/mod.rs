@@ -14,6 +14,7 @@
 mod cluster;
 mod noise;
 mod story;
+mod story_bodies;
 
 pub use noise::Noise;
 pub use story::{facts, story, write_story};

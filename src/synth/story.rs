@@ -33,7 +33,7 @@ pub mod facts {
     pub const FILE_CURRENT: &str = "audit.log";
     pub const FILES: [&str; 3] = [FILE_OLDEST, FILE_MIDDLE, FILE_CURRENT];
     /// Lines per file (uncompressed), in FILES order; audit.log's last line has no newline.
-    pub const LINES: [usize; 3] = [643, 599, 754];
+    pub const LINES: [usize; 3] = [643, 615, 762];
 
     pub const SECRET: &str = "payments/db-password";
     pub const SECRET_NAMESPACE: &str = "payments";
@@ -157,21 +157,52 @@ pub mod facts {
     /// Denied attempts on payments/db-password: the namespace list and the anonymous cluster-wide list.
     pub const SECRET_FORBIDDEN_IDS: [&str; 2] = [ID_FORBIDDEN_LIST, ID_ANONYMOUS_LIST];
 
+    // Writes whose bodies the body-field saved queries find (`story_bodies`), each
+    // beside a write that looks alike and must not be found.
+    /// 09:05 alice exposes the report runner on a NodePort (30222); 09:06 a ClusterIP one.
+    pub const ID_NODEPORT_SERVICE: &str = "a1d17000-0000-4000-8000-000000000026";
+    pub const NODEPORT_SERVICE: &str = "payments/report-runner-debug";
+    pub const ID_CLUSTERIP_SERVICE: &str = "a1d17000-0000-4000-8000-000000000027";
+    /// 09:12 alice binds ci/deployer to cluster-admin (RequestResponse); 09:13 to view.
+    pub const ID_CLUSTER_ADMIN_BINDING: &str = "a1d17000-0000-4000-8000-000000000028";
+    pub const CLUSTER_ADMIN_BINDING: &str = "ci-deployer-admin";
+    pub const ID_VIEW_BINDING: &str = "a1d17000-0000-4000-8000-000000000029";
+    /// 09:20 a ClusterRole with `*` verbs and resources; 09:21 a Role granting pods/exec.
+    pub const ID_WILDCARD_ROLE: &str = "a1d17000-0000-4000-8000-000000000030";
+    pub const WILDCARD_ROLE: &str = "ops-everything";
+    pub const ID_EXEC_ROLE: &str = "a1d17000-0000-4000-8000-000000000031";
+    pub const EXEC_ROLE: &str = "payments/debug-exec";
+    /// 09:48 bob stores an AWS key and a password in a ConfigMap; 09:49 a harmless one.
+    pub const ID_CREDENTIALS_CONFIGMAP: &str = "a1d17000-0000-4000-8000-000000000032";
+    pub const CREDENTIALS_CONFIGMAP: &str = "payments/report-config";
+    /// The AWS documentation's example key: a real key's shape, no real key.
+    pub const AWS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+    pub const ID_PLAIN_CONFIGMAP: &str = "a1d17000-0000-4000-8000-000000000033";
+    /// 10:10 an Ingress without TLS; 10:11 one with TLS.
+    pub const ID_INGRESS_NO_TLS: &str = "a1d17000-0000-4000-8000-000000000034";
+    pub const INGRESS_NO_TLS: &str = "payments/report-ui";
+    pub const ID_INGRESS_TLS: &str = "a1d17000-0000-4000-8000-000000000035";
+    /// 10:14 bob asks for a client certificate for `system:masters`; 10:15 the kubelet of
+    /// worker-2 renews its own (signer `kube-apiserver-client-kubelet`).
+    pub const ID_CLIENT_CSR: &str = "a1d17000-0000-4000-8000-000000000036";
+    pub const CLIENT_CSR: &str = "bob-break-glass";
+    pub const ID_KUBELET_CSR: &str = "a1d17000-0000-4000-8000-000000000037";
+
     // 1-based line numbers of the broken lines in audit.log (FILE_CURRENT).
     /// `{"kind":"Event","apiVersion":`
-    pub const MALFORMED_LINE: usize = 721;
+    pub const MALFORMED_LINE: usize = 729;
     /// `{"kind":0}`
-    pub const WRONG_TYPES_LINE: usize = 732;
+    pub const WRONG_TYPES_LINE: usize = 740;
     /// An event whose userAgent holds the bytes C3 28 FF.
-    pub const INVALID_UTF8_LINE: usize = 743;
+    pub const INVALID_UTF8_LINE: usize = 751;
     /// The last line: the next event cut in half, with no trailing newline.
-    pub const TRUNCATED_LINE: usize = 754;
+    pub const TRUNCATED_LINE: usize = 762;
     pub const MALFORMED_TEXT: &str = r#"{"kind":"Event","apiVersion":"#;
     pub const WRONG_TYPES_TEXT: &str = r#"{"kind":0}"#;
 }
 
 /// Microseconds since the epoch of a time on the story's day.
-fn at(h: u32, m: u32, s: u32, micros: i64) -> i64 {
+pub(super) fn at(h: u32, m: u32, s: u32, micros: i64) -> i64 {
     chrono::Utc
         .with_ymd_and_hms(2026, 11, 20, h, m, s)
         .unwrap()
@@ -182,7 +213,7 @@ fn at(h: u32, m: u32, s: u32, micros: i64) -> i64 {
 const KUBECTL: &str = "kubectl/v1.31.2 (linux/amd64) kubernetes/5864a46";
 
 /// A scene request: allowed with the actor's usual reason, answered after `latency` µs.
-fn scene(id: &str, actor: &Arc<Actor>, verb: &'static str, t: i64, latency: i64) -> Req {
+pub(super) fn scene(id: &str, actor: &Arc<Actor>, verb: &'static str, t: i64, latency: i64) -> Req {
     let mut r = Req::new(Uuid::parse(id), Arc::clone(actor), verb);
     r.t_received = t;
     r.t_rr_stage = t + 31;
@@ -200,7 +231,7 @@ fn on_secret(id: &str, actor: &Arc<Actor>, verb: &'static str, t: i64, latency: 
 }
 
 /// The name a create's body gives, which objectRef only shows once it is decoded.
-fn late_name(r: &mut Req, name: &'static str) {
+pub(super) fn late_name(r: &mut Req, name: &'static str) {
     if let Some(o) = &mut r.obj {
         o.late_name = name;
     }
@@ -641,6 +672,9 @@ fn scenes() -> (Vec<Req>, Vec<Req>) {
         base64(PLANTED_PATCH_VALUE.as_bytes())
     ));
     out.push(r);
+
+    later.extend(super::story_bodies::scenes(&alice, &bob, &kubelet));
+    later.sort_by_key(|r| r.t_received);
 
     // 8b. 10:47 an anonymous scanner: /version is public, listing secrets is not.
     let scanner = scanner_actor(ANSI_USER_AGENT);

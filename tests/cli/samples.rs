@@ -160,3 +160,59 @@ fn the_overview_answers_the_first_questions() {
     let again = k.run(&[dir.to_str().unwrap()]);
     assert!(again.stderr.contains("0 new"), "{}", again.stderr);
 }
+
+/// Each saved query that reads bodies finds its scene of the story, and not the
+/// harmless write beside it.
+#[test]
+fn the_body_saved_queries_find_their_scenes_and_nothing_else() {
+    let k = samples();
+    let cases: &[(&str, &[&str])] = &[
+        ("@nodeport-services", &[facts::ID_NODEPORT_SERVICE]),
+        (
+            "@cluster-admin-bindings",
+            &[facts::ID_CLUSTER_ADMIN_BINDING],
+        ),
+        ("@wildcard-roles", &[facts::ID_WILDCARD_ROLE]),
+        ("@exec-proxy-roles", &[facts::ID_EXEC_ROLE]),
+        ("@configmap-credentials", &[facts::ID_CREDENTIALS_CONFIGMAP]),
+        ("@ingress-without-tls", &[facts::ID_INGRESS_NO_TLS]),
+        ("@client-cert-csrs", &[facts::ID_CLIENT_CSR]),
+        // The privileged pod runs busybox; bob's ephemeral container busybox:1.36.
+        (
+            "@images-outside-registry",
+            &[facts::ID_CREATE_PRIVILEGED_POD, facts::ID_EPHEMERAL],
+        ),
+        // The same questions asked by hand, as the README shows them.
+        (
+            &format!("req.data.*:/{}/", "AKIA[0-9A-Z]{16}"),
+            &[facts::ID_CREDENTIALS_CONFIGMAP],
+        ),
+        (
+            "resp.roleRef.name:cluster-admin",
+            &[facts::ID_CLUSTER_ADMIN_BINDING],
+        ),
+        (
+            "req.spec.ports.nodePort:>=30000",
+            &[facts::ID_NODEPORT_SERVICE],
+        ),
+    ];
+    for (query, want) in cases {
+        let rows = k.rows(query, &["--oldest-first"]);
+        let mut got = column(&rows, "auditID");
+        got.sort();
+        let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(got, want, "{query}");
+    }
+    // The harmless twins are there, with bodies, for the queries to pass over.
+    for twin in [
+        facts::ID_CLUSTERIP_SERVICE,
+        facts::ID_VIEW_BINDING,
+        facts::ID_PLAIN_CONFIGMAP,
+        facts::ID_INGRESS_TLS,
+        facts::ID_KUBELET_CSR,
+    ] {
+        let rows = k.rows(&format!("auditid:{twin} req.metadata.name:*"), &[]);
+        assert_eq!(rows.len(), 1, "{twin}");
+    }
+}

@@ -169,7 +169,7 @@ fn a_user_queries_opens_a_row_and_quits() {
     let mut command = tui(&k);
     command.arg("tui");
     let mut term = Terminal::spawn(command);
-    term.wait_for("1 of 914");
+    term.wait_for("1 of 926");
 
     term.type_keys("/@exec-into-pods\r");
     term.wait_for("1 of 3");
@@ -187,7 +187,7 @@ fn a_user_queries_opens_a_row_and_quits() {
     term.type_keys("\x1b");
     term.wait_for("VERB");
     term.type_keys("\x7f");
-    term.wait_for("1 of 914");
+    term.wait_for("1 of 926");
     term.type_keys("q");
     assert_eq!(term.wait_exit(), 0);
     term.assert_restored();
@@ -201,12 +201,12 @@ fn sigterm_gives_the_terminal_back() {
     let mut command = tui(&k);
     command.arg("tui").arg(sample_logs());
     let mut term = Terminal::spawn(command);
-    term.wait_for("ingest done: 914 new requests");
+    term.wait_for("ingest done: 926 new requests");
     let pid = rustix::process::Pid::from_child(&term.child);
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
     term.wait_exit();
     term.assert_restored();
     // What was ingested in the background is kept.
     let count = k.run(&["query", "--count", ""]);
-    assert_eq!(count.stdout.trim(), "914", "{}", count.stderr);
+    assert_eq!(count.stdout.trim(), "926", "{}", count.stderr);
 }
