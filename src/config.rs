@@ -96,6 +96,15 @@ Query syntax:
   field:/regex/        regex (whole value)    name:/db-.*/
   field:*              field present          as:*
   code:>=400           comparison             code:403  code:4xx  code:!=200
+  field:!=value        some value does not    image:!=registry.example.com/*
+                       match (several values: image, group, ip, body lists)
+  req.PATH:value       request body field     req.spec.type:NodePort  req.spec.replicas:>10
+  resp.PATH:value      response body field    resp.status.phase:Running
+  body.PATH:value      either body            body.roleRef.name:cluster-admin
+                       PATH: keys joined by dots, \"quoted\" when they hold dots,
+                       * for any one key, /regex/ for keys it finds: req.data.*:/AKIA/
+                       (a body regex searches inside the value; -req.spec.tls:* is
+                       absent or null; req.rules.verbs:\"*\" is a literal star)
   word  \"two words\"    free text in uri, userAgent and authorization reason
   a b                  both (AND)             a OR b   NOT a   -a   (a OR b) c
   @name                a saved query          @exec-into-pods (see `kaudit queries`)

@@ -11,11 +11,13 @@
 //! authorization annotations and no impersonatedUser, because the audit filter runs
 //! before the impersonation and authorization filters).
 
+mod bodies;
 mod cluster;
 mod noise;
 mod story;
 mod story_bodies;
 
+pub use bodies::add_bodies;
 pub use noise::Noise;
 pub use story::{facts, story, write_story};
 
