@@ -100,11 +100,12 @@ Query syntax:
   a b                  both (AND)             a OR b   NOT a   -a   (a OR b) c
   @name                a saved query          @exec-into-pods (see `kaudit queries`)
 Fields: verb user group sa pod node as resource sub apigroup ns name code decision
-        stage level ip auditid ua uri reason command image risk salvaged dryrun
+        stage level ip auditid ua uri reason command image risk cap salvaged dryrun
         (sa and pod are ns/name; apigroup core is the core group; ua, uri, reason and
         command, an exec's decoded command, are matched by words; image is each
         container image of a pod or workload body; risk is a container check a pod or
-        workload body fails: privileged, hostPath, ...; salvaged is why only a
+        workload body fails: privileged, hostPath, runAsRoot, runAsRoot:default, ...;
+        cap is each capability it adds: SYS_ADMIN, NET_ADMIN, ...; salvaged is why only a
         request's envelope could be read: too-long, too-deep, ...; dryrun:true is a
         server-side dry run, told as the apiserver reads the URI, not by the word
         dryRun; ip also takes CIDR blocks and classes: ip:10.0.0.0/8 ip:private)";

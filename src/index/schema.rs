@@ -6,7 +6,7 @@ use tantivy::schema::{
 };
 
 /// Bumped when the schema changes incompatibly; an index of another version is refused.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Handles to every field.
 #[derive(Clone)]
@@ -44,6 +44,8 @@ pub struct Fields {
     pub image: Field,
     /// Container checks failed by a pod or workload body: privileged, hostPath, ….
     pub risk: Field,
+    /// Each capability a pod or workload body adds, normalized (`SYS_ADMIN`).
+    pub cap: Field,
     /// Why the request's line was salvaged (`Request::salvaged`).
     pub salvaged: Field,
     /// `true` for a server-side dry run (`model::is_dry_run`): reports leave them out,
@@ -108,6 +110,7 @@ pub fn build() -> (Schema, Fields) {
         level: b.add_text_field("level", grouped.clone()),
         ip: b.add_text_field("ip", grouped.clone()),
         risk: b.add_text_field("risk", exact.clone()),
+        cap: b.add_text_field("cap", exact.clone()),
         salvaged: b.add_text_field("salvaged", exact.clone()),
         dryrun: b.add_text_field("dryrun", exact.clone()),
         ipaddr: b.add_ip_addr_field("ipaddr", FAST),

@@ -48,6 +48,7 @@ pub fn index_field(fields: &Fields, f: Field) -> IndexField {
         Field::Command => fields.command,
         Field::Image => fields.image,
         Field::Risk => fields.risk,
+        Field::Cap => fields.cap,
         Field::Salvaged => fields.salvaged,
         Field::DryRun => fields.dryrun,
     }

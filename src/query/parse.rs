@@ -110,6 +110,7 @@ fields! {
     Image            "image"    Exact   "container image in a pod or workload body (containers, init and ephemeral): image:nginx:1.27 image:registry.example.com/*";
     Command          "command"  Text    "exec/attach command, decoded from the URI (matched as words and phrases: command:\"cat /var/run/secrets\")";
     Risk             "risk"     Exact   "container check failed by a pod or workload body: privileged, capabilities, hostNetwork, hostPID, hostIPC, hostPath, allowPrivilegeEscalation, runAsRoot, readOnlyRootFilesystem (as written), the last three with :default when left unset (risk:runAsRoot:default; risk:runAsRoot* for both), unchecked";
+    Cap              "cap"      Exact   "each capability a pod or workload body adds (capabilities.add), upper-case without CAP_: cap:SYS_ADMIN cap:NET_ADMIN cap:ALL";
     Salvaged         "salvaged" Exact   "why a request's line could not be read whole and only its envelope was indexed: too-long, too-deep, invalid-utf8, bad-string, bad-number, invalid-json";
     DryRun           "dryrun"   Exact   "true for a server-side dry run, which changed nothing: a dryRun parameter whose every value is All, read as the apiserver reads the URI";
 }
