@@ -111,6 +111,9 @@ pub fn build(
     for cap in &risk.caps {
         text(f.cap, Some(cap));
     }
+    if let Some(worst) = risk.worst {
+        doc.add_u64(f.severity, worst.rank());
+    }
     if let Some(code) = r.code {
         doc.add_u64(f.code, code);
     }
@@ -172,8 +175,9 @@ fn images(r: &Request<'_>, json: &[u8]) -> Vec<String> {
     }
 }
 
-/// The container checks a pod or workload write fails (`risk:privileged`) and the
-/// capabilities it adds (`cap:SYS_ADMIN`), refused writes included (an attempt is a finding too), server-side dry runs not: the
+/// The container checks a pod or workload write fails (`risk:privileged`), the
+/// capabilities it adds (`cap:SYS_ADMIN`) and its worst finding (`severity:high`),
+/// refused writes included (an attempt is a finding too), server-side dry runs not: the
 /// findings `report immutability` lists, request by request. The body is read whenever
 /// the event has one, whatever `level` says (log shippers drop it), with the parser and
 /// depth limit of ingest; `risk:unchecked` marks a salvaged body.

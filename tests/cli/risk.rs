@@ -211,3 +211,132 @@ fn cap_holds_each_added_capability_as_runtimes_read_it() {
     let table = k.run(&["report", "immutability"]).stdout;
     assert!(table.contains("SYS_ADMIN, NET_ADMIN"), "{table}");
 }
+
+#[test]
+fn severity_is_the_worst_finding_and_compares_by_name() {
+    let k = Kaudit::new();
+    let lines = [
+        // 1: only defaults open: low.
+        write(1, "create", "pods", pod(json!({}))),
+        // 2: runAsUser: 0 and nothing else open: medium.
+        write(
+            2,
+            "create",
+            "pods",
+            pod(hardened_with(json!({"runAsUser": 0, "runAsNonRoot": null}))),
+        ),
+        // 3: privileged: high.
+        write(3, "create", "pods", pod(json!({"privileged": true}))),
+        // 4: hardened: no finding, no severity.
+        write(4, "create", "pods", pod(hardened_with(json!({})))),
+        // 5: not a pod write at all.
+        event(json!({"auditID": id(5), "verb": "get"})),
+        // 6: a body kaudit cannot read (nested past the parser's limit): unchecked,
+        // which ranks high.
+        write(
+            6,
+            "create",
+            "pods",
+            json!({"kind": "Pod", "spec": "POISON"}),
+        )
+        .replace(
+            "\"POISON\"",
+            &format!("{}{}", "[".repeat(1100), "]".repeat(1100)),
+        ),
+    ];
+    k.ingest(&[&k.write("audit.log", &lines)]);
+    for (query, want) in [
+        ("severity:low", &[1][..]),
+        ("severity:medium", &[2]),
+        ("severity:high", &[3, 6]),
+        ("severity:HIGH", &[3, 6]),
+        ("severity:>=medium", &[2, 3, 6]),
+        ("severity:>low", &[2, 3, 6]),
+        ("severity:<high", &[1, 2]),
+        ("severity:<=medium", &[1, 2]),
+        ("severity:!=low", &[2, 3, 6]),
+        ("severity:*", &[1, 2, 3, 6]),
+        ("-severity:*", &[4, 5]),
+        ("severity:high risk:unchecked", &[6]),
+        ("severity:>=medium -risk:unchecked", &[2, 3]),
+    ] {
+        assert_eq!(ids(&k, query), want, "{query}");
+    }
+    // The report's worst row per request says the same.
+    let report = k.report("immutability", &[]);
+    let worst = |name: &str| -> String {
+        let rows = report["findings"].as_array().unwrap().iter();
+        let mut rows = rows.filter(|f| f["name"] == name);
+        rows.next().unwrap()["severity"].as_str().unwrap().into()
+    };
+    let names = ["p1", "p2", "p3", "p6"];
+    assert_eq!(names.map(worst), ["low", "medium", "high", "high"]);
+    // A number or an unknown name is a syntax error naming the severities.
+    for bad in ["severity:2", "severity:>=critical", "severity:h*"] {
+        let run = k.run(&["query", bad]);
+        assert_eq!(run.code, 2, "{bad}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("\"severity\" takes low, medium or high"),
+            "{bad}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("column 10"), "{bad}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn a_privileged_pod_without_a_level_key_is_found_by_every_field_and_the_report() {
+    // Log shippers drop keys: no `level`, but the body is there, so it is checked.
+    let k = Kaudit::new();
+    let mut body = pod(json!({"privileged": true, "capabilities": {"add": ["CAP_SYS_ADMIN"]}}));
+    body["spec"]["hostNetwork"] = json!(true);
+    let line = event(json!({
+        "auditID": id(1),
+        "level": null,
+        "verb": "create",
+        "requestURI": "/api/v1/namespaces/prod/pods",
+        "user": {"username": "mallory"},
+        "objectRef": {"resource": "pods", "namespace": "prod", "name": "p1"},
+        "responseStatus": {"code": 201},
+        "requestObject": body,
+    }));
+    assert!(!line.contains("\"level\""), "{line}");
+    k.ingest(&[&k.write("audit.log", &[line])]);
+    for query in [
+        "risk:privileged",
+        "risk:hostNetwork",
+        "risk:capabilities",
+        "cap:SYS_ADMIN",
+        "severity:high",
+        "severity:>=medium",
+        "@privileged-pods",
+        "-level:*",
+    ] {
+        assert_eq!(ids(&k, query), [1], "{query}");
+    }
+    let report = k.report("immutability", &[]);
+    let findings = report["findings"].as_array().unwrap();
+    let kinds: Vec<&str> = findings
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "hostNetwork",
+            "privileged",
+            "capabilities",
+            "allowPrivilegeEscalation",
+            "runAsRoot:default",
+            "readOnlyRootFilesystem:default"
+        ]
+    );
+    assert_eq!(findings[2]["cap"], json!(["SYS_ADMIN"]));
+    assert_eq!(findings[0]["severity"], "high");
+    assert_eq!(
+        report["coverage"],
+        json!([{"resource": "pods", "writes": 1, "inspected": 1, "unchecked": 0,
+            "metadataOnly": 0, "rejected": 0}])
+    );
+}
