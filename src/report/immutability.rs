@@ -1,9 +1,9 @@
 //! `report immutability`: the container-immutability checklist.
 //!
 //! - `findings`: pods and pod templates written with privileged or mutable containers
-//!   (checks in `podspec`), one row per container and check. A request's `kind`s and
-//!   `cap`s are what the index holds for it in `risk` and `cap` (`index::document`),
-//!   so a query finds exactly the writes listed here.
+//!   (checks in `podspec`), one row per container and check. A request's `kind`s,
+//!   `cap`s and worst `severity` are what the index holds for it in `risk`, `cap` and
+//!   `severity` (`index::document`), so a query finds exactly the writes listed here.
 //! - `runtime`: exec, attach, `kubectl cp`, port-forward and ephemeral containers: ways
 //!   into a running container, with the decoded command.
 //! - `coverage`: pod writes logged without bodies (Metadata level) cannot be inspected;
