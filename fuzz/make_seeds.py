@@ -162,7 +162,9 @@ def query_seeds():
     corners = [r'uri:/a\/b\d/', '(name:/(a|b)/)', 'reason:"say \\"hi\\" \\\\o/"', 'ip:::1',
                'code:>=400 code:<500', 'CODE:5XX', 'verb:get or ORACLE', 'NOT(a b) OR -c',
                'name:db-* -ns:kube-system', '@secret-reads -@exec', '@both', '@self', '@empty',
-               'name:"db-*"', 'apigroup:""', 'ns:a AND (b OR "c d")', '', '((x))']
+               'name:"db-*"', 'apigroup:""', 'ns:a AND (b OR "c d")', '', '((x))',
+               'severity:>=medium -severity:HIGH severity:* cap:SYS_ADMIN',
+               'risk:runAsRoot:default OR risk:runAsRoot* severity:!=low', 'severity:2']
     queries += [(f"syntax-{i:02}", q) for i, q in enumerate(corners)]
     for name, q in queries:
         write("query_parse", name, q.encode())

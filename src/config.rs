@@ -96,6 +96,7 @@ Query syntax:
   field:/regex/        regex (whole value)    name:/db-.*/
   field:*              field present          as:*
   code:>=400           comparison             code:403  code:4xx  code:!=200
+  severity:>=medium    severity, or compared  severity:high  severity:!=low  severity:*
   field:!=value        some value does not    image:!=registry.example.com/*
                        match (several values: image, group, ip, body lists)
   req.PATH:value       request body field     req.spec.type:NodePort  req.spec.replicas:>10
@@ -109,11 +110,14 @@ Query syntax:
   a b                  both (AND)             a OR b   NOT a   -a   (a OR b) c
   @name                a saved query          @exec-into-pods (see `kaudit queries`)
 Fields: verb user group sa pod node as resource sub apigroup ns name code decision
-        stage level ip auditid ua uri reason command image risk salvaged dryrun
+        stage level ip auditid ua uri reason command image risk cap severity salvaged
+        dryrun
         (sa and pod are ns/name; apigroup core is the core group; ua, uri, reason and
         command, an exec's decoded command, are matched by words; image is each
         container image of a pod or workload body; risk is a container check a pod or
-        workload body fails: privileged, hostPath, ...; salvaged is why only a
+        workload body fails: privileged, hostPath, runAsRoot, runAsRoot:default, ...;
+        cap is each capability it adds: SYS_ADMIN, NET_ADMIN, ...; severity its worst
+        finding: low, medium, high (severity:>=medium); salvaged is why only a
         request's envelope could be read: too-long, too-deep, ...; dryrun:true is a
         server-side dry run, told as the apiserver reads the URI, not by the word
         dryRun; ip also takes CIDR blocks and classes: ip:10.0.0.0/8 ip:private)";

@@ -45,11 +45,29 @@ impl Severity {
         }
     }
 
+    /// Every severity, lowest first.
+    pub const ALL: [Severity; 3] = [Low, Medium, High];
+
     /// Inverse of [`Severity::as_str`]; case-insensitive because it parses user input.
     pub fn parse(s: &str) -> Option<Severity> {
-        [Low, Medium, High]
+        Severity::ALL
             .into_iter()
             .find(|sev| sev.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
+    /// The number the index stores in `severity` (low 1, medium 2, high 3), so that
+    /// `severity:>=medium` is a range over it.
+    pub fn rank(self) -> u64 {
+        match self {
+            Low => 1,
+            Medium => 2,
+            High => 3,
+        }
+    }
+
+    /// Inverse of [`Severity::rank`].
+    pub fn from_rank(rank: u64) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|sev| sev.rank() == rank)
     }
 }
 
@@ -59,13 +77,60 @@ pub struct Finding {
     /// Kept raw from the JSON (or `"<list>#<index>"` when missing) so the caller decides
     /// how to sanitize it for display.
     pub container: Option<String>,
-    /// Check name, one of: "privileged", "allowPrivilegeEscalation", "runAsRoot",
-    /// "readOnlyRootFilesystem", "hostNetwork", "hostPID", "hostIPC", "hostPath",
-    /// "capabilities", and "unchecked" (a body, or part of it, kaudit could not check).
+    /// Check name, one of [`KINDS`]; also the `risk:` term of the write.
     pub kind: &'static str,
     pub severity: Severity,
     /// Human-readable specifics, so a reviewer need not reopen the event to see what was set.
     pub detail: String,
+    /// For `capabilities`: each added capability as `normalize_cap` spells it, once,
+    /// in the order written (the `cap:` terms of the write); empty for other kinds.
+    pub caps: Vec<String>,
+}
+
+/// Every finding kind, the `risk:` values. A kind ending in `:default` is a setting the
+/// body leaves out of a whole object (a create or update), so the API's insecure
+/// default applies; the kind without the suffix is the same risk written in the body
+/// (`runAsUser: 0`, `allowPrivilegeEscalation: true`, `readOnlyRootFilesystem: false`,
+/// or implied by another setting). Patches never get a `:default` kind: what they leave
+/// out is unchanged, not defaulted. `risk:runAsRoot*` finds both.
+pub const KINDS: [&str; 13] = [
+    "privileged",
+    "capabilities",
+    "hostNetwork",
+    "hostPID",
+    "hostIPC",
+    "hostPath",
+    "allowPrivilegeEscalation",
+    "allowPrivilegeEscalation:default",
+    "runAsRoot",
+    "runAsRoot:default",
+    "readOnlyRootFilesystem",
+    "readOnlyRootFilesystem:default",
+    "unchecked",
+];
+
+/// What the index keeps of a write's findings: its `risk`, `cap` and `severity`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Risk {
+    /// Each finding kind once, sorted.
+    pub kinds: Vec<&'static str>,
+    /// Each added capability once (normalized), sorted.
+    pub caps: Vec<String>,
+    /// The worst finding's severity; None without findings.
+    pub worst: Option<Severity>,
+}
+
+impl Risk {
+    pub fn of(findings: &[Finding]) -> Risk {
+        let mut kinds: Vec<&'static str> = findings.iter().map(|f| f.kind).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let mut caps: Vec<String> = findings.iter().flat_map(|f| f.caps.clone()).collect();
+        caps.sort_unstable();
+        caps.dedup();
+        let worst = findings.iter().map(|f| f.severity).max();
+        Risk { kinds, caps, worst }
+    }
 }
 
 /// What part of a body could be inspected: it decides whether an absent field means
@@ -164,12 +229,15 @@ pub fn check_write(r: &Request<'_>, event: &[u8]) -> Checked {
     Checked { findings, seen }
 }
 
+/// An unreadable body is ranked high: it could hold anything, and a client can make
+/// its own body unreadable (a number past float64, deep nesting) to hide what it asks.
 fn unchecked(detail: String) -> Finding {
     Finding {
         container: None,
         kind: "unchecked",
         severity: High,
         detail,
+        caps: Vec::new(),
     }
 }
 
@@ -699,6 +767,7 @@ fn inspect_spec(spec: &Node<'_>, body: Body, out: &mut Vec<Finding>) {
         kind,
         severity: High,
         detail,
+        caps: Vec::new(),
     };
     for kind in ["hostNetwork", "hostPID", "hostIPC"] {
         if is_true(spec.get(kind)) {
@@ -722,14 +791,9 @@ fn inspect_spec(spec: &Node<'_>, body: Body, out: &mut Vec<Finding>) {
         for (index, container) in entries(spec, list) {
             let name = label(&container, list, &index);
             let sc = container.get("securityContext");
-            for (kind, severity, detail) in container_findings(sc.as_ref(), pod_sc.as_ref(), body) {
-                let container = Some(name.clone());
-                out.push(Finding {
-                    container,
-                    kind,
-                    severity,
-                    detail,
-                });
+            for mut finding in container_findings(sc.as_ref(), pod_sc.as_ref(), body) {
+                finding.container = Some(name.clone());
+                out.push(finding);
             }
         }
     }
@@ -762,33 +826,50 @@ fn normalize_cap(cap: &str) -> String {
     upper.strip_prefix("CAP_").unwrap_or(&upper).to_owned()
 }
 
-/// A container finding before the container name is attached: (kind, severity, detail).
-type Check = (&'static str, Severity, String);
-
-fn container_findings(sc: Option<&Node<'_>>, pod_sc: Option<&Node<'_>>, body: Body) -> Vec<Check> {
+/// The findings of one container, before its name is attached. Settings left unset in
+/// a whole object ([`Body::Full`]) get the `:default` kinds (see [`KINDS`]).
+fn container_findings(
+    sc: Option<&Node<'_>>,
+    pod_sc: Option<&Node<'_>>,
+    body: Body,
+) -> Vec<Finding> {
     const APE: &str = "allowPrivilegeEscalation";
     const RORFS: &str = "readOnlyRootFilesystem";
     let full = body == Body::Full;
     let field = |key: &str| sc.and_then(|sc| sc.get(key));
     let boolean = |key: &str| field(key).and_then(|v| v.last()).and_then(|v| v.as_bool());
     let mut out = Vec::new();
+    let mut push = |kind, severity, detail: String| {
+        out.push(Finding {
+            container: None,
+            kind,
+            severity,
+            detail,
+            caps: Vec::new(),
+        });
+    };
 
     let privileged = is_true(field("privileged"));
     if privileged {
         let detail = "securityContext.privileged: true";
-        out.push(("privileged", High, detail.into()));
+        push("privileged", High, detail.into());
     }
 
     let caps = field("capabilities").and_then(|caps| caps.get("add"));
     let added: Vec<String> = (caps.iter().flat_map(Node::items))
         .filter_map(|(_, cap)| text(Some(cap)))
         .collect();
-    let normalized: Vec<String> = added.iter().map(|cap| normalize_cap(cap)).collect();
+    let mut normalized: Vec<String> = Vec::new();
+    for cap in added.iter().map(|cap| normalize_cap(cap)) {
+        if !cap.is_empty() && !normalized.contains(&cap) {
+            normalized.push(cap);
+        }
+    }
     let find_cap = |wanted: &[&str]| normalized.iter().find(|cap| wanted.contains(&cap.as_str()));
     if !added.is_empty() {
         let severity = find_cap(&HIGH_CAPS).map_or(Medium, |_| High);
         let detail = format!("capabilities.add: {}", added.join(", "));
-        out.push(("capabilities", severity, detail));
+        push("capabilities", severity, detail);
     }
 
     // Privileged containers and CAP_SYS_ADMIN (which ALL includes) run without
@@ -796,27 +877,42 @@ fn container_findings(sc: Option<&Node<'_>>, pod_sc: Option<&Node<'_>>, body: Bo
     let sys_admin = find_cap(&["SYS_ADMIN", "ALL"]).map(String::as_str);
     let implied_by = privileged.then_some("privileged").or(sys_admin);
     match (implied_by, boolean(APE)) {
-        (Some(why), _) => out.push((APE, Medium, format!("{APE} implied by {why}"))),
-        (None, Some(true)) => out.push((APE, Medium, format!("{APE}: true"))),
-        (None, None) if full => out.push((APE, Low, format!("{APE} unset (defaults to true)"))),
+        (Some(why), _) => push(APE, Medium, format!("{APE} implied by {why}")),
+        (None, Some(true)) => push(APE, Medium, format!("{APE}: true")),
+        (None, None) if full => push(
+            "allowPrivilegeEscalation:default",
+            Low,
+            format!("{APE} unset (defaults to true)"),
+        ),
         _ => {}
     }
 
     let user = inherited("runAsUser", sc, pod_sc, |v| v.as_i64());
     let non_root = inherited("runAsNonRoot", sc, pod_sc, |v| v.as_bool());
-    let run_as_root = match (user, non_root) {
-        (Some((0, from)), _) => Some((Medium, format!("runAsUser: 0{from}"))),
-        (Some(_), _) => None,
-        (None, Some((false, from))) => Some((Low, format!("runAsNonRoot: false{from}"))),
-        (None, None) if full => Some((Low, "runAsNonRoot not set (image user decides)".into())),
-        (None, _) => None,
-    };
-    out.extend(run_as_root.map(|(severity, detail)| ("runAsRoot", severity, detail)));
+    match (user, non_root) {
+        (Some((0, from)), _) => push("runAsRoot", Medium, format!("runAsUser: 0{from}")),
+        (Some(_), _) => {}
+        (None, Some((false, from))) => push("runAsRoot", Low, format!("runAsNonRoot: false{from}")),
+        (None, None) if full => push(
+            "runAsRoot:default",
+            Low,
+            "runAsNonRoot not set (image user decides)".into(),
+        ),
+        (None, _) => {}
+    }
 
     match boolean(RORFS) {
-        Some(false) => out.push((RORFS, Low, format!("{RORFS}: false"))),
-        None if full => out.push((RORFS, Low, format!("{RORFS} unset"))),
+        Some(false) => push(RORFS, Low, format!("{RORFS}: false")),
+        None if full => push(
+            "readOnlyRootFilesystem:default",
+            Low,
+            format!("{RORFS} unset"),
+        ),
         _ => {}
+    }
+    // The one `capabilities` finding carries the names its detail lists, normalized.
+    if let Some(finding) = out.iter_mut().find(|f| f.kind == "capabilities") {
+        finding.caps = normalized;
     }
     out
 }
@@ -829,7 +925,12 @@ mod tests {
     fn findings(resource: &str, object: &str, body: Body) -> Vec<Finding> {
         let mut buf = object.as_bytes().to_vec();
         let tape = simd_json::to_tape(&mut buf).expect("test JSON parses");
-        inspect(resource, tape.as_value(), body)
+        let found = inspect(resource, tape.as_value(), body);
+        for f in &found {
+            assert!(KINDS.contains(&f.kind), "{} is not in KINDS", f.kind);
+            assert!(f.kind == "capabilities" || f.caps.is_empty(), "{f:?}");
+        }
+        found
     }
 
     /// Compares findings as "container kind severity: detail" lines (`-` for pod-level);
@@ -871,6 +972,81 @@ mod tests {
         assert_eq!(Severity::parse("HIGH"), Some(High));
         assert_eq!(Severity::parse("critical"), None);
         assert!(Low < Medium && Medium < High);
+        // The index stores the rank: comparisons of ranks are comparisons of severities.
+        for sev in Severity::ALL {
+            assert_eq!(Severity::from_rank(sev.rank()), Some(sev));
+        }
+        assert!(Low.rank() < Medium.rank() && Medium.rank() < High.rank());
+        assert_eq!(
+            (Severity::from_rank(0), Severity::from_rank(4)),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn explicit_and_defaulted_settings_are_told_apart() {
+        // `a` leaves everything to the API's defaults; `b` writes the same risks.
+        let explicit = json!({"runAsUser": 0, "allowPrivilegeEscalation": true,
+            "readOnlyRootFilesystem": false});
+        let spec = json!({"containers": [{"name": "a"},
+            {"name": "b", "securityContext": explicit},
+            {"name": "c", "securityContext": {"runAsNonRoot": false}}]});
+        let expected = "
+            a allowPrivilegeEscalation:default low: allowPrivilegeEscalation unset (defaults to true)
+            a runAsRoot:default low: runAsNonRoot not set (image user decides)
+            a readOnlyRootFilesystem:default low: readOnlyRootFilesystem unset
+            b allowPrivilegeEscalation medium: allowPrivilegeEscalation: true
+            b runAsRoot medium: runAsUser: 0
+            b readOnlyRootFilesystem low: readOnlyRootFilesystem: false
+            c allowPrivilegeEscalation:default low: allowPrivilegeEscalation unset (defaults to true)
+            c runAsRoot low: runAsNonRoot: false
+            c readOnlyRootFilesystem:default low: readOnlyRootFilesystem unset";
+        check("pods", pod(spec.clone()), Body::Full, expected);
+        // A patch leaves the rest unchanged, not defaulted: only what it writes.
+        let expected = "
+            b allowPrivilegeEscalation medium: allowPrivilegeEscalation: true
+            b runAsRoot medium: runAsUser: 0
+            b readOnlyRootFilesystem low: readOnlyRootFilesystem: false
+            c runAsRoot low: runAsNonRoot: false";
+        check("pods", pod(spec), Body::Patch, expected);
+        // Escalation implied by privileged is the privileged setting's doing, not a
+        // default, even with the field unset.
+        let spec = json!({"containers": [{"name": "p", "securityContext": {"privileged": true,
+            "runAsNonRoot": true, "readOnlyRootFilesystem": true}}]});
+        let expected = "
+            p privileged high: securityContext.privileged: true
+            p allowPrivilegeEscalation medium: allowPrivilegeEscalation implied by privileged";
+        check("pods", pod(spec), Body::Full, expected);
+    }
+
+    #[test]
+    fn a_writes_risk_is_its_kinds_caps_and_worst_severity() {
+        let spec = json!({"hostPID": true, "containers": [
+            {"name": "a", "securityContext": {"capabilities": {"add": ["net_admin", "CAP_SYS_ADMIN"]}}},
+            {"name": "b", "securityContext": {"capabilities": {"add": ["NET_ADMIN", "CAP_"]}}}]});
+        let found = findings("pods", &pod(spec).to_string(), Body::Full);
+        let risk = Risk::of(&found);
+        assert_eq!(
+            risk.kinds,
+            [
+                "allowPrivilegeEscalation",
+                "allowPrivilegeEscalation:default",
+                "capabilities",
+                "hostPID",
+                "readOnlyRootFilesystem:default",
+                "runAsRoot:default",
+            ]
+        );
+        assert_eq!(risk.caps, ["NET_ADMIN", "SYS_ADMIN"]);
+        assert_eq!(risk.worst, Some(High));
+        assert_eq!(Risk::of(&[]), Risk::default());
+        assert_eq!(Risk::of(&[]).worst, None);
+        let lows = findings(
+            "pods",
+            &pod(json!({"containers": [{"name": "a"}]})).to_string(),
+            Body::Full,
+        );
+        assert_eq!(Risk::of(&lows).worst, Some(Low));
     }
 
     #[test]
@@ -880,8 +1056,8 @@ mod tests {
         let expected = "
             nginx privileged high: securityContext.privileged: true
             nginx allowPrivilegeEscalation medium: allowPrivilegeEscalation implied by privileged
-            nginx runAsRoot low: runAsNonRoot not set (image user decides)
-            nginx readOnlyRootFilesystem low: readOnlyRootFilesystem unset";
+            nginx runAsRoot:default low: runAsNonRoot not set (image user decides)
+            nginx readOnlyRootFilesystem:default low: readOnlyRootFilesystem unset";
         check("pods", obj, Body::Full, expected);
     }
 
@@ -899,9 +1075,9 @@ mod tests {
         let mut expected = String::new();
         for name in ["a", "containers#1", "debug"] {
             expected += &format!("
-                {name} allowPrivilegeEscalation low: allowPrivilegeEscalation unset (defaults to true)
-                {name} runAsRoot low: runAsNonRoot not set (image user decides)
-                {name} readOnlyRootFilesystem low: readOnlyRootFilesystem unset");
+                {name} allowPrivilegeEscalation:default low: allowPrivilegeEscalation unset (defaults to true)
+                {name} runAsRoot:default low: runAsNonRoot not set (image user decides)
+                {name} readOnlyRootFilesystem:default low: readOnlyRootFilesystem unset");
         }
         check("pods", pod(spec), Body::Full, &expected);
     }
@@ -912,8 +1088,8 @@ mod tests {
             "containers": [{"name": "a", "securityContext": {"readOnlyRootFilesystem": true}},
                 {"name": "b", "securityContext": {"runAsUser": 0, "readOnlyRootFilesystem": true}}]});
         let expected = "
-            a allowPrivilegeEscalation low: allowPrivilegeEscalation unset (defaults to true)
-            b allowPrivilegeEscalation low: allowPrivilegeEscalation unset (defaults to true)
+            a allowPrivilegeEscalation:default low: allowPrivilegeEscalation unset (defaults to true)
+            b allowPrivilegeEscalation:default low: allowPrivilegeEscalation unset (defaults to true)
             b runAsRoot medium: runAsUser: 0";
         check("pods", pod(spec), Body::Full, expected);
     }
@@ -1212,6 +1388,19 @@ mod tests {
         );
         check("pods", with_caps(json!([])), Body::Full, "");
         check("pods", with_caps(json!("SYS_ADMIN")), Body::Full, "");
+        // The `cap:` names: normalized, each once, in the order written; the detail
+        // keeps the spelling of the body.
+        let caps = |add: Value| {
+            let found = findings("pods", &with_caps(add).to_string(), Body::Full);
+            let caps = found.iter().find(|f| f.kind == "capabilities");
+            caps.map(|f| f.caps.clone()).unwrap_or_default()
+        };
+        assert_eq!(
+            caps(json!([" cap_net_raw", "CAP_sys_admin", "SYS_ADMIN", "all"])),
+            ["NET_RAW", "SYS_ADMIN", "ALL"]
+        );
+        // An empty name is listed in the detail but is no capability.
+        assert_eq!(caps(json!(["CAP_", ""])), Vec::<String>::new());
     }
 
     #[test]

@@ -108,8 +108,15 @@ pub fn build(
     for image in images(r, json) {
         text(f.image, Some(&image));
     }
-    for kind in risks(r, json) {
+    let risk = risks(r, json);
+    for kind in &risk.kinds {
         text(f.risk, Some(kind));
+    }
+    for cap in &risk.caps {
+        text(f.cap, Some(cap));
+    }
+    if let Some(worst) = risk.worst {
+        doc.add_u64(f.severity, worst.rank());
     }
     if let Some(code) = r.code {
         doc.add_u64(f.code, code);
@@ -202,16 +209,18 @@ fn images(r: &Request<'_>, json: &[u8]) -> Vec<String> {
     }
 }
 
-/// The container checks a pod or workload write fails (`risk:privileged`), refused
-/// writes included (an attempt is a finding too), server-side dry runs not. The body is
-/// read whenever the event has one, whatever `level` says (log shippers drop it), with
-/// the parser and depth limit of ingest; `risk:unchecked` marks a salvaged body.
-fn risks(r: &Request<'_>, json: &[u8]) -> Vec<&'static str> {
+/// The container checks a pod or workload write fails (`risk:privileged`), the
+/// capabilities it adds (`cap:SYS_ADMIN`) and its worst finding (`severity:high`),
+/// refused writes included (an attempt is a finding too), server-side dry runs not: the
+/// findings `report immutability` lists, request by request. The body is read whenever
+/// the event has one, whatever `level` says (log shippers drop it), with the parser and
+/// depth limit of ingest; `risk:unchecked` marks a salvaged body.
+fn risks(r: &Request<'_>, json: &[u8]) -> podspec::Risk {
     if !r
         .resource
         .is_some_and(|res| podspec::POD_RESOURCES.contains(&res))
     {
-        return Vec::new();
+        return podspec::Risk::default();
     }
     let ephemeral = r.resource == Some("pods") && r.subresource == Some("ephemeralcontainers");
     let dry_run = r.request_uri.is_some_and(crate::model::is_dry_run);
@@ -219,16 +228,9 @@ fn risks(r: &Request<'_>, json: &[u8]) -> Vec<&'static str> {
         && (r.subresource.is_none_or(str::is_empty) || ephemeral)
         && !dry_run;
     if !writes_spec {
-        return Vec::new();
+        return podspec::Risk::default();
     }
-    let mut kinds: Vec<&'static str> = podspec::check_write(r, json)
-        .findings
-        .into_iter()
-        .map(|f| f.kind)
-        .collect();
-    kinds.sort_unstable();
-    kinds.dedup();
-    kinds
+    podspec::Risk::of(&podspec::check_write(r, json).findings)
 }
 
 /// The stored part of a document.

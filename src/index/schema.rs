@@ -44,6 +44,10 @@ pub struct Fields {
     pub image: Field,
     /// Container checks failed by a pod or workload body: privileged, hostPath, ….
     pub risk: Field,
+    /// Each capability a pod or workload body adds, normalized (`SYS_ADMIN`).
+    pub cap: Field,
+    /// The worst finding of a pod or workload write as a rank (`Severity::rank`).
+    pub severity: Field,
     /// Why the request's line was salvaged (`Request::salvaged`).
     pub salvaged: Field,
     /// `true` for a server-side dry run (`model::is_dry_run`): reports leave them out,
@@ -110,6 +114,9 @@ pub fn build() -> (Schema, Fields) {
         level: b.add_text_field("level", grouped.clone()),
         ip: b.add_text_field("ip", grouped.clone()),
         risk: b.add_text_field("risk", exact.clone()),
+        cap: b.add_text_field("cap", exact.clone()),
+        // Fast for `severity:*` and `!=` (tantivy's ExistsQuery reads the column).
+        severity: b.add_u64_field("severity", INDEXED | FAST),
         salvaged: b.add_text_field("salvaged", exact.clone()),
         dryrun: b.add_text_field("dryrun", exact.clone()),
         ipaddr: b.add_ip_addr_field("ipaddr", FAST),

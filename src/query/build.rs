@@ -48,6 +48,8 @@ pub fn index_field(fields: &Fields, f: Field) -> IndexField {
         Field::Command => fields.command,
         Field::Image => fields.image,
         Field::Risk => fields.risk,
+        Field::Cap => fields.cap,
+        Field::Severity => fields.severity,
         Field::Salvaged => fields.salvaged,
         Field::DryRun => fields.dryrun,
     }
@@ -94,7 +96,7 @@ impl Builder<'_> {
 
     fn field(&mut self, field: Field, value: &Value) -> Result<Box<dyn Query>> {
         match field.kind() {
-            FieldKind::Numeric => self.numeric(field, value),
+            FieldKind::Numeric | FieldKind::Severity => self.numeric(field, value),
             FieldKind::Text => self.text(field, value),
             FieldKind::Exact => {
                 let f = index_field(self.fields, field);

@@ -195,6 +195,7 @@ impl Engine {
 mod tests {
     use super::parse::MAX_NESTING;
     use super::*;
+    use serde_json::json;
 
     /// The deepest queries `parse` accepts, of each shape that nests, run on a 2 MiB
     /// stack (the TUI worker's) in a debug build: parsed, printed and parsed again,
@@ -247,5 +248,81 @@ mod tests {
             .expect("no stack overflow");
         assert!(counts[0] > 0);
         assert_eq!(counts[1..4], [counts[0]; 3]);
+    }
+
+    /// `risk`, `cap` and `severity` (index::document) of writes with the same privileged
+    /// pod body, kept or not by where they were sent.
+    #[test]
+    fn risk_cap_and_severity_are_indexed_for_the_writes_the_report_checks() {
+        let body = json!({"kind": "Pod", "spec": {"containers": [{"name": "c",
+            "securityContext": {"privileged": true, "capabilities": {"add": ["cap_bpf"]}}}]}});
+        let event = |n: u32, verb: &str, uri: &str, sub: Option<&str>, resource: &str| {
+            let mut object = json!({"resource": resource, "namespace": "prod", "name": "p"});
+            if let Some(sub) = sub {
+                object["subresource"] = json!(sub);
+            }
+            json!({
+                "kind": "Event", "apiVersion": "audit.k8s.io/v1", "stage": "ResponseComplete",
+                "auditID": format!("id-{n}"), "verb": verb, "requestURI": uri,
+                "user": {"username": "bob"}, "objectRef": object,
+                "responseStatus": {"code": 201}, "requestObject": body,
+                "requestReceivedTimestamp": format!("2026-03-01T10:00:0{n}.000000Z"),
+            })
+            .to_string()
+        };
+        let pods = "/api/v1/namespaces/prod/pods";
+        let lines = [
+            // 0, 1: a create and a patch, no `level` key: checked.
+            event(0, "create", pods, None, "pods"),
+            event(1, "patch", "/api/v1/namespaces/prod/pods/p", None, "pods"),
+            // 2: an ephemeral container added: checked.
+            event(2, "patch", pods, Some("ephemeralcontainers"), "pods"),
+            // 3: a dry run started nothing; 4: a status write holds no spec to run;
+            // 5: a read; 6: not a pod or workload.
+            event(3, "create", &format!("{pods}?dryRun=All"), None, "pods"),
+            event(4, "update", pods, Some("status"), "pods"),
+            event(5, "get", pods, None, "pods"),
+            event(6, "create", pods, None, "configmaps"),
+        ];
+        let logs = tempfile::tempdir().unwrap();
+        let log = logs.path().join("audit.log");
+        std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+        let (_dir, engine) = crate::testing::index_of(log);
+        let ids = |query: &str| {
+            let search = Search {
+                expr: parse_query(query, &[]).unwrap(),
+                since: None,
+                until: None,
+            };
+            let mut ids = Vec::new();
+            engine
+                .scan_stored(&search, &mut |stored| {
+                    let event: serde_json::Value = serde_json::from_slice(&stored.event).unwrap();
+                    ids.push(event["auditID"].as_str().unwrap().to_string());
+                    Ok(())
+                })
+                .unwrap();
+            ids.sort();
+            ids
+        };
+        let checked = ["id-0", "id-1", "id-2"];
+        for query in [
+            "risk:privileged",
+            "risk:capabilities",
+            "cap:BPF",
+            "severity:high",
+            "severity:>=medium",
+            "severity:*",
+        ] {
+            assert_eq!(ids(query), checked, "{query}");
+        }
+        // Only the create is a whole object: its unset settings are defaults. The patch
+        // and the ephemeral container are judged by what they send.
+        assert_eq!(ids("risk:runAsRoot:default"), ["id-0"]);
+        assert_eq!(ids("risk:runAsRoot*"), ["id-0"]);
+        assert_eq!(ids("risk:allowPrivilegeEscalation"), checked);
+        assert_eq!(ids("severity:<high"), Vec::<String>::new());
+        assert_eq!(ids("-severity:*"), ["id-3", "id-4", "id-5", "id-6"]);
+        assert_eq!(ids("cap:CAP_BPF OR cap:cap_bpf"), Vec::<String>::new());
     }
 }

@@ -29,8 +29,10 @@
 //!   So `uri:/api/v1/pods` is an exact value while `uri:/api/` is a regex; write
 //!   `uri:"/api/"` to match that literally. A value like `/a\/` is an unterminated regex.
 //! - Numeric fields (`code`): `403`, `>=400`, `<=`, `>`, `<`, `!=`, `=`, `4xx` (400..=499)
-//!   or `*`; quoting makes no difference there. Comparisons on other fields are errors,
-//!   since `name:>=5` is more likely a mistake than a name starting with `>=`.
+//!   or `*`; quoting makes no difference there. `severity` takes the names `low`,
+//!   `medium`, `high` (any case) the same way (`severity:>=medium`), and no number.
+//!   Comparisons on other fields are errors, since `name:>=5` is more likely a mistake
+//!   than a name starting with `>=`.
 //!
 //! `Display` for [`Expr`] prints a canonical query that parses back to an equal `Expr`
 //! (for anything `parse` returns), e.g. to show what a saved query expanded to.
@@ -111,7 +113,9 @@ fields! {
     Reason           "reason"   Text    "authorization reason or response message (matched as words)";
     Image            "image"    Exact   "container image in a pod or workload body (containers, init and ephemeral): image:nginx:1.27 image:registry.example.com/*";
     Command          "command"  Text    "exec/attach command, decoded from the URI (matched as words and phrases: command:\"cat /var/run/secrets\")";
-    Risk             "risk"     Exact   "container check failed by a pod or workload body: privileged, capabilities, hostNetwork, hostPID, hostIPC, hostPath, allowPrivilegeEscalation, runAsRoot, readOnlyRootFilesystem";
+    Risk             "risk"     Exact   "container check failed by a pod or workload body: privileged, capabilities, hostNetwork, hostPID, hostIPC, hostPath, allowPrivilegeEscalation, runAsRoot, readOnlyRootFilesystem (as written), the last three with :default when left unset (risk:runAsRoot:default; risk:runAsRoot* for both), unchecked";
+    Cap              "cap"      Exact   "each capability a pod or workload body adds (capabilities.add), upper-case without CAP_: cap:SYS_ADMIN cap:NET_ADMIN cap:ALL";
+    Severity         "severity" Severity "worst finding of a pod or workload write, as report immutability ranks it: low, medium, high; severity:>=medium severity:!=low severity:*";
     Salvaged         "salvaged" Exact   "why a request's line could not be read whole and only its envelope was indexed: too-long, too-deep, invalid-utf8, bad-string, bad-number, invalid-json";
     DryRun           "dryrun"   Exact   "true for a server-side dry run, which changed nothing: a dryRun parameter whose every value is All, read as the apiserver reads the URI";
 }
@@ -140,6 +144,10 @@ pub enum FieldKind {
     Exact,
     Text,
     Numeric,
+    /// A severity name (`low`, `medium`, `high`) or a comparison of one, parsed to
+    /// [`Value::Compare`] of its rank (`podspec::Severity::rank`): a number field whose
+    /// numbers are written as names.
+    Severity,
 }
 
 /// What a value is read for: a field, or a body path (whole values, with number
@@ -502,9 +510,9 @@ impl Parser<'_> {
             return Err(self.err(start, format!("expected a value after \"{typed}:\"")));
         }
         let kind = target.kind();
-        let numeric = kind == FieldKind::Numeric;
+        let ordered = matches!(kind, FieldKind::Numeric | FieldKind::Severity);
         // `!=` on a field with several values: some value does not match.
-        let some_not = !numeric && self.chars.get(start..start + 2) == Some(&['!', '='][..]);
+        let some_not = !ordered && self.chars.get(start..start + 2) == Some(&['!', '='][..]);
         if some_not {
             if kind == FieldKind::Text {
                 let message = format!(
@@ -535,24 +543,36 @@ impl Parser<'_> {
     /// A value without `!=`.
     fn plain_value(&mut self, target: Target, typed: &str) -> Result<Value, SyntaxError> {
         let start = self.i;
-        let numeric = target.kind() == FieldKind::Numeric;
+        let ordered = matches!(target.kind(), FieldKind::Numeric | FieldKind::Severity);
         let quoted = self.peek_char() == Some('"');
         let text = if quoted {
             self.quoted()?
         } else {
-            // Numeric fields take no regex, so `code:/4../` gets the numeric message.
-            if let Some(pattern) = if numeric { None } else { self.regex() } {
+            // Ordered fields take no regex, so `code:/4../` gets the numeric message.
+            if let Some(pattern) = if ordered { None } else { self.regex() } {
                 return Ok(Value::Regex(pattern));
             }
             self.bare(false)?
         };
-        if numeric {
-            return numeric_value(&text).ok_or_else(|| {
-                let message = format!(
-                    "\"{typed}\" takes a number, comparison (>=400) or 4xx; got \"{text}\""
-                );
-                self.err(start, message)
-            });
+        match target.kind() {
+            FieldKind::Numeric => {
+                return numeric_value(&text).ok_or_else(|| {
+                    let message = format!(
+                        "\"{typed}\" takes a number, comparison (>=400) or 4xx; got \"{text}\""
+                    );
+                    self.err(start, message)
+                });
+            }
+            FieldKind::Severity => {
+                return severity_value(&text).ok_or_else(|| {
+                    let message = format!(
+                        "\"{typed}\" takes low, medium or high, or a comparison of them \
+                         (>=medium, !=low), or *; got \"{text}\""
+                    );
+                    self.err(start, message)
+                });
+            }
+            FieldKind::Exact | FieldKind::Text => {}
         }
         if quoted {
             return Ok(Value::Exact(text));
@@ -577,10 +597,12 @@ impl Parser<'_> {
                     )),
                 };
             }
-            let numeric = Field::ALL.iter().filter(|f| f.kind() == FieldKind::Numeric);
-            let names: Vec<&str> = numeric.map(|f| f.name()).collect();
+            let ordered = Field::ALL
+                .iter()
+                .filter(|f| matches!(f.kind(), FieldKind::Numeric | FieldKind::Severity));
+            let names: Vec<&str> = ordered.map(|f| f.name()).collect();
             let message = format!(
-                "comparison \"{}\" only works on numeric fields ({}) and body fields; quote the value to match it literally",
+                "comparison \"{}\" only works on ordered fields ({}) and body fields; quote the value to match it literally",
                 op.symbol(),
                 names.join(", ")
             );
@@ -798,6 +820,21 @@ fn numeric_value(text: &str) -> Option<Value> {
     text.parse().ok().map(|n| Value::Compare(CmpOp::Eq, n))
 }
 
+/// A value of a severity field, None when it is not one: a name (any case), a
+/// comparison of a name, or `*`. Numbers are refused: `severity:2` would say nothing
+/// about which severity it means.
+fn severity_value(text: &str) -> Option<Value> {
+    use crate::podspec::Severity;
+    if text == "*" {
+        return Some(Value::Any);
+    }
+    let (op, name) = CmpOp::split(text).unwrap_or((CmpOp::Eq, text));
+    let severity = Severity::ALL
+        .into_iter()
+        .find(|s| s.as_str().eq_ignore_ascii_case(name))?;
+    Some(Value::Compare(op, severity.rank()))
+}
+
 /// Whether `s` must be quoted to read back as the same exact value (or free word).
 fn needs_quotes(s: &str, free_word: bool) -> bool {
     let special = s.is_empty()
@@ -843,7 +880,16 @@ impl fmt::Display for Expr {
             }
             Expr::Not(inner) => write!(f, "-{inner}"),
             Expr::Text(text) => write_maybe_quoted(f, text, true),
-            Expr::Field(field, value) => write_value(f, field.name(), value),
+            Expr::Field(field, value) => {
+                if field.kind() == FieldKind::Severity
+                    && let Value::Compare(op, rank) = value
+                    && let Some(severity) = crate::podspec::Severity::from_rank(*rank)
+                {
+                    let op = if *op == CmpOp::Eq { "" } else { op.symbol() };
+                    return write!(f, "{}:{op}{}", field.name(), severity.as_str());
+                }
+                write_value(f, field.name(), value)
+            }
             Expr::Body(path, value) => write_value(f, &path.to_string(), value),
         }
     }
@@ -992,8 +1038,10 @@ mod tests {
         let e = err("name:>=5");
         assert!(
             e.message.starts_with(
-                "comparison \">=\" only works on numeric fields (code) and body fields;"
-            )
+                "comparison \">=\" only works on ordered fields (code, severity) and body fields;"
+            ),
+            "{}",
+            e.message
         );
     }
 
@@ -1119,6 +1167,49 @@ mod tests {
         ] {
             let e = err(bad);
             assert!(e.message.contains(message), "{bad}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn severity_values_are_names() {
+        let cases = [
+            ("severity:high", Value::Compare(CmpOp::Eq, 3)),
+            ("severity:=low", Value::Compare(CmpOp::Eq, 1)),
+            ("Severity:HIGH", Value::Compare(CmpOp::Eq, 3)),
+            ("severity:\"medium\"", Value::Compare(CmpOp::Eq, 2)),
+            ("severity:>=medium", Value::Compare(CmpOp::Ge, 2)),
+            ("severity:>low", Value::Compare(CmpOp::Gt, 1)),
+            ("severity:<high", Value::Compare(CmpOp::Lt, 3)),
+            ("severity:<=Medium", Value::Compare(CmpOp::Le, 2)),
+            ("severity:!=low", Value::Compare(CmpOp::Ne, 1)),
+            ("severity:*", Value::Any),
+        ];
+        for (query, want) in cases {
+            assert_eq!(p(query), Expr::Field(Severity, want), "{query}");
+        }
+        // Printed back by name, lower-case.
+        assert_eq!(p("severity:>=Medium").to_string(), "severity:>=medium");
+        assert_eq!(p("severity:\"HIGH\"").to_string(), "severity:high");
+        for bad in [
+            "severity:2",
+            "severity:>=2",
+            "severity:critical",
+            "severity:hi*",
+            "severity:/h.*/",
+            "severity:4xx",
+            "severity:>=",
+            "severity:\" high\"",
+        ] {
+            let e = err(bad);
+            assert_eq!(e.position, 9, "{bad}");
+            assert!(
+                e.message.starts_with(
+                    "\"severity\" takes low, medium or high, or a comparison of them \
+                     (>=medium, !=low), or *; got "
+                ),
+                "{bad}: {}",
+                e.message
+            );
         }
     }
 
@@ -1339,6 +1430,8 @@ mod tests {
             "user:\"system:serviceaccount:ns:sa\" (verb:get OR verb:list) -ns:kube-system",
             "NOT decision:forbid OR -(a b) c",
             "code:>=400 code:<500 code:>399 code:<=499 code:!=200 code:=3 code:4xx code:*",
+            "severity:high severity:>=medium severity:>low severity:<=medium severity:!=low severity:*",
+            "risk:runAsRoot:default risk:runAsRoot* cap:SYS_ADMIN cap:NET_*",
             "name:db-* name:* name:\"db-*\" name:\"*\" name:** name:\"\" apigroup:\"\"",
             r"name:/db-.*/ uri:/a\/b/ name:/(a|b)/ name:/x\\\// reason:/\s/ name://",
             "uri:/api/v1/pods uri:\"/api/\" name:\"/a\\\\/\" name:\">=5\" name:\"!=x\" name:!x",

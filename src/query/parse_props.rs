@@ -8,9 +8,10 @@
 //! - `All` only for an empty query: it has no written form inside a larger one.
 //! - `And`/`Or` with at least two children, none of the same kind: `a (b c)` and
 //!   `a b c` parse alike, so nested And (or Or) is flattened into its parent.
-//! - Values by field kind: `code` takes comparisons, `Nxx` ranges and `*`; every other
-//!   field exact values (anything at all, quoted when needed), prefixes, `*` and
-//!   regexes, whose texts are limited to what their bare syntax can spell.
+//! - Values by field kind: `code` takes comparisons, `Nxx` ranges and `*`; `severity`
+//!   comparisons of the ranks its names stand for, and `*`; every other field exact
+//!   values (anything at all, quoted when needed), prefixes, `*` and regexes, whose
+//!   texts are limited to what their bare syntax can spell.
 
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -141,6 +142,25 @@ fn numeric_value() -> impl Strategy<Value = Value> {
     ]
 }
 
+/// A severity: a comparison of one of the ranks the names stand for, or `*`.
+fn severity_value() -> impl Strategy<Value = Value> {
+    let op = select(
+        &[
+            CmpOp::Eq,
+            CmpOp::Ne,
+            CmpOp::Lt,
+            CmpOp::Le,
+            CmpOp::Gt,
+            CmpOp::Ge,
+        ][..],
+    );
+    let rank = select(&crate::podspec::Severity::ALL[..]).prop_map(|s| s.rank());
+    prop_oneof![
+        4 => (op, rank).prop_map(|(op, n)| Value::Compare(op, n)),
+        1 => Just(Value::Any),
+    ]
+}
+
 fn other_value() -> impl Strategy<Value = Value> {
     prop_oneof![
         6 => hostile_string().prop_map(Value::Exact),
@@ -167,6 +187,7 @@ fn field_term() -> impl Strategy<Value = Expr> {
     select(Field::ALL).prop_flat_map(|field| {
         let value = match field.kind() {
             FieldKind::Numeric => numeric_value().boxed(),
+            FieldKind::Severity => severity_value().boxed(),
             FieldKind::Exact => whole_value().boxed(),
             FieldKind::Text => other_value().boxed(),
         };
@@ -245,6 +266,11 @@ fn query_text() -> impl Strategy<Value = String> {
     );
     let value = prop_oneof![piece().prop_map(|v| bare(&v)), quoted()];
     let code = select(&["403", ">=400", "<5", "4xx", "*", "\"200\"", "x"][..]);
+    let severity = select(
+        &[
+            "high", ">=medium", "!=LOW", "\"low\"", "*", "2", "hi*", ">=",
+        ][..],
+    );
     let syntax = select(
         &[
             "(", ")", "-", "NOT", "OR", "AND", "\"", "\\", "*", "/", ">=", "4xx", "@reads",
@@ -254,6 +280,7 @@ fn query_text() -> impl Strategy<Value = String> {
     let token = prop_oneof![
         3 => (field, value).prop_map(|(f, v)| format!("{f}{v}")),
         1 => code.prop_map(|v| format!("code:{v}")),
+        1 => severity.prop_map(|v| format!("severity:{v}")),
         2 => quoted(),
         2 => syntax.prop_map(String::from),
         3 => piece(),

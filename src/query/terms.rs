@@ -28,6 +28,7 @@ impl Engine {
     /// - Exact fields: their whole values, straight from the term dictionary.
     /// - `code`: the response codes present; its terms are numbers, so `prefix` is
     ///   matched against their decimal form (there are only a few distinct codes).
+    /// - `severity`: the names of the severities present (`high`), from their ranks.
     /// - Text fields (ua, uri, reason) give nothing: their terms are lower-cased words,
     ///   not values one could type after `field:` and match as written.
     ///
@@ -52,6 +53,13 @@ impl Engine {
                 let bytes: [u8; 8] = key.try_into().ok()?;
                 let value = u64::from_be_bytes(bytes).to_string();
                 value.starts_with(prefix).then_some(value)
+            }),
+            // Ranks, offered by the names the query takes.
+            FieldKind::Severity => self.top_terms(field, b"", limit, |key| {
+                let bytes: [u8; 8] = key.try_into().ok()?;
+                let severity = crate::podspec::Severity::from_rank(u64::from_be_bytes(bytes))?;
+                let value = severity.as_str();
+                value.starts_with(prefix).then(|| value.to_string())
             }),
         }
     }
@@ -233,5 +241,22 @@ mod tests {
         for field in [Field::UserAgent, Field::RequestUri, Field::Reason] {
             assert_eq!(engine.values(field, "", 10).unwrap(), [], "{field:?}");
         }
+    }
+
+    #[test]
+    fn severities_are_offered_by_name() {
+        let (_dir, engine) = samples();
+        // debug-tools is high; the report-runner Deployment and its pod only leave
+        // defaults open.
+        let severities = engine.values(Field::Severity, "", 10).unwrap();
+        assert_eq!(
+            severities,
+            [("low".to_string(), 2), ("high".to_string(), 1)]
+        );
+        for (name, n) in &severities {
+            assert_eq!(*n, count(&engine, &format!("severity:{name}")), "{name}");
+        }
+        let h = engine.values(Field::Severity, "h", 10).unwrap();
+        assert_eq!(h, [("high".to_string(), 1)]);
     }
 }

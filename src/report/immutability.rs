@@ -1,7 +1,9 @@
 //! `report immutability`: the container-immutability checklist.
 //!
 //! - `findings`: pods and pod templates written with privileged or mutable containers
-//!   (checks in `podspec`), one row per container and check.
+//!   (checks in `podspec`), one row per container and check. A request's `kind`s,
+//!   `cap`s and worst `severity` are what the index holds for it in `risk`, `cap` and
+//!   `severity` (`index::document`), so a query finds exactly the writes listed here.
 //! - `runtime`: exec, attach, `kubectl cp`, port-forward and ephemeral containers: ways
 //!   into a running container, with the decoded command.
 //! - `coverage`: pod writes logged without bodies (Metadata level) cannot be inspected;
@@ -114,6 +116,7 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
                     Cell::text(&resource_path),
                     Cell::Text(f.container),
                     Cell::text(f.kind),
+                    Cell::List(f.caps),
                     Cell::text(f.severity.as_str()),
                     Cell::text(f.detail),
                     r.code.map_or(Cell::Text(None), Cell::Count),
@@ -137,6 +140,7 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
             "resource",
             "container",
             "kind",
+            "cap",
             "severity",
             "detail",
             "code",

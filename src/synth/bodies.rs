@@ -112,7 +112,8 @@ fn object(rng: &mut Rng, resource: &str, namespace: &str, name: &str) -> Value {
         }
         "Secret" => {
             object["type"] = json!("Opaque");
-            object["data"] = json!({"password": "c2VjcmV0LXZhbHVlLTEyMzQ1Njc4OTA=", "username": "YWRtaW4="});
+            object["data"] =
+                json!({"password": "c2VjcmV0LXZhbHVlLTEyMzQ1Njc4OTA=", "username": "YWRtaW4="});
         }
         "ConfigMap" => {
             let lines: Vec<String> = (0..40)

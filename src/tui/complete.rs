@@ -280,6 +280,8 @@ mod tests {
                 Field::Namespace => NAMES,
                 Field::User => &["system:admin", "system:node:n1", "alice"],
                 Field::Code => &["200", "403", "404"],
+                // What the index offers for severity: the names of its ranks.
+                Field::Severity => &["high", "low"],
                 _ => &[],
             };
             list.iter()
@@ -322,7 +324,10 @@ mod tests {
         let c = at_end("res").unwrap();
         assert_eq!((c.start, c.end), (0, 3));
         assert_eq!(c.candidates, ["resource:"]);
-        assert_eq!(candidates("s"), ["sa:", "sub:", "stage:", "salvaged:"]);
+        assert_eq!(
+            candidates("s"),
+            ["sa:", "sub:", "stage:", "severity:", "salvaged:"]
+        );
         assert_eq!(candidates("RES"), ["resource:"], "field names ignore case");
         assert_eq!(candidates("verb:get r"), ["resource:", "reason:", "risk:"]);
         // An empty word offers every field.
@@ -396,6 +401,10 @@ mod tests {
             ["user:system:admin", "user:system:node:n1"]
         );
         assert_eq!(candidates("code:4"), ["code:403", "code:404"]);
+        // Severity names are written bare and parse back as the severity.
+        assert_eq!(candidates("severity:h"), ["severity:high"]);
+        let high = parse("severity:high", &no_saved).unwrap();
+        assert_eq!(high.to_string(), "severity:high");
         // The field name is kept as typed.
         assert_eq!(candidates("Namespace:kube-s"), ["Namespace:kube-system"]);
         // A star typed for a prefix is replaced too.

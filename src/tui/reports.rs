@@ -213,7 +213,8 @@ fn token_request(row: &Row<'_>) -> Option<Expr> {
 // --- immutability ----------------------------------------------------------------
 
 /// The write that carried the finding. Without an audit ID, the writes of that object
-/// by that actor the report reads (its time is not expressible as a query).
+/// by that actor the report reads (its time is not expressible as a query) that have
+/// this finding: the `kind` is the write's `risk` term.
 fn finding(row: &Row<'_>) -> Option<Expr> {
     if let Some(id) = row.audit_id() {
         return Some(id);
@@ -226,6 +227,7 @@ fn finding(row: &Row<'_>) -> Option<Expr> {
         written_name(row)?,
         row.is(Field::User, "user")?,
         row.is(Field::ImpersonatedUser, "impersonatedUser")?,
+        row.is(Field::Risk, "kind")?,
     ]);
     Some(and(parts))
 }
@@ -683,6 +685,40 @@ mod tests {
         }
         // 4 created pods, 14 findings, 5 ways into containers in sample-logs.
         assert_eq!(drills.len(), 4 + 14 + 5);
+    }
+
+    /// The TUI shows the report's findings as the CLI does: a defaulted setting by its
+    /// own kind, the capabilities by name; a row without an audit ID drills by its kind.
+    #[test]
+    fn findings_show_kind_cap_and_severity_and_drill_by_kind() {
+        let (_dir, engine) = samples();
+        let kind = Kind::Immutability(immutability::Filter {
+            min_severity: crate::podspec::Severity::Low,
+        });
+        let report = crate::report::run(&engine, &kind, &search(Expr::All)).unwrap();
+        let shown = view(&report, &Expr::All);
+        let findings = section(&shown, "findings");
+        let column = |name: &str| findings.headers.iter().position(|h| h == name).unwrap();
+        let (kind, cap, severity) = (column("KIND"), column("CAP"), column("SEVERITY"));
+        let rows: Vec<String> = findings
+            .rows
+            .iter()
+            .map(|r| format!("{} [{}] {}", r[kind], r[cap], r[severity]))
+            .collect();
+        assert!(
+            rows.contains(&"capabilities [SYS_ADMIN] high".to_string()),
+            "{rows:?}"
+        );
+        assert!(
+            rows.contains(&"runAsRoot:default [] low".to_string()),
+            "{rows:?}"
+        );
+        let drills = id_less_drills(&engine);
+        let (_, _, drill) = drills
+            .iter()
+            .find(|(key, _, text)| *key == "findings" && text.contains("runAsRoot"))
+            .unwrap();
+        assert!(drill.contains("risk:runAsRoot:default"), "{drill}");
     }
 
     /// (section, audit ID, drill query) of every row of the serviceaccounts and

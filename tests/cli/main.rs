@@ -15,6 +15,7 @@ mod query_syntax;
 mod redaction;
 mod report_goldens;
 mod reports;
+mod risk;
 mod salvage;
 mod samples;
 mod stage_props;

@@ -312,8 +312,8 @@ fn immutability_report_checks_bodies_and_says_what_it_could_not_see() {
             "hostNetwork high",
             "privileged high",
             "allowPrivilegeEscalation medium",
-            "runAsRoot low",
-            "readOnlyRootFilesystem low"
+            "runAsRoot:default low",
+            "readOnlyRootFilesystem:default low"
         ]
     );
     assert!(of("p2").is_empty(), "the hardened pod: {:?}", of("p2"));
@@ -371,7 +371,10 @@ fn immutability_report_checks_bodies_and_says_what_it_could_not_see() {
         3,
         "p1, the patch, and the refused p5"
     );
-    assert_eq!(k.count("risk:readOnlyRootFilesystem"), 2);
+    // p1 and p5 leave the root filesystem writable by default; nobody wrote `false`.
+    assert_eq!(k.count("risk:readOnlyRootFilesystem:default"), 2);
+    assert_eq!(k.count("risk:readOnlyRootFilesystem"), 0);
+    assert_eq!(k.count("risk:readOnlyRootFilesystem*"), 2);
 
     let high = k.run(&[
         "report",

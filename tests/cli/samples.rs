@@ -87,6 +87,18 @@ fn the_story_is_found_by_the_readme_commands() {
     assert_eq!(created.len(), 1);
     let spec = &created[0]["event"]["requestObject"]["spec"];
     assert_eq!(spec["containers"][0]["securityContext"]["privileged"], true);
+    // Found by what it asked for, and as the only high-severity write.
+    for query in [
+        "severity:high",
+        "cap:SYS_ADMIN",
+        "risk:hostPID risk:privileged",
+    ] {
+        assert_eq!(
+            column(&k.rows(query, &[]), "name"),
+            ["debug-tools"],
+            "{query}"
+        );
+    }
 
     // Impersonation.
     assert_eq!(column(&k.rows("as:*", &[]), "user"), [facts::IMPERSONATOR]);
