@@ -438,3 +438,117 @@ pub fn parse_number(text: &str) -> Option<f64> {
     }
     text.parse::<f64>().ok().filter(|n| n.is_finite())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matcher(value: Value) -> Matcher {
+        Matcher::new(&value).unwrap()
+    }
+
+    fn regex(pattern: &str) -> Matcher {
+        matcher(Value::Regex(pattern.to_string()))
+    }
+
+    #[test]
+    fn a_regex_searches_and_its_anchors_keep_to_the_right_pieces() {
+        let search = regex("AKIA[0-9A-Z]{4}");
+        assert!(search.accepts(TAG_STRING, "key = AKIAABCD\n"));
+        assert!(search.accepts(TAG_CONTINUED, "…AKIAABCD"));
+        assert!(!search.accepts(crate::index::body::TAG_EMPTY, ""));
+        let start = regex("^AKIA");
+        assert!(start.accepts(TAG_HEAD, "AKIA…"));
+        assert!(
+            !start.accepts(TAG_CONTINUED, "AKIA…"),
+            "a later piece has no start"
+        );
+        let end = regex("EXAMPLE$");
+        assert!(end.accepts(TAG_CONTINUED, "…EXAMPLE"));
+        assert!(
+            !end.accepts(TAG_HEAD, "…EXAMPLE"),
+            "the first piece has no end"
+        );
+        assert!(!regex(r"EXAMPLE\$").accepts(TAG_CONTINUED, "EXAMPLE"));
+    }
+
+    #[test]
+    fn exact_values_match_strings_numbers_and_booleans_as_json_writes_them() {
+        let ten = matcher(Value::Exact("10".into()));
+        assert!(ten.accepts(TAG_STRING, "10"));
+        assert!(ten.accepts(TAG_NUMBER, "10"));
+        assert!(ten.accepts(TAG_NUMBER, "1e1"));
+        assert!(
+            !ten.accepts(TAG_HEAD, "10"),
+            "a long string's first piece is not the string"
+        );
+        let yes = matcher(Value::Exact("true".into()));
+        assert!(yes.accepts(TAG_BOOL, "true") && yes.accepts(TAG_STRING, "true"));
+        assert!(!yes.accepts(TAG_BOOL, "false"));
+        let more = matcher(Value::Number(CmpOp::Gt, "2.5".into()));
+        assert!(more.accepts(TAG_NUMBER, "3") && !more.accepts(TAG_NUMBER, "2.5"));
+        assert!(
+            !more.accepts(TAG_STRING, "3"),
+            "a string is not compared as a number"
+        );
+        assert_eq!(parse_number("1e400"), None);
+        assert_eq!(parse_number("0x10"), None);
+        assert_eq!(parse_number("-1.5E2"), Some(-150.0));
+    }
+
+    #[test]
+    fn not_equal_is_some_value_other_than_it_never_a_container() {
+        let not_get = matcher(Value::SomeNot(Box::new(Value::Exact("get".into()))));
+        assert!(not_get.accepts(TAG_STRING, "list"));
+        assert!(!not_get.accepts(TAG_STRING, "get"));
+        assert!(!not_get.accepts(crate::index::body::TAG_EMPTY, ""));
+        assert!(
+            !not_get.accepts(TAG_CONTINUED, "list"),
+            "a later piece is part of a value"
+        );
+    }
+
+    #[test]
+    fn paths_match_key_by_key() {
+        let pattern = |keys: &[Option<&str>]| -> Vec<KeyMatch> {
+            keys.iter()
+                .map(|k| match k {
+                    Some(k) => KeyMatch::Is(encoded_key(k)),
+                    None => KeyMatch::Any,
+                })
+                .collect()
+        };
+        let keys = |ks: &[&str]| -> String { ks.iter().map(|k| encoded_key(k)).collect() };
+        let p = pattern(&[Some("data"), None]);
+        assert!(matches!(
+            path_match(&p, &keys(&["data", "a.b"])),
+            PathMatch::Exact
+        ));
+        assert!(matches!(
+            path_match(&p, &keys(&["data", "a", "b"])),
+            PathMatch::Below
+        ));
+        assert!(matches!(path_match(&p, &keys(&["data"])), PathMatch::No));
+        assert!(matches!(
+            path_match(&p, &keys(&["spec", "x"])),
+            PathMatch::No
+        ));
+        let found = vec![
+            KeyMatch::Is(encoded_key("data")),
+            KeyMatch::Found(Regex::new("(?i)pass").unwrap()),
+        ];
+        assert!(matches!(
+            path_match(&found, &keys(&["data", "DB_PASSWORD"])),
+            PathMatch::Exact
+        ));
+        assert!(matches!(
+            path_match(&found, &keys(&["data", "user"])),
+            PathMatch::No
+        ));
+        // A key holding the separator is one key, not two.
+        assert!(matches!(
+            path_match(&pattern(&[Some("spec"), Some("x")]), &keys(&["spec\u{1}x"])),
+            PathMatch::No
+        ));
+    }
+}
