@@ -81,9 +81,20 @@ pub fn terms(event: &Value<'_>, out: &mut Vec<String>) {
     };
     for (root, key) in [(REQUEST, "requestObject"), (RESPONSE, "responseObject")] {
         // Go's decoder keeps the last copy of a key, matched as it matches struct fields.
-        if let Some(body) = last_member(members, key) {
-            flatten(body, String::from(root), out);
+        let Some(body) = last_member(members, key) else {
+            continue;
+        };
+        // A forwarder may hand the body on as a JSON string: its content is the body.
+        if let Value::String(text) = body
+            && text.trim_start().starts_with(['{', '['])
+        {
+            let mut buf = text.as_bytes().to_vec();
+            if let Ok(parsed) = simd_json::to_borrowed_value(&mut buf) {
+                flatten(&parsed, String::from(root), out);
+                continue;
+            }
         }
+        flatten(body, String::from(root), out);
     }
 }
 
@@ -322,6 +333,20 @@ mod tests {
             [
                 t('q', &["spec\u{1}hostNetwork"], 'b', "true"),
                 t('q', &["b\u{0}s\u{2}"], 'n', "2"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_body_handed_on_as_a_json_string_is_read_as_its_content() {
+        let got = terms_of(
+            r#"{"requestObject":"{\"spec\":{\"type\":\"NodePort\"}}","responseObject":"plain"}"#,
+        );
+        assert_eq!(
+            got,
+            [
+                t('q', &["spec", "type"], 's', "NodePort"),
+                t('p', &[], 's', "plain")
             ]
         );
     }
