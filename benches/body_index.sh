@@ -63,11 +63,12 @@ awk -v b="$BYTES" '{w[$1]=$2; c[$1]=$3; i[$1]=$4} END{
 echo
 echo "== query latency on the new index, whole process, median of 11 (--count)"
 for q in 'verb:patch resource:pods' 'user:system:kube-scheduler' \
-         'req.spec.containers.image:registry.example.com/*' 'resp.status.phase:Running' \
+         'resp.spec.containers.image:registry.example.com/*' 'resp.status.phase:Running' \
          'req.spec.replicas:>3' 'req.data.*:/key_1 = value/' 'body.metadata.labels.*:Helm' \
-         'image:!=registry.example.com/*' '-req.spec.containers:* resource:pods verb:patch'; do
+         'image:!=registry.example.com/*' 'resource:pods verb:patch -req.spec:*'; do
   for _ in $(seq 11); do
-    s=$(date +%s%N); n=$($NEW query --index "$WORK/index-new" --count "$q"); e=$(date +%s%N)
+    # Exit 1 is "no match", still an answer.
+    s=$(date +%s%N); n=$($NEW query --index "$WORK/index-new" --count "$q" || true); e=$(date +%s%N)
     echo "$(( (e - s) / 1000 )) $n"
   done | sort -n | awk -v q="$q" '{a[NR]=$1; n=$2} END{printf "  %8.1f ms  %8d hits  %s\n", a[6]/1000, n, q}'
 done

@@ -21,6 +21,8 @@
 //!   `b` `true` or `false`, `o` an object or list holding no value (empty, or nulls only),
 //!   which is present all the same (`PATH:*`). Null is no value: `-PATH:*` is absent or null.
 //!
+//! `metadata.managedFields` is left out (see [`METADATA`]).
+//!
 //! Bodies are indexed wherever the event holds one, whatever its `level` says, and
 //! whatever their size (a term is at most a key and a piece; keys are cut at [`KEY_MAX`]
 //! bytes). They are read from the stored event, after redaction: a Secret's values are
@@ -46,6 +48,12 @@ pub const TAG_CONTINUED: char = 'c';
 pub const TAG_NUMBER: char = 'n';
 pub const TAG_BOOL: char = 'b';
 pub const TAG_EMPTY: char = 'o';
+
+/// The path of an object's `metadata`, whose `managedFields` are not indexed: field
+/// ownership bookkeeping the apiserver writes, half the keys of a typical body and
+/// unique per object (`k:{"uid":…}`), which no investigation asks about. They stay in
+/// the stored event.
+const METADATA: &str = "\u{1}metadata";
 
 /// Strings longer than this are indexed in pieces: tantivy drops a term over 64 KiB,
 /// and a few long pieces cost the term dictionary less than one huge term.
@@ -176,7 +184,11 @@ fn flatten(value: &Value<'_>, path: String, out: &mut Vec<String>) {
                     out.push(leaf(&path, TAG_EMPTY, ""));
                 }
                 let children: Vec<_> = members.iter().collect();
+                let metadata = path.ends_with(METADATA);
                 for (key, member) in children.into_iter().rev() {
+                    if metadata && key == "managedFields" {
+                        continue;
+                    }
                     let mut child = path.clone();
                     push_key(&mut child, key);
                     stack.push((member, child));
@@ -299,7 +311,7 @@ mod tests {
     #[test]
     fn values_become_path_terms_lists_flattened_nulls_left_out() {
         let got = terms_of(
-            r#"{"verb":"create","requestObject":{"spec":{"replicas":3,"ratio":0.5,"on":true,
+            r#"{"verb":"create","requestObject":{"metadata":{"managedFields":[{"manager":"m"}]},"spec":{"replicas":3,"ratio":0.5,"on":true,
                 "containers":[{"image":"a"},{"image":"b","args":[]}],"x":null,"sel":{"k":null}}},
                 "responseObject":{"metadata":{"labels":{"app.kubernetes.io/name":"web"}}}}"#,
         );
