@@ -164,7 +164,11 @@ def query_seeds():
                'name:db-* -ns:kube-system', '@secret-reads -@exec', '@both', '@self', '@empty',
                'name:"db-*"', 'apigroup:""', 'ns:a AND (b OR "c d")', '', '((x))',
                'severity:>=medium -severity:HIGH severity:* cap:SYS_ADMIN',
-               'risk:runAsRoot:default OR risk:runAsRoot* severity:!=low', 'severity:2']
+               'risk:runAsRoot:default OR risk:runAsRoot* severity:!=low', 'severity:2',
+               'req.metadata.labels."app.kubernetes.io/name":web body.*.x:/a\\/b/',
+               r'req.data./(?i)passw\/d/:* -resp.spec.tls:* req.spec.replicas:>=1e1',
+               'image:!=registry.example.com/* group:!=/system:.*/ req.rules.verbs:"*"',
+               'req..x req.a.:1 REQ.A:!=!=1 resp."unclosed:1']
     queries += [(f"syntax-{i:02}", q) for i, q in enumerate(corners)]
     for name, q in queries:
         write("query_parse", name, q.encode())
