@@ -4,6 +4,7 @@
 mod common;
 
 mod corpus;
+mod counts;
 mod exit_codes;
 mod follow;
 mod formats;
