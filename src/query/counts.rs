@@ -12,20 +12,19 @@
 //! request once under each distinct value; a request without the field counts under the
 //! absent key (`None`). With several fields, a request counts once per combination.
 
+mod tally;
+
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use tantivy::columnar::Column;
 use tantivy::schema::{FieldType, Schema};
-use tantivy::{DocId, SegmentReader};
 
 use super::build::index_field;
 use super::parse::{CmpOp, Expr, Field, FieldKind, Value};
-use super::scan::{StrValues, time_values};
 use super::{Engine, Search};
 use crate::error::{Error, Result};
 use crate::index::schema::Fields;
+use tally::{SegmentTally, Totals};
 
 /// Combinations of values one request may count under. Several multi-valued fields
 /// multiply (a hostile request with 100,000 groups and 100,000 source IPs would be
@@ -215,194 +214,67 @@ impl Engine {
         if let Some(done) = segment {
             totals.merge(done);
         }
-        Ok(totals.finish(spec))
+        Ok(finish(totals, spec))
     }
 }
 
-/// One field's column in one segment.
-enum Values {
-    Str(StrValues),
-    Number(Option<Column<u64>>),
-}
-
-impl Values {
-    /// The document's distinct values (ordinals or numbers) into `out`; None if it has none.
-    fn read(&self, doc: DocId, out: &mut Vec<Option<u64>>) {
-        out.clear();
-        match self {
-            Values::Str(column) => out.extend(column.ords(doc).map(Some)),
-            Values::Number(column) => {
-                if let Some(column) = column {
-                    out.extend(column.values_for_doc(doc).map(Some));
-                }
-            }
-        }
-        if out.len() > 1 {
-            out.sort_unstable();
-            out.dedup();
-        }
-        if out.is_empty() {
-            out.push(None);
-        }
-    }
-
-    fn key(&self, raw: Option<u64>) -> Option<Key> {
-        let raw = raw?;
-        Some(match self {
-            Values::Str(column) => Key::Text(column.text(raw)),
-            Values::Number(_) => Key::Number(raw),
+/// The rows reaching `min`, the `top` keys' rows, in order.
+fn finish(totals: Totals, spec: &Spec) -> Counts {
+    let (requests, cut) = (totals.requests, totals.cut);
+    let min = spec.min.max(1);
+    // In key order: a key's rows (its buckets) are next to each other.
+    let mut rows: Vec<Row> = totals
+        .into_counts()
+        .into_iter()
+        .filter(|&(_, count)| count >= min)
+        .map(|((values, bucket), count)| Row {
+            values,
+            bucket,
+            count,
         })
-    }
-}
-
-/// Counts of one segment by raw key: each field's ordinal or number, then the bucket.
-struct SegmentTally {
-    id: tantivy::index::SegmentId,
-    columns: Vec<Values>,
-    time: Option<Column<tantivy::DateTime>>,
-    every: Option<i64>,
-    counts: HashMap<Vec<Option<u64>>, u64>,
-    requests: u64,
-    cut: u64,
-    /// Reused per document: each field's values, the combination being counted.
-    values: Vec<Vec<Option<u64>>>,
-    at: Vec<usize>,
-    key: Vec<Option<u64>>,
-}
-
-impl SegmentTally {
-    fn open(reader: &SegmentReader, sources: &[Source], every: Option<i64>) -> Result<Self> {
-        let columns = sources
-            .iter()
-            .map(|s| {
-                Ok(if s.numeric {
-                    Values::Number(super::scan::u64_values(reader, &s.column)?)
-                } else {
-                    Values::Str(StrValues::open(reader, &s.column)?)
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(SegmentTally {
-            id: reader.segment_id(),
-            time: match every {
-                Some(_) => time_values(reader)?,
-                None => None,
-            },
-            every,
-            counts: HashMap::new(),
-            requests: 0,
-            cut: 0,
-            values: vec![Vec::new(); columns.len()],
-            at: vec![0; columns.len()],
-            key: Vec::with_capacity(columns.len() + 1),
-            columns,
-        })
-    }
-
-    fn add(&mut self, doc: DocId) {
-        self.requests += 1;
-        for (column, values) in self.columns.iter().zip(&mut self.values) {
-            column.read(doc, values);
+        .collect();
+    let top = spec.top.unwrap_or(usize::MAX);
+    // Each key, ranked by its largest row, as (largest, its rows).
+    let mut ranked: Vec<(u64, std::ops::Range<usize>)> = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        match ranked.last_mut() {
+            Some((best, range)) if rows[range.start].values == row.values => {
+                *best = (*best).max(row.count);
+                range.end = i + 1;
+            }
+            _ => ranked.push((row.count, i..i + 1)),
         }
-        let bucket = self.every.map(|width| {
-            let time = self.time.as_ref().and_then(|c| c.first(doc));
-            // Stored as u64 bits in the raw key; read back as i64.
-            time.map(|t| bucket_of(t.into_timestamp_micros(), width) as u64)
+    }
+    let keys = ranked.len();
+    if top < keys {
+        ranked.select_nth_unstable_by(top, |(a, ra), (b, rb)| {
+            b.cmp(a)
+                .then_with(|| value_order(&rows[ra.start].values, &rows[rb.start].values))
         });
-        // Every combination of the fields' values, like an odometer.
-        self.at.fill(0);
-        let mut counted = 0;
-        loop {
-            if counted == MAX_COMBINATIONS {
-                self.cut += 1;
-                break;
-            }
-            self.key.clear();
-            self.key
-                .extend(self.at.iter().zip(&self.values).map(|(&i, v)| v[i]));
-            if let Some(bucket) = bucket {
-                self.key.push(bucket);
-            }
-            match self.counts.get_mut(self.key.as_slice()) {
-                Some(n) => *n += 1,
-                None => {
-                    self.counts.insert(self.key.clone(), 1);
-                }
-            }
-            counted += 1;
-            let Some(next) = (0..self.at.len()).find(|&i| self.at[i] + 1 < self.values[i].len())
-            else {
-                break;
-            };
-            self.at[..next].fill(0);
-            self.at[next] += 1;
+        ranked.truncate(top);
+        let mut kept = vec![false; rows.len()];
+        for (_, range) in &ranked {
+            kept[range.clone()].fill(true);
         }
+        let mut kept = kept.into_iter();
+        rows.retain(|_| kept.next().unwrap_or(false));
+    }
+    rows.sort_by(row_order);
+    Counts {
+        rows,
+        keys,
+        shown: keys.min(top),
+        requests,
+        cut,
     }
 }
 
-/// Counts across segments, by decoded key and bucket.
-#[derive(Default)]
-struct Totals {
-    counts: HashMap<(Vec<Option<Key>>, Option<i64>), u64>,
-    requests: u64,
-    cut: u64,
-}
-
-impl Totals {
-    fn merge(&mut self, segment: SegmentTally) {
-        let fields = segment.columns.len();
-        self.requests += segment.requests;
-        self.cut += segment.cut;
-        for (raw, n) in segment.counts {
-            let values = raw[..fields]
-                .iter()
-                .zip(&segment.columns)
-                .map(|(&v, column)| column.key(v))
-                .collect();
-            let bucket = raw.get(fields).copied().flatten().map(|b| b as i64);
-            *self.counts.entry((values, bucket)).or_default() += n;
-        }
-    }
-
-    fn finish(self, spec: &Spec) -> Counts {
-        let min = spec.min.max(1);
-        let mut rows: Vec<Row> = self
-            .counts
-            .into_iter()
-            .filter(|&(_, count)| count >= min)
-            .map(|((values, bucket), count)| Row {
-                values,
-                bucket,
-                count,
-            })
-            .collect();
-        // Each key's largest row ranks it.
-        let mut best: HashMap<&[Option<Key>], u64> = HashMap::new();
-        for row in &rows {
-            let n = best.entry(&row.values).or_default();
-            *n = (*n).max(row.count);
-        }
-        let mut ranked: Vec<(&[Option<Key>], u64)> = best.into_iter().collect();
-        ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| value_order(a.0, b.0)));
-        let keys = ranked.len();
-        ranked.truncate(spec.top.unwrap_or(usize::MAX));
-        let shown = ranked.len();
-        let kept: HashSet<Vec<Option<Key>>> = ranked.into_iter().map(|(k, _)| k.to_vec()).collect();
-        rows.retain(|r| kept.contains(&r.values));
-        rows.sort_by(|a, b| {
-            b.count
-                .cmp(&a.count)
-                .then_with(|| value_order(&a.values, &b.values))
-                .then_with(|| bucket_order(a.bucket, b.bucket))
-        });
-        Counts {
-            rows,
-            keys,
-            shown,
-            requests: self.requests,
-            cut: self.cut,
-        }
-    }
+/// Largest first, then values in order, then oldest bucket first.
+fn row_order(a: &Row, b: &Row) -> Ordering {
+    b.count
+        .cmp(&a.count)
+        .then_with(|| value_order(&a.values, &b.values))
+        .then_with(|| bucket_order(a.bucket, b.bucket))
 }
 
 /// Values in order, field by field; an absent value after every value.
@@ -428,497 +300,4 @@ fn bucket_order(a: Option<i64>, b: Option<i64>) -> Ordering {
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-    use crate::query::parse_query;
-    use crate::testing::ingest_lines;
-
-    /// 2026-11-20T10:00:00Z.
-    const T0: i64 = 1_795_168_800_000_000;
-    const SECOND: i64 = 1_000_000;
-    const MINUTE: i64 = 60 * SECOND;
-    const HOUR: i64 = 60 * MINUTE;
-
-    /// A finished request `n` received at `t`, with `fields` replacing the defaults (a
-    /// null removes a key).
-    fn event(n: usize, t: i64, fields: serde_json::Value) -> String {
-        let at = chrono::DateTime::from_timestamp_micros(t)
-            .unwrap()
-            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-            .to_string();
-        let mut event = json!({
-            "kind": "Event",
-            "apiVersion": "audit.k8s.io/v1",
-            "level": "Metadata",
-            "auditID": format!("00000000-0000-4000-8000-{n:012}"),
-            "stage": "ResponseComplete",
-            "requestURI": "/api/v1/namespaces/default/pods",
-            "verb": "get",
-            "user": {"username": "alice", "groups": ["system:authenticated"]},
-            "sourceIPs": ["10.0.0.1"],
-            "objectRef": {"resource": "pods", "namespace": "default"},
-            "responseStatus": {"code": 200},
-            "requestReceivedTimestamp": at,
-            "stageTimestamp": at,
-        });
-        let object = event.as_object_mut().unwrap();
-        for (k, v) in fields.as_object().unwrap() {
-            match v {
-                serde_json::Value::Null => object.remove(k),
-                _ => object.insert(k.clone(), v.clone()),
-            };
-        }
-        event.to_string()
-    }
-
-    /// An index of `events` (each: time, fields), numbered in order.
-    fn index(events: &[(i64, serde_json::Value)]) -> (tempfile::TempDir, Engine) {
-        let dir = tempfile::tempdir().unwrap();
-        let lines: Vec<String> = events
-            .iter()
-            .enumerate()
-            .map(|(n, (t, fields))| event(n, *t, fields.clone()))
-            .collect();
-        let engine = ingest_lines(dir.path(), "audit.log", &lines);
-        (dir, engine)
-    }
-
-    fn search(query: &str) -> Search {
-        Search {
-            expr: parse_query(query, &[]).unwrap(),
-            since: None,
-            until: None,
-        }
-    }
-
-    fn by(fields: &[Field]) -> Spec {
-        Spec {
-            fields: fields.to_vec(),
-            every: None,
-            min: 1,
-            top: None,
-        }
-    }
-
-    fn text(s: &str) -> Option<Key> {
-        Some(Key::Text(s.into()))
-    }
-
-    /// Rows as (values, count), values as text or "-" when absent.
-    fn table(counts: &Counts) -> Vec<(Vec<String>, u64)> {
-        counts
-            .rows
-            .iter()
-            .map(|r| {
-                let values = r
-                    .values
-                    .iter()
-                    .map(|v| v.as_ref().map_or("-".into(), Key::to_string))
-                    .collect();
-                (values, r.count)
-            })
-            .collect()
-    }
-
-    fn row(values: &[&str], count: u64) -> (Vec<String>, u64) {
-        (values.iter().map(|v| v.to_string()).collect(), count)
-    }
-
-    fn user(name: &str) -> serde_json::Value {
-        json!({"user": {"username": name}})
-    }
-
-    #[test]
-    fn one_field_largest_first_ties_in_value_order() {
-        let (_dir, engine) = index(&[
-            (T0, user("carol")),
-            (T0, user("bob")),
-            (T0, user("alice")),
-            (T0, user("bob")),
-            (T0, user("carol")),
-            (T0, user("dave")),
-        ]);
-        let counts = engine.counts(&search(""), &by(&[Field::User])).unwrap();
-        assert_eq!(
-            table(&counts),
-            [
-                row(&["bob"], 2),
-                row(&["carol"], 2),
-                row(&["alice"], 1),
-                row(&["dave"], 1)
-            ]
-        );
-        assert_eq!((counts.keys, counts.shown, counts.requests), (4, 4, 6));
-        assert!(counts.rows.iter().all(|r| r.bucket.is_none()));
-        // The query narrows what is counted.
-        let counts = engine
-            .counts(&search("-user:bob"), &by(&[Field::User]))
-            .unwrap();
-        assert_eq!(counts.requests, 4);
-        assert_eq!(counts.rows[0].values, [text("carol")]);
-    }
-
-    #[test]
-    fn a_tuple_of_two_fields_and_numbers_and_whole_user_agents() {
-        let get = |name: &str, code: u64| {
-            json!({"user": {"username": name}, "responseStatus": {"code": code},
-                   "userAgent": "kubectl/v1.31.0 (linux/amd64) kubernetes/abc"})
-        };
-        let (_dir, engine) = index(&[
-            (T0, get("alice", 200)),
-            (T0, get("alice", 403)),
-            (T0, get("bob", 403)),
-            (T0, get("alice", 200)),
-            (
-                T0,
-                json!({"verb": "list", "responseStatus": null, "userAgent": null}),
-            ),
-        ]);
-        let counts = engine
-            .counts(&search(""), &by(&[Field::User, Field::Code]))
-            .unwrap();
-        assert_eq!(
-            table(&counts),
-            [
-                row(&["alice", "200"], 2),
-                row(&["alice", "403"], 1),
-                row(&["alice", "-"], 1),
-                row(&["bob", "403"], 1)
-            ]
-        );
-        assert_eq!(counts.rows[0].values[1], Some(Key::Number(200)));
-        // ua is the whole agent, not its words.
-        let counts = engine
-            .counts(&search(""), &by(&[Field::UserAgent]))
-            .unwrap();
-        assert_eq!(
-            table(&counts),
-            [
-                row(&["kubectl/v1.31.0 (linux/amd64) kubernetes/abc"], 4),
-                row(&["-"], 1)
-            ]
-        );
-    }
-
-    #[test]
-    fn several_values_count_the_request_once_under_each() {
-        let groups = |g: &[&str]| json!({"user": {"username": "u", "groups": g}});
-        let (_dir, engine) = index(&[
-            (T0, groups(&["a", "b"])),
-            // The same group twice is one value.
-            (T0, groups(&["a", "a"])),
-            (T0, groups(&[])),
-            (
-                T0,
-                json!({"sourceIPs": ["203.0.113.9", "10.0.0.1"], "user": {"username": "u", "groups": ["b"]}}),
-            ),
-        ]);
-        let counts = engine.counts(&search(""), &by(&[Field::Group])).unwrap();
-        assert_eq!(
-            table(&counts),
-            [row(&["a"], 2), row(&["b"], 2), row(&["-"], 1)]
-        );
-        assert_eq!(counts.requests, 4);
-        let counts = engine
-            .counts(&search(""), &by(&[Field::SourceIp, Field::Group]))
-            .unwrap();
-        assert_eq!(
-            table(&counts),
-            [
-                row(&["10.0.0.1", "a"], 2),
-                row(&["10.0.0.1", "b"], 2),
-                row(&["10.0.0.1", "-"], 1),
-                row(&["203.0.113.9", "b"], 1)
-            ]
-        );
-    }
-
-    #[test]
-    fn absent_values_are_a_key_of_their_own_after_the_values() {
-        let (_dir, engine) = index(&[
-            (
-                T0,
-                json!({"objectRef": {"resource": "pods", "namespace": "b"}}),
-            ),
-            (T0, json!({"objectRef": {"resource": "nodes"}})),
-            (
-                T0,
-                json!({"objectRef": {"resource": "pods", "namespace": "a"}}),
-            ),
-            (T0, json!({"objectRef": null, "requestURI": "/healthz"})),
-        ]);
-        let counts = engine
-            .counts(&search(""), &by(&[Field::Namespace]))
-            .unwrap();
-        assert_eq!(
-            table(&counts),
-            [row(&["-"], 2), row(&["a"], 1), row(&["b"], 1)]
-        );
-        assert_eq!(counts.rows[0].values, [None]);
-        // Every format's key, and the query that finds these requests.
-        assert_eq!(Key::term(Field::Namespace, None).to_string(), "-ns:*");
-        assert_eq!(
-            engine
-                .count(&search(&Key::term(Field::Namespace, None).to_string()))
-                .unwrap(),
-            2
-        );
-    }
-
-    #[test]
-    fn terms_quote_what_they_need_and_parse_back() {
-        let cases = [
-            (Field::User, text("system:serviceaccount:ci:deployer")),
-            (Field::Name, text("a b\"c) OR x")),
-            (Field::Namespace, text("")),
-            (Field::Code, Some(Key::Number(403))),
-            (Field::SourceIp, None),
-        ];
-        for (field, key) in cases {
-            let term = Key::term(field, key.as_ref());
-            let printed = term.to_string();
-            assert_eq!(parse_query(&printed, &[]).unwrap(), term, "{printed}");
-        }
-        assert_eq!(
-            Key::term(Field::Code, Some(&Key::Number(403))).to_string(),
-            "code:403"
-        );
-    }
-
-    #[test]
-    fn buckets_start_at_utc_multiples_of_the_width() {
-        let at = |m: i64, s: i64| T0 + m * MINUTE + s * SECOND;
-        let (_dir, engine) = index(&[
-            (at(4, 59) + 999_999, user("alice")),
-            (at(5, 0), user("alice")),
-            (at(9, 59), user("alice")),
-            (at(0, 0), user("bob")),
-        ]);
-        let spec = Spec {
-            every: Some(parse_every("5m").unwrap()),
-            ..by(&[Field::User])
-        };
-        let counts = engine.counts(&search(""), &spec).unwrap();
-        let rows: Vec<(Option<Key>, Option<i64>, u64)> = counts
-            .rows
-            .iter()
-            .map(|r| (r.values[0].clone(), r.bucket, r.count))
-            .collect();
-        assert_eq!(
-            rows,
-            [
-                (text("alice"), Some(T0 + 5 * MINUTE), 2),
-                (text("alice"), Some(T0), 1),
-                (text("bob"), Some(T0), 1),
-            ]
-        );
-        assert_eq!(
-            crate::output::counts::bucket_text(T0 + 5 * MINUTE),
-            "2026-11-20T10:05:00Z"
-        );
-        // Days start at midnight UTC; other widths parse, nonsense does not.
-        assert_eq!(
-            bucket_of(at(4, 59), parse_every("1d").unwrap()),
-            T0 - 10 * HOUR
-        );
-        assert_eq!(bucket_of(at(4, 59), parse_every("1h").unwrap()), T0);
-        assert_eq!(parse_every("30s").unwrap(), 30 * SECOND);
-        assert_eq!(parse_every("1w").unwrap(), 7 * 24 * 60 * MINUTE);
-        for bad in ["0m", "5", "m", "5min", "-5m", "", "99999999999999w"] {
-            assert!(parse_every(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn min_keeps_rows_reaching_it_in_a_bucket_not_summed_over_buckets() {
-        let mut events = Vec::new();
-        // 10.0.0.9: three forbidden requests within one 5m bucket.
-        for s in [0, 10, 20] {
-            events.push((T0 + s * SECOND, json!({"sourceIPs": ["10.0.0.9"]})));
-        }
-        // 10.0.0.7: four, but two in each of two buckets.
-        for m in [1, 2, 6, 7] {
-            events.push((T0 + m * MINUTE, json!({"sourceIPs": ["10.0.0.7"]})));
-        }
-        events.push((T0 + 8 * MINUTE, json!({"sourceIPs": ["10.0.0.9"]})));
-        let (_dir, engine) = index(&events);
-        let spec = Spec {
-            every: Some(5 * MINUTE),
-            min: 3,
-            ..by(&[Field::SourceIp])
-        };
-        let counts = engine.counts(&search(""), &spec).unwrap();
-        // Only the bucket that reached 3 is shown, not 10.0.0.9's later one.
-        assert_eq!(
-            counts.rows,
-            [Row {
-                values: vec![text("10.0.0.9")],
-                bucket: Some(T0),
-                count: 3
-            }]
-        );
-        assert_eq!((counts.keys, counts.shown), (1, 1));
-        // In total, both reach 3.
-        let total = Spec {
-            every: None,
-            ..spec.clone()
-        };
-        let counts = engine.counts(&search(""), &total).unwrap();
-        assert_eq!(
-            table(&counts),
-            [row(&["10.0.0.7"], 4), row(&["10.0.0.9"], 4)]
-        );
-        // Nothing reaches 5: no rows, but the requests matched.
-        let none = Spec {
-            min: 5,
-            ..spec.clone()
-        };
-        let counts = engine.counts(&search(""), &none).unwrap();
-        assert!(counts.rows.is_empty());
-        assert_eq!((counts.keys, counts.requests), (0, 8));
-    }
-
-    #[test]
-    fn top_keeps_the_keys_with_the_largest_rows_and_all_their_buckets() {
-        let mut events = Vec::new();
-        for n in 0..25 {
-            for _ in 0..=n {
-                events.push((T0, user(&format!("user-{n:02}"))));
-            }
-        }
-        let (_dir, engine) = index(&events);
-        let top = |n| Spec {
-            top: n,
-            ..by(&[Field::User])
-        };
-        let counts = engine.counts(&search(""), &top(Some(20))).unwrap();
-        assert_eq!(counts.rows.len(), 20);
-        assert_eq!((counts.keys, counts.shown), (25, 20));
-        assert_eq!(table(&counts)[0], row(&["user-24"], 25));
-        assert_eq!(table(&counts)[19], row(&["user-05"], 6));
-        let all = engine.counts(&search(""), &top(None)).unwrap();
-        assert_eq!((all.rows.len(), all.keys, all.shown), (25, 25, 25));
-
-        // With buckets: the keys of the largest buckets, with each of their buckets.
-        let (_dir, engine) = index(&[
-            (T0, user("a")),
-            (T0, user("a")),
-            (T0 + 10 * MINUTE, user("a")),
-            (T0, user("b")),
-            (T0 + 10 * MINUTE, user("b")),
-            (T0 + 20 * MINUTE, user("b")),
-            (T0, user("c")),
-        ]);
-        let spec = Spec {
-            every: Some(5 * MINUTE),
-            top: Some(1),
-            ..by(&[Field::User])
-        };
-        let counts = engine.counts(&search(""), &spec).unwrap();
-        let rows: Vec<(Option<Key>, Option<i64>, u64)> = counts
-            .rows
-            .iter()
-            .map(|r| (r.values[0].clone(), r.bucket, r.count))
-            .collect();
-        assert_eq!(
-            rows,
-            [
-                (text("a"), Some(T0), 2),
-                (text("a"), Some(T0 + 10 * MINUTE), 1)
-            ]
-        );
-        assert_eq!((counts.keys, counts.shown), (3, 1));
-    }
-
-    #[test]
-    fn since_and_until_bound_what_is_counted() {
-        let (_dir, engine) = index(&[
-            (T0, user("early")),
-            (T0 + MINUTE, user("inside")),
-            (T0 + 2 * MINUTE, user("late")),
-        ]);
-        let bounded = Search {
-            since: Some(T0 + MINUTE),
-            until: Some(T0 + 2 * MINUTE),
-            ..search("")
-        };
-        let counts = engine.counts(&bounded, &by(&[Field::User])).unwrap();
-        assert_eq!(table(&counts), [row(&["inside"], 1)]);
-    }
-
-    #[test]
-    fn a_request_rewritten_by_a_later_stage_counts_once() {
-        let dir = tempfile::tempdir().unwrap();
-        // Two requests: a segment whose every document is deleted is dropped whole.
-        let complete = [event(0, T0, user("alice")), event(1, T0, user("bob"))];
-        ingest_lines(dir.path(), "audit.log", &complete);
-        // Its RequestReceived arriving after the commit rewrites the document: the old
-        // one stays in its segment, deleted.
-        let received = event(
-            0,
-            T0,
-            json!({"user": {"username": "alice"}, "stage": "RequestReceived", "responseStatus": null}),
-        );
-        let engine = ingest_lines(dir.path(), "late.log", &[received]);
-        let searcher = engine.reader.searcher();
-        let deleted: u32 = searcher
-            .segment_readers()
-            .iter()
-            .map(|s| s.num_deleted_docs())
-            .sum();
-        assert_eq!(deleted, 1);
-        let counts = engine.counts(&search(""), &by(&[Field::User])).unwrap();
-        assert_eq!(table(&counts), [row(&["alice"], 1), row(&["bob"], 1)]);
-        let counts = engine.counts(&search(""), &by(&[Field::Stage])).unwrap();
-        assert_eq!(table(&counts), [row(&["ResponseComplete"], 2)]);
-    }
-
-    #[test]
-    fn a_request_with_too_many_combinations_is_cut_and_said_to_be() {
-        let groups: Vec<String> = (0..400).map(|i| format!("g{i}")).collect();
-        let ips: Vec<String> = (0..400)
-            .map(|i| format!("10.0.{}.{}", i / 256, i % 256))
-            .collect();
-        let (_dir, engine) = index(&[
-            (
-                T0,
-                json!({"user": {"username": "u", "groups": groups}, "sourceIPs": ips}),
-            ),
-            (T0, user("v")),
-        ]);
-        let spec = by(&[Field::Group, Field::SourceIp]);
-        let counts = engine.counts(&search(""), &spec).unwrap();
-        assert_eq!(counts.cut, 1);
-        let counted: u64 = counts.rows.iter().map(|r| r.count).sum();
-        assert_eq!(counted, MAX_COMBINATIONS as u64 + 1);
-        // One field alone is not cut.
-        let counts = engine.counts(&search(""), &by(&[Field::Group])).unwrap();
-        assert_eq!((counts.cut, counts.keys), (0, 401));
-    }
-
-    #[test]
-    fn fields_are_checked_and_named_once() {
-        assert_eq!(
-            parse_fields("ip, User,namespace").unwrap(),
-            [Field::SourceIp, Field::User, Field::Namespace]
-        );
-        let allowed = countable();
-        for f in Field::ALL {
-            let expected =
-                f.kind() == FieldKind::Exact || matches!(f, Field::Code | Field::UserAgent);
-            assert_eq!(allowed.contains(f), expected, "{f:?}");
-        }
-        for (bad, says) in [
-            ("uri", "uri is matched by words"),
-            ("nope", "\"nope\": unknown field"),
-            ("user,,verb", "a field is empty"),
-            ("user,user", "user is named twice"),
-        ] {
-            let e = parse_fields(bad).unwrap_err().to_string();
-            assert!(e.contains(says), "{bad}: {e}");
-            assert!(e.contains("fields: verb, user, group"), "{e}");
-        }
-    }
-}
+mod tests;
