@@ -3,7 +3,8 @@
 //! - `parse`: the same lines through kaudit's simd-json parser (parse, redact,
 //!   normalize) and through `serde_json::Value`, the baseline;
 //! - `ingest`: lines → tantivy index, end to end (including the final commit);
-//! - `query`: a term query, a saved query and a count on an index of `QUERY_REQUESTS`.
+//! - `query`: a term query, a saved query, a count, and counts by field (`query --by`)
+//!   on an index of `QUERY_REQUESTS_BYTES` of noise.
 //!
 //! Run: `cargo bench --bench ingest`. Figures and the 1 GB script: README "Performance".
 
@@ -146,6 +147,47 @@ mod query {
     #[divan::bench]
     fn saved_secret_reads(b: Bencher) {
         run(b, "@secret-reads");
+    }
+
+    /// `kaudit query --by FIELDS [--every 5m] QUERY`, in process (README: Counts by field).
+    fn counts(b: Bencher, fields: &str, every: Option<&str>, text: &str) {
+        use kaudit::query::counts::{Spec, parse_every, parse_fields};
+        let engine = engine();
+        let spec = Spec {
+            fields: parse_fields(fields).unwrap(),
+            every: every.map(|e| parse_every(e).unwrap()),
+            min: 1,
+            top: Some(20),
+        };
+        b.bench(|| {
+            let search = Search {
+                expr: parse_query(text, &[]).unwrap(),
+                since: None,
+                until: None,
+            };
+            black_box(engine.counts(&search, &spec).unwrap())
+        });
+    }
+
+    #[divan::bench]
+    fn counts_all_by_user(b: Bencher) {
+        counts(b, "user", None, "");
+    }
+
+    #[divan::bench]
+    fn counts_all_by_user_verb_every_5m(b: Bencher) {
+        counts(b, "user,verb", Some("5m"), "");
+    }
+
+    /// The noise has no 403s: its failures (404, 409) stand in for them.
+    #[divan::bench]
+    fn counts_failed_by_ip_every_5m(b: Bencher) {
+        counts(b, "ip", Some("5m"), "code:>=400");
+    }
+
+    #[divan::bench]
+    fn counts_all_by_name(b: Bencher) {
+        counts(b, "name", None, "");
     }
 
     #[divan::bench]

@@ -379,6 +379,9 @@ fn query_command(cfg: &config::Query) -> Result<u8> {
         since: cfg.since,
         until: cfg.until,
     };
+    if let Some(spec) = &cfg.by {
+        return counts_command(&engine, &search, spec, cfg.format);
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let io = |e| Error::io("<stdout>", e);
@@ -450,6 +453,58 @@ fn query_command(cfg: &config::Query) -> Result<u8> {
         eprintln!("kaudit: no requests match");
     }
     Ok(if found > 0 { 0 } else { 1 })
+}
+
+/// `query --by`: counts by field, then what was left out on stderr. Exit 1 when no
+/// row is printed (nothing matched, or nothing reached --min).
+fn counts_command(
+    engine: &Engine,
+    search: &Search,
+    spec: &query::counts::Spec,
+    format: Format,
+) -> Result<u8> {
+    let counts = engine.counts(search, spec)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let io = |e| Error::io("<stdout>", e);
+    output::counts::write(
+        &mut out,
+        format,
+        &spec.fields,
+        spec.every.is_some(),
+        &counts,
+    )
+    .map_err(io)?;
+    out.flush().map_err(io)?;
+    if counts.shown < counts.keys {
+        let ranked = if spec.every.is_some() {
+            " (ranked by their largest bucket)"
+        } else {
+            ""
+        };
+        eprintln!(
+            "kaudit: the top {} of {} values shown{ranked}; --top 0 shows all",
+            counts.shown, counts.keys
+        );
+    }
+    if counts.cut > 0 {
+        eprintln!(
+            "kaudit: warning: {} request(s) have more than {} combinations of values; \
+             the rest of theirs were not counted",
+            counts.cut,
+            query::counts::MAX_COMBINATIONS
+        );
+    }
+    if counts.rows.is_empty() && format == Format::Table {
+        if counts.requests == 0 {
+            eprintln!("kaudit: no requests match");
+        } else {
+            eprintln!(
+                "kaudit: {} requests match, but no value reaches --min {}",
+                counts.requests, spec.min
+            );
+        }
+    }
+    Ok(if counts.rows.is_empty() { 1 } else { 0 })
 }
 
 fn report_command(cfg: &config::Report) -> Result<u8> {

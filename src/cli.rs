@@ -99,6 +99,26 @@ enum Sub {
         /// One row per stage seen (RequestReceived, ResponseStarted, ...) instead of per request.
         #[arg(long)]
         all_stages: bool,
+        /// Count the matching requests per value of these fields (e.g. ip, or user,verb),
+        /// largest first, instead of listing them.
+        #[arg(
+            long,
+            value_name = "FIELD[,FIELD...]",
+            conflicts_with_all = ["count", "limit", "oldest_first", "all_stages"]
+        )]
+        by: Option<String>,
+        /// With --by: count per time bucket of this width (30s, 5m, 1h, 1d, 1w), buckets
+        /// aligned to multiples of it in UTC.
+        #[arg(long, value_name = "DURATION", requires = "by")]
+        every: Option<String>,
+        /// With --by: only values counted at least N times (with --every: in some bucket,
+        /// and only the buckets that reach N are shown).
+        #[arg(long, value_name = "N", requires = "by")]
+        min: Option<u64>,
+        /// With --by: the N values with the largest counts (with --every: the largest
+        /// bucket), 0 for all [default: 20].
+        #[arg(long, value_name = "N", requires = "by")]
+        top: Option<usize>,
         /// The query; several words are joined with spaces. Empty matches everything.
         #[arg(
             value_name = "QUERY",
@@ -335,8 +355,27 @@ impl Cli {
                 since,
                 until,
                 all_stages,
+                by,
+                every,
+                min,
+                top,
                 query,
             }) => {
+                let by = by
+                    .map(|fields| -> Result<_> {
+                        Ok(crate::query::counts::Spec {
+                            fields: crate::query::counts::parse_fields(&fields)?,
+                            every: every
+                                .map(|e| crate::query::counts::parse_every(&e))
+                                .transpose()?,
+                            min: min.unwrap_or(1),
+                            top: match top.unwrap_or(20) {
+                                0 => None,
+                                n => Some(n),
+                            },
+                        })
+                    })
+                    .transpose()?;
                 let now = config::now()?;
                 let since = since
                     .map(|t| crate::query::parse_time(&t, now))
@@ -354,6 +393,7 @@ impl Cli {
                     since,
                     until,
                     all_stages,
+                    by,
                 })
             }
             Some(Sub::Report { report }) => Command::Report(report_config(index, report)?),

@@ -61,6 +61,8 @@ pub struct Query {
     pub since: Option<i64>,
     pub until: Option<i64>,
     pub all_stages: bool,
+    /// `--by`: counts by field instead of requests.
+    pub by: Option<crate::query::counts::Spec>,
 }
 
 pub struct Report {

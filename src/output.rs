@@ -2,6 +2,8 @@
 //! (redacted) event by the same normalization as ingest. Table and CSV cells are
 //! sanitized for terminals and spreadsheets; JSON escapes by its own rules.
 
+pub mod counts;
+
 use std::io::{self, Write};
 
 use serde::Serialize;

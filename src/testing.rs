@@ -23,3 +23,21 @@ pub fn index_of(logs: std::path::PathBuf) -> (tempfile::TempDir, Engine) {
     let engine = Engine::open(&index).unwrap();
     (dir, engine)
 }
+
+/// Writes `lines` as the log `name` in `dir` and ingests it into `dir`/index (created
+/// by the first call; later calls add to it, as a second `kaudit ingest` would).
+pub fn ingest_lines(dir: &std::path::Path, name: &str, lines: &[String]) -> Engine {
+    let log = dir.join(name);
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let index = dir.join("index");
+    let ingest = crate::config::Ingest {
+        index: index.clone(),
+        paths: vec![log],
+        strict: true,
+        max_line_bytes: 1 << 20,
+        commit_interval: std::time::Duration::from_secs(10),
+        follow: None,
+    };
+    crate::app::run(crate::config::Command::Ingest(ingest)).unwrap();
+    Engine::open(&index).unwrap()
+}

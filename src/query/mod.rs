@@ -4,6 +4,7 @@
 pub mod body;
 pub mod build;
 pub mod cidr;
+pub mod counts;
 pub mod histogram;
 pub mod ordered;
 pub mod parse;
@@ -71,10 +72,19 @@ pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<i64> {
             "invalid time {text:?}: use RFC 3339 (2026-11-20T10:00:00Z) or an age like 15m, 2h, 7d"
         ))
     };
-    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let age = duration(text).ok_or_else(bad)?;
+    now.checked_sub_signed(age)
+        .map(|t| t.timestamp_micros())
+        .filter(|&t| crate::model::in_index_range(t))
+        .ok_or_else(bad)
+}
+
+/// A length of time: a whole number and a unit, `s`, `m`, `h`, `d` or `w` (`90s`, `5m`).
+pub(crate) fn duration(text: &str) -> Option<Duration> {
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
     let (number, unit) = text.split_at(split);
-    let n: i64 = number.parse().map_err(|_| bad())?;
-    let age = match unit {
+    let n: i64 = number.parse().ok()?;
+    match unit {
         "s" => Duration::try_seconds(n),
         "m" => Duration::try_minutes(n),
         "h" => Duration::try_hours(n),
@@ -82,11 +92,6 @@ pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<i64> {
         "w" => Duration::try_weeks(n),
         _ => None,
     }
-    .ok_or_else(bad)?;
-    now.checked_sub_signed(age)
-        .map(|t| t.timestamp_micros())
-        .filter(|&t| crate::model::in_index_range(t))
-        .ok_or_else(bad)
 }
 
 /// A reader of the index that answers searches, as of the commit it was opened on.

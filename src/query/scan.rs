@@ -108,6 +108,15 @@ pub fn time_values(segment: &SegmentReader) -> Result<Option<Column<tantivy::Dat
         .map_err(|e| column_error("time", e))
 }
 
+/// A column value as text. The cut may split a character: decoded lossily.
+fn value_text(bytes: &[u8]) -> String {
+    let mut out = String::from_utf8_lossy(bytes).into_owned();
+    if bytes.len() >= COLUMN_VALUE_LIMIT {
+        out.push_str("…[cut: longer than 64 KiB]");
+    }
+    out
+}
+
 /// A string fast field of one segment: values as dictionary ordinals, so grouping
 /// compares integers and decodes each distinct value once.
 pub struct StrValues {
@@ -141,11 +150,22 @@ impl StrValues {
             // An ordinal read from this column is always in its dictionary.
             let _ = column.ord_to_bytes(ord, &mut bytes);
         }
-        // The cut may split a character: decode lossily.
-        let mut out = String::from_utf8_lossy(&bytes).into_owned();
-        if bytes.len() >= COLUMN_VALUE_LIMIT {
-            out.push_str("…[cut: longer than 64 KiB]");
+        value_text(&bytes)
+    }
+
+    /// The values of `ords` (sorted, distinct), in their order: one walk through the
+    /// dictionary, where `text` looks each one up (a block decoded per call: seconds
+    /// for a million distinct values).
+    pub fn texts(&self, ords: &[u64]) -> Vec<String> {
+        let mut out = Vec::with_capacity(ords.len());
+        if let Some(column) = &self.column {
+            // Ordinals read from this column are all in its dictionary.
+            let _ = column.dictionary().sorted_ords_to_term_cb(ords, |bytes| {
+                out.push(value_text(bytes));
+            });
         }
+        // Never fewer than asked for, whatever the dictionary said.
+        out.resize(ords.len(), String::new());
         out
     }
 

@@ -1,7 +1,9 @@
 //! What changes the TUI state: the user's actions and the worker's answers, and the
 //! effects the state asks the worker (or the event loop) to carry out.
 
+use crate::query::counts::Counts;
 use crate::query::histogram::Histogram;
+use crate::query::parse::Field;
 
 use super::reports::ReportView;
 use super::rows::Pivot;
@@ -112,6 +114,8 @@ pub enum Action {
     Help,
     Picker,
     Timeline,
+    /// `b`: counts of the hits by a field.
+    CountBy,
     Live,
     Export(ExportFormat),
     Quit,
@@ -152,6 +156,11 @@ pub enum Action {
         task: u64,
         histogram: Histogram,
     },
+    CountsReady {
+        task: u64,
+        field: Field,
+        counts: Counts,
+    },
     /// A task's end worth a line in the status bar (export written, report failed).
     TaskDone {
         task: u64,
@@ -182,6 +191,12 @@ pub enum Effect {
     Histogram {
         task: u64,
         ask: Ask,
+    },
+    /// Count the hits of `ask` by `field` (the `counts::LIMIT` largest values).
+    Counts {
+        task: u64,
+        ask: Ask,
+        field: Field,
     },
     Export {
         task: u64,

@@ -99,6 +99,7 @@ fn key_action(key: &KeyEvent, focus: Focus, page: isize) -> Option<Action> {
         KeyCode::Char('w') => Action::Pivot(Pivot::SameServiceAccount),
         KeyCode::Char('H') => Action::Pivot(Pivot::ObjectHistory),
         KeyCode::Char('t') => Action::Timeline,
+        KeyCode::Char('b') => Action::CountBy,
         KeyCode::Char('s') => Action::Picker,
         KeyCode::Char('f') => Action::Live,
         KeyCode::Char('e') => Action::Export(ExportFormat::Ndjson),

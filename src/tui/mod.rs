@@ -7,6 +7,7 @@ pub mod actions;
 pub mod background;
 pub mod bar;
 pub mod complete;
+pub mod counts;
 pub mod diff;
 pub mod history;
 pub mod json;

@@ -10,6 +10,8 @@ use crate::query::histogram::Histogram;
 
 pub use super::actions::*;
 pub use super::bar::{Completing, QueryBar};
+pub use super::counts::CountsView;
+use super::counts::{Step, Values, narrowed};
 use super::reports::ReportView;
 pub use super::rows::*;
 
@@ -24,6 +26,8 @@ pub enum Focus {
     Picker,
     Report,
     Timeline,
+    /// Counts of the hits by a field (`b`): the fields, then a field's values.
+    Counts,
 }
 
 /// The whole TUI state.
@@ -48,6 +52,7 @@ pub struct State {
     report_scope: Option<Ask>,
     pub histogram: Option<Histogram>,
     pub bucket: usize,
+    pub counts: CountsView,
     /// Following new requests as they are indexed.
     pub live: bool,
     pub busy: Option<Busy>,
@@ -96,6 +101,7 @@ impl State {
             report_scope: None,
             histogram: None,
             bucket: 0,
+            counts: CountsView::default(),
             live: false,
             busy: None,
             notice: None,
@@ -136,8 +142,11 @@ impl State {
         self.bar.set(ask.query.clone());
         // Back from requests opened in a report, the timeline or the picker returns
         // there, not to the table behind it.
-        let from = matches!(self.focus, Focus::Report | Focus::Timeline | Focus::Picker)
-            .then_some(self.focus);
+        let from = matches!(
+            self.focus,
+            Focus::Report | Focus::Timeline | Focus::Picker | Focus::Counts
+        )
+        .then_some(self.focus);
         self.focus = Focus::Table;
         let effects = self.run(ask);
         self.results.opened_from = from;
@@ -281,6 +290,20 @@ impl State {
                 }
                 Vec::new()
             }
+            (
+                _,
+                CountsReady {
+                    task,
+                    field,
+                    counts,
+                },
+            ) => {
+                if self.finish(task) {
+                    self.counts.values = Some(Values::of(field, counts));
+                    self.focus = Focus::Counts;
+                }
+                Vec::new()
+            }
             (_, TaskDone { task, message }) => {
                 if self.finish(task) {
                     self.notice = Some(message);
@@ -309,6 +332,7 @@ impl State {
             (Focus::Picker, action) => self.picker(action),
             (Focus::Report, action) => self.report_keys(action),
             (Focus::Timeline, action) => self.timeline(action),
+            (Focus::Counts, action) => self.counts_keys(action),
             (Focus::Help, Escape | Back | Help) => {
                 self.focus = Focus::Table;
                 Vec::new()
@@ -535,6 +559,31 @@ impl State {
         Vec::new()
     }
 
+    fn counts_keys(&mut self, action: Action) -> Vec<Effect> {
+        match self.counts.step(&action) {
+            Step::Stay => {}
+            Step::Close => self.focus = Focus::Table,
+            Step::Help => self.focus = Focus::Help,
+            Step::Count(field) => {
+                let Some(task) = self.start(&format!("counting by {}", field.name())) else {
+                    return Vec::new();
+                };
+                return vec![Effect::Counts {
+                    task,
+                    ask: self.results.ask.clone(),
+                    field,
+                }];
+            }
+            Step::Narrow(term) => {
+                let query = narrowed(&self.results.ask.query, &term);
+                let mut ask = self.ask(query, self.results.ask.order);
+                (ask.since, ask.until) = (self.results.ask.since, self.results.ask.until);
+                return self.push(ask);
+            }
+        }
+        Vec::new()
+    }
+
     fn pivot(&mut self, pivot: Pivot) -> Vec<Effect> {
         let Some(row) = self.results.selected_row() else {
             return Vec::new();
@@ -598,6 +647,10 @@ impl State {
             Back | Escape => return self.back(),
             Picker => {
                 self.focus = Focus::Picker;
+            }
+            CountBy => {
+                self.counts.open();
+                self.focus = Focus::Counts;
             }
             Timeline => {
                 let Some(task) = self.start("timeline") else {

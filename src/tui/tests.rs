@@ -415,6 +415,171 @@ fn a_report_row_opens_its_requests_within_the_reports_time_range() {
     assert_eq!(state.focus, Focus::Report);
 }
 
+/// Counts of `values` by `field` as the worker answers them (no cut).
+fn counted(field: crate::query::parse::Field, values: &[(Option<&str>, u64)]) -> Action {
+    use crate::query::counts::{Counts, Key, Row};
+    let rows: Vec<Row> = values
+        .iter()
+        .map(|&(v, count)| Row {
+            values: vec![v.map(|v| Key::Text(v.into()))],
+            bucket: None,
+            count,
+        })
+        .collect();
+    Action::CountsReady {
+        task: 0,
+        field,
+        counts: Counts {
+            keys: rows.len(),
+            shown: rows.len(),
+            requests: values.iter().map(|(_, n)| n).sum(),
+            cut: 0,
+            rows,
+        },
+    }
+}
+
+#[test]
+fn counts_by_a_field_narrow_the_query_to_a_value_and_back_returns_to_them() {
+    use crate::query::parse::Field;
+    let mut state = loaded(10);
+    state.results.ask.since = Some(1_000);
+    state.results.ask.until = Some(2_000);
+    assert!(state.update(Action::CountBy).is_empty());
+    assert_eq!(state.focus, Focus::Counts);
+    assert_eq!(state.counts.fields[state.counts.picked], Field::Verb);
+    state.update(Action::Move(1));
+    let effects = state.update(Action::OpenDetail);
+    let [Effect::Counts { task, ask, field }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!((*field, ask), (Field::User, &state.results.ask));
+    assert_eq!(state.busy.as_ref().unwrap().what, "counting by user");
+    let Action::CountsReady { counts, .. } = counted(
+        Field::User,
+        &[(Some("system:serviceaccount:ci:deployer"), 7), (None, 3)],
+    ) else {
+        unreachable!()
+    };
+    state.update(Action::CountsReady {
+        task: *task,
+        field: Field::User,
+        counts,
+    });
+    assert!(state.busy.is_none());
+    let values = state.counts.values.as_ref().unwrap();
+    assert_eq!((values.field, values.rows.len()), (Field::User, 2));
+
+    // Enter on a value ANDs it to the query, quoted, within the same time range.
+    let effects = state.update(Action::OpenDetail);
+    let [Effect::Run(ask)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        (ask.query.as_str(), ask.since, ask.until),
+        (
+            "resource:secrets user:system:serviceaccount:ci:deployer",
+            Some(1_000),
+            Some(2_000)
+        )
+    );
+    assert_eq!(state.focus, Focus::Table);
+    // Back returns to the values, where the cursor was; the absent value narrows to
+    // the requests without the field.
+    state.update(Action::Back);
+    assert_eq!(state.focus, Focus::Counts);
+    state.update(Action::Bottom);
+    let effects = state.update(Action::OpenDetail);
+    assert!(
+        matches!(&effects[..], [Effect::Run(Ask { query, .. })] if query == "resource:secrets -user:*"),
+        "{effects:?}"
+    );
+    state.update(Action::Back);
+    // Backspace: the fields again, with the cursor where it was; Esc closes.
+    state.update(Action::Back);
+    assert!(state.counts.values.is_none());
+    assert_eq!(state.counts.picked, 1);
+    state.update(Action::Escape);
+    assert_eq!(state.focus, Focus::Table);
+    // A late answer after Esc cancelled the count is dropped.
+    state.update(Action::CountBy);
+    let effects = state.update(Action::OpenDetail);
+    let [Effect::Counts { task, .. }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(state.update(Action::Escape), [Effect::Cancel(*task)]);
+    assert_eq!(state.focus, Focus::Counts);
+    let Action::CountsReady { counts, .. } = counted(Field::User, &[(Some("x"), 1)]) else {
+        unreachable!()
+    };
+    state.update(Action::CountsReady {
+        task: *task,
+        field: Field::User,
+        counts,
+    });
+    assert!(state.counts.values.is_none());
+}
+
+#[test]
+fn a_narrowed_query_keeps_its_meaning() {
+    use crate::query::parse::{Expr, Field, Value};
+    use crate::tui::counts::narrowed;
+    let term = Expr::Field(Field::Namespace, Value::Exact("kube-system".into()));
+    let cases = [
+        ("", "ns:kube-system"),
+        ("  ", "ns:kube-system"),
+        ("verb:get", "verb:get ns:kube-system"),
+        (
+            "verb:get OR verb:list",
+            "(verb:get OR verb:list) ns:kube-system",
+        ),
+        ("a b OR c", "(a b OR c) ns:kube-system"),
+        ("(a OR b)", "((a OR b)) ns:kube-system"),
+        ("-verb:get", "-verb:get ns:kube-system"),
+        ("NOT verb:get", "NOT verb:get ns:kube-system"),
+        ("@secret-reads", "@secret-reads ns:kube-system"),
+    ];
+    for (query, expected) in cases {
+        assert_eq!(narrowed(query, &term), expected, "{query:?}");
+    }
+    // The narrowed query is the old one AND the term, whatever the old one was (ANDs
+    // within ANDs flattened: the parser reads `a b c` as one AND).
+    fn flat(e: Expr) -> Expr {
+        match e {
+            Expr::And(items) => Expr::And(
+                items
+                    .into_iter()
+                    .map(flat)
+                    .flat_map(|i| match i {
+                        Expr::And(inner) => inner,
+                        other => vec![other],
+                    })
+                    .collect(),
+            ),
+            Expr::Or(items) => Expr::Or(items.into_iter().map(flat).collect()),
+            Expr::Not(inner) => Expr::Not(Box::new(flat(*inner))),
+            other => other,
+        }
+    }
+    let saved = |_: &str| Some("verb:get OR verb:list".to_string());
+    let parse = |q: &str| crate::query::parse::parse(q, &saved).unwrap();
+    for query in [
+        "a OR b",
+        "a b",
+        "@x",
+        "-(a OR b)",
+        "a OR b c",
+        "@x OR a",
+        "NOT a",
+    ] {
+        assert_eq!(
+            flat(parse(&narrowed(query, &term))),
+            flat(Expr::And(vec![parse(query), term.clone()])),
+            "{query}"
+        );
+    }
+}
+
 mod screens {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
@@ -569,6 +734,47 @@ mod screens {
         both_sizes("history", &state);
         state.update(Action::OpenDetail);
         both_sizes("history_detail", &state);
+    }
+
+    #[test]
+    fn counts_by_a_field() {
+        use crate::query::parse::Field;
+        let mut state = story();
+        state.update(Action::CountBy);
+        both_sizes("counts_fields", &state);
+        let effects = state.update(Action::OpenDetail);
+        let [Effect::Counts { task, .. }] = &effects[..] else {
+            panic!("{effects:?}")
+        };
+        let Action::CountsReady { mut counts, .. } = counted(
+            Field::UserAgent,
+            &[
+                (
+                    Some("kubectl/v1.31.2 (linux/amd64) kubernetes/5864a46"),
+                    120,
+                ),
+                (Some("kube-scan/0.3 \u{1b}[31mevil\u{1b}]0;owned\u{7}"), 40),
+                (None, 12),
+                (Some("curl/8.5.0"), 3),
+            ],
+        ) else {
+            unreachable!()
+        };
+        // The worker kept the largest values of more.
+        counts.keys = 1_204;
+        state.update(Action::CountsReady {
+            task: *task,
+            field: Field::UserAgent,
+            counts,
+        });
+        state.update(Action::Move(1));
+        let screen_text = screen(&state, 80, 24);
+        assert!(!screen_text.contains('\u{1b}') && !screen_text.contains('\u{7}'));
+        assert!(
+            screen_text.contains("the 4 largest of 1204 values"),
+            "{screen_text}"
+        );
+        both_sizes("counts_values", &state);
     }
 
     #[test]
@@ -730,6 +936,34 @@ mod worker {
         assert!(message.contains("syntax error"), "{message}");
         assert!(column > 0);
         assert_eq!(state.focus, Focus::QueryBar);
+    }
+
+    #[test]
+    fn counts_come_from_the_index_within_the_views_query() {
+        use crate::query::counts::Key;
+        use crate::query::parse::Field;
+        let (dir, engine) = samples();
+        let (saved, cancel) = (saved(), AtomicU64::new(0));
+        let cx = context(&saved, dir.path(), &cancel);
+        let (mut state, effects) = State::new("@exec-into-pods", Vec::new(), Vec::new());
+        settle(&engine, &cx, &mut state, effects);
+        state.update(Action::CountBy);
+        let at = state.counts.fields.iter().position(|&f| f == Field::User);
+        state.counts.picked = at.unwrap();
+        let effects = state.update(Action::OpenDetail);
+        settle(&engine, &cx, &mut state, effects);
+        let values = state.counts.values.clone().expect("counted");
+        assert_eq!(values.field, Field::User);
+        assert_eq!(
+            values.rows,
+            [(Some(Key::Text("bob@example.com".into())), 3)]
+        );
+        assert_eq!((values.keys, values.requests), (1, 3));
+        // Enter: the saved query narrowed to the value finds the same requests.
+        let effects = state.update(Action::OpenDetail);
+        settle(&engine, &cx, &mut state, effects);
+        assert_eq!(state.bar.text, "@exec-into-pods user:bob@example.com");
+        assert_eq!(state.results.total, Some(3));
     }
 
     #[test]

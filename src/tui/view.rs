@@ -75,6 +75,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: Theme, tick: u64) -> usize 
         Focus::Detail => detail_max = draw_detail(frame, body, state, theme),
         Focus::Help => draw_help(frame, body),
         Focus::Picker => draw_picker(frame, body, state, theme),
+        Focus::Counts => draw_counts(frame, body, state, theme),
         Focus::Report => draw_report(frame, body, state, theme),
         Focus::Timeline => {
             let [chart, table] =
@@ -350,6 +351,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "timeline of the hits: h l or ← → pick a bucket, Enter narrows",
     ),
     (
+        "b",
+        "counts of the hits by a field: Enter on a value narrows to it",
+    ),
+    (
         "s",
         "reports (Tab: next table, ← →: columns) and saved queries",
     ),
@@ -403,6 +408,106 @@ fn draw_picker(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     );
     let mut table_state = TableState::default().with_selected(Some(state.picked));
     frame.render_stateful_widget(table, area, &mut table_state);
+}
+
+/// `b`: the fields to count the hits by, or the counted values of one.
+fn draw_counts(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
+    let view = &state.counts;
+    let highlight = Style::new().add_modifier(Modifier::REVERSED);
+    let Some(values) = &view.values else {
+        let rows = view
+            .fields
+            .iter()
+            .map(|&f| Row::new([Cell::from(f.name()), Cell::from(super::counts::about(f))]));
+        let table = Table::new(rows, [Constraint::Length(10), Constraint::Fill(1)])
+            .block(Block::bordered().title(" count the hits by: Enter counts, Esc closes "))
+            .row_highlight_style(highlight);
+        let mut table_state = TableState::default().with_selected(Some(view.picked));
+        frame.render_stateful_widget(table, area, &mut table_state);
+        return;
+    };
+    let name = values.field.name();
+    let block = Block::bordered().title(format!(
+        " {} requests by {name}: Enter narrows, Backspace fields, Esc closes ",
+        values.requests
+    ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let cut = values.keys > values.rows.len();
+    // Below the table: how many values were left out, and the query Enter runs, which
+    // shows the selected value whole.
+    let [table_area, note_area, enter_area] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(u16::from(cut)),
+        Constraint::Length(2),
+    ])
+    .areas(inner);
+    let total = values.requests.max(1) as f64;
+    let shown: Vec<String> = values
+        .rows
+        .iter()
+        .map(|(key, _)| match key {
+            Some(key) => text(&key.to_string()),
+            None => crate::output::counts::ABSENT.to_string(),
+        })
+        .collect();
+    // The value column as wide as its values (up to half the width), then the count,
+    // the share of the hits, and a bar against the largest count.
+    let widest = shown.iter().map(|v| v.chars().count()).max().unwrap_or(0);
+    let value_width = widest
+        .max(name.len())
+        .min(usize::from(inner.width.saturating_sub(10 + 7 + 6 + 8))) as u16;
+    let bar_width = inner.width.saturating_sub(value_width + 10 + 7 + 6);
+    let largest = values.rows.first().map_or(1, |(_, n)| (*n).max(1)) as f64;
+    let rows = values.rows.iter().zip(&shown).map(|((_, count), value)| {
+        let share = format!("{:.1}%", *count as f64 * 100.0 / total);
+        let bar = "█".repeat((*count as f64 / largest * f64::from(bar_width)).ceil() as usize);
+        Row::new([
+            Cell::from(value.as_str()),
+            Cell::from(Line::from(count.to_string()).right_aligned()),
+            Cell::from(Line::from(share).right_aligned()),
+            Cell::from(Span::styled(bar, theme.paint(Style::new().cyan()))),
+        ])
+    });
+    let header = Row::new([
+        Cell::from(name.to_uppercase()),
+        Cell::from(Line::from("COUNT").right_aligned()),
+        Cell::from(Line::from("SHARE").right_aligned()),
+        Cell::from(""),
+    ])
+    .style(theme.paint(Style::new().bold()));
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(value_width),
+            Constraint::Length(10),
+            Constraint::Length(7),
+            Constraint::Fill(1),
+        ],
+    )
+    .header(header)
+    .column_spacing(2)
+    .row_highlight_style(highlight);
+    let selected = (!values.rows.is_empty()).then_some(values.selected);
+    let mut table_state = TableState::default().with_selected(selected);
+    frame.render_stateful_widget(table, table_area, &mut table_state);
+    if cut {
+        let note = format!(
+            "the {} largest of {} values (kaudit query --by {name} --top 0 lists all)",
+            values.rows.len(),
+            values.keys
+        );
+        frame.render_widget(Paragraph::new(note), note_area);
+    }
+    if let Some((key, _)) = values.rows.get(values.selected) {
+        let term = crate::query::counts::Key::term(values.field, key.as_ref());
+        let query = super::counts::narrowed(&state.results.ask.query, &term);
+        let line = Line::from(vec![
+            Span::styled("Enter: ", theme.paint(Style::new().bold())),
+            Span::raw(text(&query)),
+        ]);
+        frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), enter_area);
+    }
 }
 
 fn draw_report(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {

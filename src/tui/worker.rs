@@ -149,6 +149,26 @@ pub fn perform(engine: &Engine, cx: &Context<'_>, effect: &Effect) -> Vec<Action
                 },
             }]
         }
+        Effect::Counts { task, ask, field } => {
+            let spec = crate::query::counts::Spec {
+                fields: vec![*field],
+                every: None,
+                min: 1,
+                top: Some(super::counts::LIMIT),
+            };
+            let answer = search_of(ask, cx.saved).and_then(|s| engine.counts(&s, &spec));
+            vec![match answer {
+                Ok(counts) => Action::CountsReady {
+                    task: *task,
+                    field: *field,
+                    counts,
+                },
+                Err(e) => Action::TaskDone {
+                    task: *task,
+                    message: format!("counting by {} failed: {e}", field.name()),
+                },
+            }]
+        }
         Effect::Export { task, ask, format } => {
             let message = match export(engine, cx, *task, ask, *format) {
                 Ok(Some((n, path))) => format!("exported {n} requests to {}", path.display()),

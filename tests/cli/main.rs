@@ -5,6 +5,7 @@ mod body_queries;
 mod common;
 
 mod corpus;
+mod counts;
 mod exit_codes;
 mod follow;
 mod formats;

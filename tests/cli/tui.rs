@@ -210,3 +210,36 @@ fn sigterm_gives_the_terminal_back() {
     let count = k.run(&["query", "--count", ""]);
     assert_eq!(count.stdout.trim(), "926", "{}", count.stderr);
 }
+
+#[test]
+fn b_counts_the_hits_by_a_field_and_enter_narrows_to_a_value() {
+    let k = samples();
+    let mut command = tui(&k);
+    command.args(["tui", "-q", "decision:forbid"]);
+    let mut term = Terminal::spawn(command);
+    term.wait_for("1 of 3");
+    term.type_keys("b");
+    term.wait_for("count the hits by");
+    term.type_keys("j\r");
+    let counts = term.wait_for("3 requests by user");
+    assert!(counts.contains("system:anonymous"), "{counts}");
+    assert!(
+        counts.contains("Enter: decision:forbid user:system:anonymous"),
+        "{counts}"
+    );
+    term.type_keys("\r");
+    let narrowed = term.wait_for("1 of 2");
+    assert!(
+        narrowed.contains("/ decision:forbid user:system:anonymous"),
+        "{narrowed}"
+    );
+    // Back: the counts again; Esc closes them.
+    term.type_keys("\x7f");
+    term.wait_for("3 requests by user");
+    term.type_keys("\x1b");
+    let table = term.wait_for("VERB");
+    assert!(!table.contains("requests by user"), "{table}");
+    term.type_keys("q");
+    assert_eq!(term.wait_exit(), 0);
+    term.assert_restored();
+}
