@@ -6,6 +6,10 @@
 #   bash benches/body_index.sh            # RUNS=5 for more runs; WORK=DIR keeps the files
 #   BASE_REV=31f365b bash benches/body_index.sh
 #
+# Three builds, run in turn on the same log: `base` (BASE_REV, before issue 17's schema),
+# `nobody` (this commit with the one line that adds body terms to a document deleted, built
+# in a worktree: what the body index alone costs) and `new` (this commit).
+#
 # The log is `synth noise --bodies 28`: 28% of the writes (leases aside) carry bodies, as
 # under a Policy that logs writes at Request/RequestResponse level: about 2.5% of the
 # events, ~4 KB each, 10% of the bytes. SIZE=300M by default.
@@ -16,7 +20,7 @@ SIZE=${SIZE:-300M}
 BASE_REV=${BASE_REV:-31f365b}
 if [ -z "${WORK:-}" ]; then
   WORK=$(mktemp -d)
-  trap 'git worktree remove --force "$WORK/base-src" 2> /dev/null || true; rm -rf "$WORK"' EXIT
+  trap 'git worktree remove --force "$WORK/base-src" 2> /dev/null; git worktree remove --force "$WORK/nobody-src" 2> /dev/null; rm -rf "$WORK"' EXIT
 else
   mkdir -p "$WORK"
 fi
@@ -28,6 +32,13 @@ if [ ! -x "$BASE" ]; then
   git worktree add --force --detach "$WORK/base-src" "$BASE_REV" > /dev/null
   (cd "$WORK/base-src" && cargo build --release --quiet --bin kaudit)
 fi
+NOBODY=$WORK/nobody-src/target/release/kaudit
+if [ ! -x "$NOBODY" ]; then
+  git worktree add --force --detach "$WORK/nobody-src" HEAD > /dev/null
+  sed -i '/doc.add_text(f.body, term);/d' "$WORK/nobody-src/src/index/document.rs"
+  grep -q 'f.body' "$WORK/nobody-src/src/index/document.rs" && { echo "nobody: the line to delete moved" >&2; exit 2; }
+  (cd "$WORK/nobody-src" && cargo build --release --quiet --bin kaudit)
+fi
 LOG=$WORK/audit.log
 target/release/examples/synth noise --seed 1 --bytes "$SIZE" --bodies 28 --out "$LOG"
 BYTES=$(stat -c %s "$LOG")
@@ -37,18 +48,18 @@ echo "baseline: $BASE_REV ($(git log -1 --format=%s "$BASE_REV" | cut -c1-60))"
 
 median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 
-# Interleaved: base, new, base, new, ... so both see the same noise of the machine.
-: > "$WORK/base.txt"; : > "$WORK/new.txt"
+# Interleaved: base, nobody, new, base, ... so all see the same noise of the machine.
+: > "$WORK/base.txt"; : > "$WORK/nobody.txt"; : > "$WORK/new.txt"; : > "$WORK/summary.txt"
 for _ in $(seq "$RUNS"); do
-  for which in base new; do
-    bin=$BASE; [ "$which" = new ] && bin=$NEW
+  for which in base nobody new; do
+    case $which in base) bin=$BASE ;; nobody) bin=$NOBODY ;; *) bin=$NEW ;; esac
     rm -rf "$WORK/index-$which"
     /usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" "$bin" ingest --index "$WORK/index-$which" "$LOG" 2> /dev/null
     cat "$WORK/time.txt" >> "$WORK/$which.txt"
   done
 done
 printf "\n%-8s %10s %10s %10s %12s %14s\n" "" "wall s" "MB/s" "CPU s" "peak RSS MB" "index % of log"
-for which in base new; do
+for which in base nobody new; do
   wall=$(awk '{print $1}' "$WORK/$which.txt" | median)
   cpu=$(awk '{print $2+$3}' "$WORK/$which.txt" | median)
   rss=$(awk '{print $4}' "$WORK/$which.txt" | sort -n | tail -1)
@@ -57,7 +68,9 @@ for which in base new; do
   echo "$which $wall $cpu $idx" >> "$WORK/summary.txt"
 done
 awk -v b="$BYTES" '{w[$1]=$2; c[$1]=$3; i[$1]=$4} END{
-  printf "\nnew/base: wall %.3f, CPU %.3f (throughput %+.1f%%), index %+.2f points of the log\n",
+  printf "\nbody index alone, new/nobody: wall %.3f, CPU %.3f (throughput %+.1f%%), index %+.2f points of the log\n",
+    w["new"]/w["nobody"], c["new"]/c["nobody"], 100*(w["nobody"]/w["new"]-1), 100*(i["new"]-i["nobody"])/b
+  printf "issue 17 in all, new/base:    wall %.3f, CPU %.3f (throughput %+.1f%%), index %+.2f points of the log\n",
     w["new"]/w["base"], c["new"]/c["base"], 100*(w["base"]/w["new"]-1), 100*(i["new"]-i["base"])/b }' "$WORK/summary.txt"
 
 echo
