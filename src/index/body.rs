@@ -82,8 +82,9 @@ pub fn push_key(path: &mut String, key: &str) {
     }
 }
 
-/// The terms of the bodies of `event` (a parsed, redacted audit event), in `out`.
-pub fn terms(event: &Value<'_>, out: &mut Vec<String>) {
+/// The terms of the bodies of `event` (a parsed, redacted audit event), each handed to
+/// `emit`.
+pub fn terms(event: &Value<'_>, emit: &mut dyn FnMut(&str)) {
     let Value::Object(members) = event else {
         return;
     };
@@ -98,11 +99,11 @@ pub fn terms(event: &Value<'_>, out: &mut Vec<String>) {
         {
             let mut buf = text.as_bytes().to_vec();
             if let Ok(parsed) = simd_json::to_borrowed_value(&mut buf) {
-                flatten(&parsed, String::from(root), out);
+                flatten(&parsed, root, emit);
                 continue;
             }
         }
-        flatten(body, String::from(root), out);
+        flatten(body, root, emit);
     }
 }
 
@@ -161,56 +162,62 @@ pub fn may_have_body(json: &[u8]) -> bool {
             .any(|i| matches!(json.get(i + 4), Some(b'4'..=b'7')))
 }
 
-/// One value and everything under it. Iterative, since a body may nest as deep as the
-/// parser allowed; values come out in the body's order.
-fn flatten(value: &Value<'_>, path: String, out: &mut Vec<String>) {
-    let mut stack: Vec<(&Value<'_>, String)> = vec![(value, path)];
-    while let Some((value, path)) = stack.pop() {
+/// One value and everything under it, each term handed to `emit`. Iterative, since a
+/// body may nest as deep as the parser allowed; values come out in the body's order.
+/// One buffer holds the path and one the term: a body of a hundred values costs no
+/// allocation per value.
+fn flatten(value: &Value<'_>, root: char, emit: &mut dyn FnMut(&str)) {
+    let mut path = String::from(root);
+    let mut term = String::new();
+    // (value, length of its parent's path, its key): the path is rebuilt from the
+    // parent's, which is still in `path` when a value is popped (depth first).
+    let mut stack: Vec<(&Value<'_>, usize, Option<&str>)> = vec![(value, path.len(), None)];
+    while let Some((value, parent, key)) = stack.pop() {
+        path.truncate(parent);
+        if let Some(key) = key {
+            push_key(&mut path, key);
+        }
+        let mut leaf = |tag: char, text: &str| {
+            term.clear();
+            term.push_str(&path);
+            term.push(END);
+            term.push(tag);
+            term.push_str(text);
+            emit(&term);
+        };
         match value {
             Value::Static(StaticNode::Null) => {}
-            Value::Static(StaticNode::Bool(b)) => {
-                out.push(leaf(&path, TAG_BOOL, if *b { "true" } else { "false" }));
-            }
-            Value::Static(n) => out.push(leaf(&path, TAG_NUMBER, &number_text(*n))),
-            Value::String(s) => string(&path, s, out),
+            Value::Static(StaticNode::Bool(b)) => leaf(TAG_BOOL, if *b { "true" } else { "false" }),
+            Value::Static(n) => leaf(TAG_NUMBER, &number_text(*n)),
+            Value::String(s) => pieces(s, &mut leaf),
             Value::Array(items) => {
                 if !holds_value(value) {
-                    out.push(leaf(&path, TAG_EMPTY, ""));
+                    leaf(TAG_EMPTY, "");
                 }
-                stack.extend(items.iter().rev().map(|item| (item, path.clone())));
+                let here = path.len();
+                stack.extend(items.iter().rev().map(|item| (item, here, None)));
             }
             Value::Object(members) => {
                 if !holds_value(value) {
-                    out.push(leaf(&path, TAG_EMPTY, ""));
+                    leaf(TAG_EMPTY, "");
                 }
-                let children: Vec<_> = members.iter().collect();
+                let here = path.len();
                 let metadata = path.ends_with(METADATA);
-                for (key, member) in children.into_iter().rev() {
-                    if metadata && key == "managedFields" {
-                        continue;
-                    }
-                    let mut child = path.clone();
-                    push_key(&mut child, key);
-                    stack.push((member, child));
-                }
+                let children = members
+                    .iter()
+                    .filter(|(key, _)| !(metadata && *key == "managedFields"));
+                let first = stack.len();
+                stack.extend(children.map(|(key, member)| (member, here, Some(key.as_ref()))));
+                stack[first..].reverse();
             }
         }
     }
 }
 
-fn leaf(path: &str, tag: char, value: &str) -> String {
-    let mut term = String::with_capacity(path.len() + 2 + value.len());
-    term.push_str(path);
-    term.push(END);
-    term.push(tag);
-    term.push_str(value);
-    term
-}
-
-/// A string, whole or in overlapping pieces.
-fn string(path: &str, s: &str, out: &mut Vec<String>) {
+/// A string, whole or in overlapping pieces, each handed to `leaf` with its tag.
+fn pieces(s: &str, leaf: &mut dyn FnMut(char, &str)) {
     if s.len() <= PIECE {
-        out.push(leaf(path, TAG_STRING, s));
+        leaf(TAG_STRING, s);
         return;
     }
     let mut start = 0;
@@ -220,7 +227,7 @@ fn string(path: &str, s: &str, out: &mut Vec<String>) {
         while !s.is_char_boundary(end) {
             end -= 1;
         }
-        out.push(leaf(path, tag, &s[start..end]));
+        leaf(tag, &s[start..end]);
         if end == s.len() {
             return;
         }
@@ -294,7 +301,7 @@ mod tests {
         let mut buf = event.as_bytes().to_vec();
         let value = simd_json::to_borrowed_value(&mut buf).unwrap();
         let mut out = Vec::new();
-        terms(&value, &mut out);
+        terms(&value, &mut |t| out.push(t.to_string()));
         out.iter()
             .map(|t| {
                 let (root, keys, tag, value) = split(t).unwrap();

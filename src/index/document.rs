@@ -90,8 +90,8 @@ pub fn build(
     if let Some(argv) = r.exec_command().filter(|argv| !argv.is_empty()) {
         text(f.command, Some(&argv.join(" ")));
     }
-    let bodies = Bodies::of(r, json);
-    if let Some(argv) = bodies.command.filter(|argv| !argv.is_empty()) {
+    let body_command = index_bodies(r, json, &mut |term| text(f.body, Some(term)));
+    if let Some(argv) = body_command.filter(|argv| !argv.is_empty()) {
         text(f.command, Some(&argv.join(" ")));
     }
     text(f.reason, r.reason);
@@ -121,9 +121,6 @@ pub fn build(
     if let Some(code) = r.code {
         doc.add_u64(f.code, code);
     }
-    for term in &bodies.terms {
-        doc.add_text(f.body, term);
-    }
     for addr in r.source_ips.iter().filter_map(|ip| ip.parse().ok()) {
         doc.add_ip_addr(f.ipaddr, crate::model::ip_as_v6(addr));
     }
@@ -139,31 +136,17 @@ pub fn build(
     doc
 }
 
-/// What the index takes from the request's bodies, read in one parse.
-#[derive(Default)]
-struct Bodies {
-    /// `index::body` terms.
-    terms: Vec<String>,
-    /// The exec command a `PodExecOptions` request body carries.
-    command: Option<Vec<String>>,
-}
-
-impl Bodies {
-    fn of(r: &Request<'_>, json: &[u8]) -> Bodies {
-        if !super::body::may_have_body(json) {
-            return Bodies::default();
-        }
-        let mut buf = Vec::new();
-        let Some(event) = crate::ingest::parse::parse_stored(json, &mut buf) else {
-            return Bodies::default();
-        };
-        let mut terms = Vec::new();
-        super::body::terms(&event, &mut terms);
-        let command = (r.resource == Some("pods") && r.subresource == Some("exec"))
-            .then(|| super::body::exec_command(&event))
-            .flatten();
-        Bodies { terms, command }
+/// Hands each `index::body` term of the request's bodies to `add`, and returns the
+/// exec command its `PodExecOptions` body carries, if any: both from one parse.
+fn index_bodies(r: &Request<'_>, json: &[u8], add: &mut dyn FnMut(&str)) -> Option<Vec<String>> {
+    if !super::body::may_have_body(json) {
+        return None;
     }
+    let mut buf = Vec::new();
+    let event = crate::ingest::parse::parse_stored(json, &mut buf)?;
+    super::body::terms(&event, add);
+    let exec = r.resource == Some("pods") && r.subresource == Some("exec");
+    exec.then(|| super::body::exec_command(&event)).flatten()
 }
 
 /// Whether the apiserver ran the request as a dry run. A delete with a body takes its
