@@ -8,7 +8,8 @@
 //! ROOT { SEP key } END TAG value
 //! ```
 //!
-//! - `ROOT` is `q` for the request body, `p` for the response body.
+//! - `ROOT` is `q` for the request body, `p` for the response body, `b` for a value both
+//!   hold at the same path (the same element of a list counts as the same path).
 //! - `SEP` (U+0001) goes before each key, `END` (U+0000) after the last, so a key holding
 //!   dots or slashes (`app.kubernetes.io/name`) is one key. U+0000..=U+0002 inside a key
 //!   are escaped with `ESC` (U+0002) followed by `0`, `1` or `2`, so a hostile key cannot
@@ -35,6 +36,9 @@ use simd_json::borrowed::Value;
 pub const REQUEST: char = 'q';
 /// Root of the response body's terms.
 pub const RESPONSE: char = 'p';
+/// Root of a value both bodies hold at the same path: indexed once, not twice (a create
+/// or update logged at RequestResponse echoes most of its request in its response).
+pub const BOTH: char = 'b';
 /// Goes before each key of a path.
 pub const SEP: char = '\u{1}';
 /// Ends the path; the tag follows.
@@ -88,23 +92,32 @@ pub fn terms(event: &Value<'_>, emit: &mut dyn FnMut(&str)) {
     let Value::Object(members) = event else {
         return;
     };
-    for (root, key) in [(REQUEST, "requestObject"), (RESPONSE, "responseObject")] {
-        // Go's decoder keeps the last copy of a key, matched as it matches struct fields.
-        let Some(body) = last_member(members, key) else {
-            continue;
-        };
-        // A forwarder may hand the body on as a JSON string: its content is the body.
-        if let Value::String(text) = body
-            && text.trim_start().starts_with(['{', '['])
-        {
-            let mut buf = text.as_bytes().to_vec();
-            if let Ok(parsed) = simd_json::to_borrowed_value(&mut buf) {
-                flatten(&parsed, root, emit);
-                continue;
-            }
-        }
-        flatten(body, root, emit);
+    // Go's decoder keeps the last copy of a key, matched as it matches struct fields.
+    let request = last_member(members, "requestObject");
+    let response = last_member(members, "responseObject");
+    let (request_text, response_text) = (request.and_then(decoded), response.and_then(decoded));
+    let request: Option<&Value<'_>> = request_text.as_ref().or(request);
+    let response: Option<&Value<'_>> = response_text.as_ref().or(response);
+    let mut walk = Walk {
+        path: String::new(),
+        term: String::new(),
+        emit,
+    };
+    walk.pair(request, response);
+}
+
+/// A body a forwarder handed on as a JSON string: its content is the body.
+fn decoded(body: &Value<'_>) -> Option<Value<'static>> {
+    let Value::String(text) = body else {
+        return None;
+    };
+    if !text.trim_start().starts_with(['{', '[']) {
+        return None;
     }
+    let mut buf = text.as_bytes().to_vec();
+    simd_json::to_borrowed_value(&mut buf)
+        .ok()
+        .map(Value::into_static)
 }
 
 /// The `command` list of an exec request's body (`PodExecOptions`), when it has one:
@@ -162,79 +175,169 @@ pub fn may_have_body(json: &[u8]) -> bool {
             .any(|i| matches!(json.get(i + 4), Some(b'4'..=b'7')))
 }
 
-/// One value and everything under it, each term handed to `emit`. Iterative, since a
-/// body may nest as deep as the parser allowed; values come out in the body's order.
-/// One buffer holds the path and one the term: a body of a hundred values costs no
-/// allocation per value.
-fn flatten(value: &Value<'_>, root: char, emit: &mut dyn FnMut(&str)) {
-    let mut path = String::from(root);
-    let mut term = String::new();
-    // (value, length of its parent's path, its key): the path is rebuilt from the
-    // parent's, which is still in `path` when a value is popped (depth first).
-    let mut stack: Vec<(&Value<'_>, usize, Option<&str>)> = vec![(value, path.len(), None)];
-    while let Some((value, parent, key)) = stack.pop() {
-        path.truncate(parent);
-        if let Some(key) = key {
-            push_key(&mut path, key);
-        }
-        let mut leaf = |tag: char, text: &str| {
-            term.clear();
-            term.push_str(&path);
-            term.push(END);
-            term.push(tag);
-            term.push_str(text);
-            emit(&term);
-        };
-        match value {
-            Value::Static(StaticNode::Null) => {}
-            Value::Static(StaticNode::Bool(b)) => leaf(TAG_BOOL, if *b { "true" } else { "false" }),
-            Value::Static(n) => leaf(TAG_NUMBER, &number_text(*n)),
-            Value::String(s) => pieces(s, &mut leaf),
-            Value::Array(items) => {
-                if !holds_value(value) {
-                    leaf(TAG_EMPTY, "");
-                }
-                let here = path.len();
-                stack.extend(items.iter().rev().map(|item| (item, here, None)));
-            }
-            Value::Object(members) => {
-                if !holds_value(value) {
-                    leaf(TAG_EMPTY, "");
-                }
-                let here = path.len();
-                let metadata = path.ends_with(METADATA);
-                let children = members
-                    .iter()
-                    .filter(|(key, _)| !(metadata && *key == "managedFields"));
-                let first = stack.len();
-                stack.extend(children.map(|(key, member)| (member, here, Some(key.as_ref()))));
-                stack[first..].reverse();
-            }
-        }
-    }
+/// Builds terms in two reused buffers (no allocation per value) and hands them on.
+struct Walk<'e> {
+    /// The keys of the value at hand, without the root.
+    path: String,
+    term: String,
+    emit: &'e mut dyn FnMut(&str),
 }
 
-/// A string, whole or in overlapping pieces, each handed to `leaf` with its tag.
-fn pieces(s: &str, leaf: &mut dyn FnMut(char, &str)) {
-    if s.len() <= PIECE {
-        leaf(TAG_STRING, s);
-        return;
+/// A value to visit: in the request body, the response body or both (at the same path),
+/// the length of its parent's path (still in `Walk::path` when it is popped, as the
+/// walk is depth first) and its key.
+type Pending<'v, 'a> = (
+    Option<&'v Value<'a>>,
+    Option<&'v Value<'a>>,
+    usize,
+    Option<&'v str>,
+);
+
+impl Walk<'_> {
+    fn leaf(&mut self, root: char, tag: char, text: &str) {
+        self.term.clear();
+        self.term.push(root);
+        self.term.push_str(&self.path);
+        self.term.push(END);
+        self.term.push(tag);
+        self.term.push_str(text);
+        (self.emit)(&self.term);
     }
-    let mut start = 0;
-    let mut tag = TAG_HEAD;
-    loop {
-        let mut end = (start + PIECE).min(s.len());
-        while !s.is_char_boundary(end) {
-            end -= 1;
+
+    /// A scalar as a tag and its text; None for containers and null.
+    fn scalar<'v>(value: &'v Value<'_>) -> Option<(char, std::borrow::Cow<'v, str>)> {
+        Some(match value {
+            Value::Static(StaticNode::Null) | Value::Array(_) | Value::Object(_) => return None,
+            Value::Static(StaticNode::Bool(b)) => {
+                (TAG_BOOL, (if *b { "true" } else { "false" }).into())
+            }
+            Value::Static(n) => (TAG_NUMBER, number_text(*n).into()),
+            Value::String(s) => (TAG_STRING, s.as_ref().into()),
+        })
+    }
+
+    /// The two bodies side by side: where both hold the same value at a path it is one
+    /// `BOTH` term, elsewhere each body's own. Iterative, since a body may nest as deep
+    /// as the parser allowed; values come out in the body's order.
+    fn pair<'v, 'a>(&mut self, request: Option<&'v Value<'a>>, response: Option<&'v Value<'a>>) {
+        let mut stack: Vec<Pending<'v, 'a>> = vec![(request, response, 0, None)];
+        while let Some((q, p, parent, key)) = stack.pop() {
+            self.path.truncate(parent);
+            if let Some(key) = key {
+                push_key(&mut self.path, key);
+            }
+            let here = self.path.len();
+            let first = stack.len();
+            match (q, p) {
+                (None, None) => {}
+                (Some(q), None) => self.one(q, REQUEST),
+                (None, Some(p)) => self.one(p, RESPONSE),
+                (Some(qv @ Value::Object(qs)), Some(pv @ Value::Object(ps))) => {
+                    self.markers(qv, pv);
+                    let metadata = self.path.ends_with(METADATA);
+                    let kept = |key: &str| !(metadata && key == "managedFields");
+                    for (key, value) in qs.iter().filter(|(k, _)| kept(k)) {
+                        stack.push((Some(value), ps.get(key.as_ref()), here, Some(key.as_ref())));
+                    }
+                    for (key, value) in ps
+                        .iter()
+                        .filter(|(k, _)| kept(k) && !qs.contains_key(k.as_ref()))
+                    {
+                        stack.push((None, Some(value), here, Some(key.as_ref())));
+                    }
+                }
+                (Some(qv @ Value::Array(qs)), Some(pv @ Value::Array(ps))) => {
+                    self.markers(qv, pv);
+                    for i in 0..qs.len().max(ps.len()) {
+                        stack.push((qs.get(i), ps.get(i), here, None));
+                    }
+                }
+                (Some(q), Some(p)) => match (Self::scalar(q), Self::scalar(p)) {
+                    (Some(a), Some(b)) if a == b => self.pieces(BOTH, a.0, &a.1),
+                    _ => {
+                        self.one(q, REQUEST);
+                        self.path.truncate(here);
+                        self.one(p, RESPONSE);
+                    }
+                },
+            }
+            stack[first..].reverse();
         }
-        leaf(tag, &s[start..end]);
-        if end == s.len() {
+    }
+
+    /// The empty-container terms of two containers at the same path.
+    fn markers(&mut self, q: &Value<'_>, p: &Value<'_>) {
+        match (holds_value(q), holds_value(p)) {
+            (false, false) => self.leaf(BOTH, TAG_EMPTY, ""),
+            (false, true) => self.leaf(REQUEST, TAG_EMPTY, ""),
+            (true, false) => self.leaf(RESPONSE, TAG_EMPTY, ""),
+            (true, true) => {}
+        }
+    }
+
+    /// One value of one body and everything under it, at the current path (restored
+    /// when done).
+    fn one(&mut self, value: &Value<'_>, root: char) {
+        let base = self.path.len();
+        let mut stack: Vec<(&Value<'_>, usize, Option<&str>)> = vec![(value, base, None)];
+        while let Some((value, parent, key)) = stack.pop() {
+            self.path.truncate(parent);
+            if let Some(key) = key {
+                push_key(&mut self.path, key);
+            }
+            let here = self.path.len();
+            let first = stack.len();
+            match value {
+                Value::Static(StaticNode::Null) => {}
+                Value::Array(items) => {
+                    if !holds_value(value) {
+                        self.leaf(root, TAG_EMPTY, "");
+                    }
+                    stack.extend(items.iter().map(|item| (item, here, None)));
+                }
+                Value::Object(members) => {
+                    if !holds_value(value) {
+                        self.leaf(root, TAG_EMPTY, "");
+                    }
+                    let metadata = self.path.ends_with(METADATA);
+                    let children = members
+                        .iter()
+                        .filter(|(key, _)| !(metadata && *key == "managedFields"));
+                    stack.extend(children.map(|(key, member)| (member, here, Some(key.as_ref()))));
+                }
+                scalar => {
+                    if let Some((tag, text)) = Self::scalar(scalar) {
+                        self.pieces(root, tag, &text);
+                    }
+                }
+            }
+            stack[first..].reverse();
+        }
+        self.path.truncate(base);
+    }
+
+    /// A scalar's terms: a string longer than [`PIECE`] in overlapping pieces.
+    fn pieces(&mut self, root: char, tag: char, s: &str) {
+        if tag != TAG_STRING || s.len() <= PIECE {
+            self.leaf(root, tag, s);
             return;
         }
-        tag = TAG_CONTINUED;
-        start = end - OVERLAP;
-        while !s.is_char_boundary(start) {
-            start -= 1;
+        let mut start = 0;
+        let mut tag = TAG_HEAD;
+        loop {
+            let mut end = (start + PIECE).min(s.len());
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            self.leaf(root, tag, &s[start..end]);
+            if end == s.len() {
+                return;
+            }
+            tag = TAG_CONTINUED;
+            start = end - OVERLAP;
+            while !s.is_char_boundary(start) {
+                start -= 1;
+            }
         }
     }
 }
@@ -325,6 +428,8 @@ mod tests {
         assert_eq!(
             got,
             [
+                // Both bodies have `metadata` (the request's holds only managedFields).
+                t('p', &["metadata", "labels", "app.kubernetes.io/name"], 's', "web"),
                 t('q', &["spec", "replicas"], 'n', "3"),
                 t('q', &["spec", "ratio"], 'n', "0.5"),
                 t('q', &["spec", "on"], 'b', "true"),
@@ -332,12 +437,27 @@ mod tests {
                 t('q', &["spec", "containers", "image"], 's', "b"),
                 t('q', &["spec", "containers", "args"], 'o', ""),
                 t('q', &["spec", "sel"], 'o', ""),
-                t(
-                    'p',
-                    &["metadata", "labels", "app.kubernetes.io/name"],
-                    's',
-                    "web"
-                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_value_both_bodies_hold_at_a_path_is_one_term() {
+        let got = terms_of(
+            r#"{"requestObject":{"spec":{"a":1,"b":2,"l":["x","y"]}},
+                "responseObject":{"spec":{"a":1,"b":3,"l":["x","z","w"]},"status":{}}}"#,
+        );
+        assert_eq!(
+            got,
+            [
+                t('b', &["spec", "a"], 'n', "1"),
+                t('q', &["spec", "b"], 'n', "2"),
+                t('p', &["spec", "b"], 'n', "3"),
+                t('b', &["spec", "l"], 's', "x"),
+                t('q', &["spec", "l"], 's', "y"),
+                t('p', &["spec", "l"], 's', "z"),
+                t('p', &["spec", "l"], 's', "w"),
+                t('p', &["status"], 'o', ""),
             ]
         );
     }

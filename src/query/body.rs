@@ -16,7 +16,8 @@ use super::parse::{CmpOp, Value};
 use super::term_scan::{TermScan, TermTest};
 use crate::error::{Error, Result};
 use crate::index::body::{
-    self, END, REQUEST, RESPONSE, SEP, TAG_BOOL, TAG_CONTINUED, TAG_HEAD, TAG_NUMBER, TAG_STRING,
+    self, BOTH, END, REQUEST, RESPONSE, SEP, TAG_BOOL, TAG_CONTINUED, TAG_HEAD, TAG_NUMBER,
+    TAG_STRING,
 };
 
 /// Which body a path starts from.
@@ -41,11 +42,13 @@ impl Root {
         }
     }
 
+    /// The term roots a path from here reads: a value both bodies hold is indexed once,
+    /// under `BOTH`.
     fn term_roots(self) -> &'static [char] {
         match self {
-            Root::Request => &[REQUEST],
-            Root::Response => &[RESPONSE],
-            Root::Either => &[REQUEST, RESPONSE],
+            Root::Request => &[REQUEST, BOTH],
+            Root::Response => &[RESPONSE, BOTH],
+            Root::Either => &[REQUEST, RESPONSE, BOTH],
         }
     }
 }
