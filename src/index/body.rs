@@ -29,6 +29,9 @@
 //! bytes). They are read from the stored event, after redaction: a Secret's values are
 //! never indexed, only the marker that replaced them.
 
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 use simd_json::StaticNode;
 use simd_json::borrowed::Value;
 
@@ -170,8 +173,12 @@ fn last_member<'v, 'a>(
 /// before it), unless a letter is written as an escape (`\u0062`), which real logs
 /// never do and a hostile line may.
 pub fn may_have_body(json: &[u8]) -> bool {
-    memchr::memmem::find(json, b"bject\"").is_some()
-        || memchr::memmem::find_iter(json, b"\\u00")
+    // Built once: every event is asked.
+    static KEY_END: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"bject\""));
+    static ESCAPE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\\u00"));
+    KEY_END.find(json).is_some()
+        || ESCAPE
+            .find_iter(json)
             .any(|i| matches!(json.get(i + 4), Some(b'4'..=b'7')))
 }
 
@@ -429,7 +436,12 @@ mod tests {
             got,
             [
                 // Both bodies have `metadata` (the request's holds only managedFields).
-                t('p', &["metadata", "labels", "app.kubernetes.io/name"], 's', "web"),
+                t(
+                    'p',
+                    &["metadata", "labels", "app.kubernetes.io/name"],
+                    's',
+                    "web"
+                ),
                 t('q', &["spec", "replicas"], 'n', "3"),
                 t('q', &["spec", "ratio"], 'n', "0.5"),
                 t('q', &["spec", "on"], 'b', "true"),

@@ -3,8 +3,9 @@
 //! of the writes (create, update, patch; leases left out, as policies usually do) a
 //! `requestObject`, and most of them a `responseObject` too. The objects are shaped like
 //! the apiserver's (metadata with managedFields, a spec or a status patch, a status), a
-//! few KB each, with names, UIDs and resourceVersions that differ per request as real
-//! ones do, so the body index grows its term dictionary as it would on a real log.
+//! few KB each. An object's UID, labels, images and addresses stay the same from one
+//! write of it to the next and its resourceVersion and a condition's time change, as on
+//! a real cluster, so the body index grows its term dictionary as it would on a real log.
 
 use serde_json::{Value, json};
 
@@ -31,7 +32,27 @@ pub fn add_bodies(line: &str, percent: u32) -> Option<String> {
     let mut rng = Rng::new(seed);
     let namespace = event["objectRef"]["namespace"].as_str().unwrap_or("");
     let name = event["objectRef"]["name"].as_str().unwrap_or("object");
-    let object = object(&mut rng, &resource, namespace, name);
+    // An object is the same from one write to the next (its uid, labels, images, IPs),
+    // as on a real cluster: seeded by its identity. Only what a write changes differs.
+    let identity = format!("{resource}/{namespace}/{name}");
+    let mut object = object(
+        &mut Rng::new(fnv(identity.as_bytes())),
+        &resource,
+        namespace,
+        name,
+    );
+    object["metadata"]["resourceVersion"] = json!((4_000_000 + rng.below(5_000_000)).to_string());
+    if let Some(condition) = object["status"]["conditions"]
+        .as_array_mut()
+        .and_then(|c| c.first_mut())
+    {
+        condition["lastTransitionTime"] = json!(format!(
+            "2026-11-20T{:02}:{:02}:{:02}Z",
+            rng.below(24),
+            rng.below(60),
+            rng.below(60)
+        ));
+    }
     let request = if verb == "patch" {
         patch_of(&object)
     } else {
