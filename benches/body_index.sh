@@ -78,7 +78,7 @@ echo
 echo "== query latency on the new index, whole process, median of 11 (--count)"
 for q in 'verb:patch resource:pods' 'user:system:kube-scheduler' \
          'resp.spec.containers.image:registry.example.com/*' 'resp.status.phase:Running' \
-         'req.spec.replicas:>3' 'req.data.*:/key_1 = value/' 'body.metadata.labels.*:Helm' \
+         'req.spec.replicas:>=2' 'req.data.*:/key_1\s=\svalue/' 'body.metadata.labels.*:Helm' \
          'image:!=registry.example.com/*' 'resource:pods verb:patch -req.spec:*'; do
   for _ in $(seq 11); do
     # Exit 1 is "no match", still an answer.
