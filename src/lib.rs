@@ -5,6 +5,7 @@
 //! → `query` → `output` / `app`. See docs/ARCHITECTURE.md.
 
 pub mod app;
+pub mod argv;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -10,6 +10,7 @@ mod exit_codes;
 mod follow;
 mod formats;
 mod fuzz_regressions;
+mod habits;
 mod hostile;
 mod ingest;
 mod query_syntax;
