@@ -5,94 +5,86 @@
 //! cargo run --release --example synth -- noise --seed N --bytes 1G [--out FILE] [--start RFC3339] [--rate REQS_PER_HOUR] [--bodies PERCENT]
 //! ```
 //!
-//! `--bodies 35` gives 35% of the writes (leases aside) bodies, as a Policy that logs
-//! writes at Request/RequestResponse level does: about 2.5% of the events, ~5 KB each.
-//!
-//! ```text
-//! ```
+//! `--bodies 28` gives 28% of the writes (leases aside) bodies, as a Policy that logs
+//! writes at Request/RequestResponse level does: about 2.5% of the events, ~4 KB each.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
 use kaudit::synth::{Noise, add_bodies, write_story};
 
-const USAGE: &str = "usage: synth story DIR\n       synth noise --seed N --bytes SIZE[K|M|G] [--out FILE] [--start RFC3339] [--rate REQUESTS_PER_HOUR] [--bodies PERCENT]";
+#[derive(Parser)]
+#[command(name = "synth", about = "Writes synthetic audit logs")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The sample-logs story (three rotated files) into DIR.
+    Story { dir: PathBuf },
+    /// Seeded background chatter of a small cluster, at least SIZE bytes of whole lines.
+    Noise {
+        #[arg(long)]
+        seed: u64,
+        /// At least this much: a byte count or 64K, 512M, 1G (binary multiples).
+        #[arg(long, value_parser = parse_size)]
+        bytes: u64,
+        /// The file to write [default: standard output].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Time of the first request, RFC 3339.
+        #[arg(long, default_value = "2026-11-20T00:00:00Z", value_parser = parse_start)]
+        start: chrono::DateTime<chrono::Utc>,
+        /// Requests per hour [default: the generator's].
+        #[arg(long)]
+        rate: Option<u32>,
+        /// Percentage of the writes (leases aside) that carry bodies.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
+        bodies: u32,
+    },
+}
 
 fn main() -> ExitCode {
-    match run(std::env::args().skip(1).collect()) {
+    let result = match Args::parse().command {
+        Command::Story { dir } => write_story(&dir).map_err(|e| format!("{}: {e}", dir.display())),
+        Command::Noise {
+            seed,
+            bytes,
+            out,
+            start,
+            rate,
+            bodies,
+        } => noise(seed, bytes, out, start, rate, bodies),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("synth: {e}\n{USAGE}");
+            eprintln!("synth: {e}");
             ExitCode::from(2)
         }
     }
 }
 
-fn run(args: Vec<String>) -> Result<(), String> {
-    match args.first().map(String::as_str) {
-        Some("story") => {
-            let [_, dir] = args.as_slice() else {
-                return Err("story takes one directory".into());
-            };
-            write_story(std::path::Path::new(dir)).map_err(|e| format!("{dir}: {e}"))
-        }
-        Some("noise") => noise(&args[1..]),
-        _ => Err("expected a command: story or noise".into()),
-    }
-}
-
-fn noise(args: &[String]) -> Result<(), String> {
-    let mut seed = None;
-    let mut bytes = None;
-    let mut out = None;
-    let mut start = chrono::DateTime::parse_from_rfc3339("2026-11-20T00:00:00Z")
-        .unwrap()
-        .to_utc();
-    let mut rate = None;
-    let mut bodies = 0u32;
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--seed" => {
-                seed = Some(
-                    value()?
-                        .parse::<u64>()
-                        .map_err(|e| format!("--seed: {e}"))?,
-                )
-            }
-            "--bytes" => bytes = Some(parse_size(value()?)?),
-            "--out" => out = Some(value()?.clone()),
-            "--start" => {
-                start = chrono::DateTime::parse_from_rfc3339(value()?)
-                    .map_err(|e| format!("--start: {e}"))?
-                    .to_utc();
-            }
-            "--rate" => {
-                rate = Some(
-                    value()?
-                        .parse::<u32>()
-                        .map_err(|e| format!("--rate: {e}"))?,
-                )
-            }
-            "--bodies" => {
-                bodies = value()?
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|p| *p <= 100)
-                    .ok_or("--bodies takes a percentage, 0 to 100")?
-            }
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    let seed = seed.ok_or("--seed is required")?;
-    let limit = bytes.ok_or("--bytes is required")?;
+fn noise(
+    seed: u64,
+    limit: u64,
+    out: Option<PathBuf>,
+    start: chrono::DateTime<chrono::Utc>,
+    rate: Option<u32>,
+    bodies: u32,
+) -> Result<(), String> {
     let mut noise = match rate {
         Some(rate) => Noise::with_rate(seed, start, rate),
         None => Noise::new(seed, start),
     };
     let mut sink: Box<dyn Write> = match &out {
-        Some(path) => Box::new(std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?),
+        Some(path) => {
+            Box::new(std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
         None => Box::new(std::io::stdout().lock()),
     };
     // Whole lines, in chunks of about 1 MiB, until at least `limit` bytes are out.
@@ -117,20 +109,26 @@ fn noise(args: &[String]) -> Result<(), String> {
     sink.flush().map_err(|e| format!("write: {e}"))
 }
 
+fn parse_start(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.to_utc())
+        .map_err(|e| e.to_string())
+}
+
 /// `1G`, `512M`, `64K`, or a plain byte count (binary multiples).
 fn parse_size(s: &str) -> Result<u64, String> {
     let (digits, unit) = match s.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c.to_ascii_uppercase()),
         _ => (s, 'B'),
     };
-    let n: u64 = digits.parse().map_err(|e| format!("--bytes {s:?}: {e}"))?;
+    let n: u64 = digits.parse().map_err(|e| format!("{s:?}: {e}"))?;
     let mult = match unit {
         'B' => 1,
         'K' => 1 << 10,
         'M' => 1 << 20,
         'G' => 1 << 30,
-        _ => return Err(format!("--bytes {s:?}: unknown suffix")),
+        _ => return Err(format!("{s:?}: unknown suffix")),
     };
     n.checked_mul(mult)
-        .ok_or_else(|| format!("--bytes {s:?}: too large"))
+        .ok_or_else(|| format!("{s:?}: too large"))
 }
