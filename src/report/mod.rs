@@ -31,6 +31,20 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The report `kaudit report NAME` and the TUI call `name` (or its alias `sa`), with
+    /// its default filters; None for any other name, which is no report.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Some(match name {
+            "secrets" => Kind::Secrets(secrets::Filter::default()),
+            "serviceaccounts" | "sa" => Kind::ServiceAccounts(serviceaccounts::Filter::default()),
+            "immutability" => Kind::Immutability(immutability::Filter {
+                min_severity: crate::podspec::Severity::Low,
+            }),
+            "stats" => Kind::Stats(stats::Filter { top: 10 }),
+            _ => return None,
+        })
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Kind::Secrets(_) => "secrets",
@@ -229,6 +243,19 @@ impl Cell {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_report_is_found_by_its_name_and_no_other_name_is_one() {
+        for name in ["secrets", "serviceaccounts", "immutability", "stats"] {
+            assert_eq!(Kind::from_name(name).map(|k| k.name()), Some(name));
+        }
+        assert_eq!(
+            Kind::from_name("sa").map(|k| k.name()),
+            Some("serviceaccounts")
+        );
+        assert!(Kind::from_name("stat").is_none());
+        assert!(Kind::from_name("").is_none());
+    }
 
     #[test]
     fn argv_is_shell_quoted_in_text_and_a_list_in_json() {

@@ -298,14 +298,16 @@ fn run_report(
     name: &str,
     scope: &Ask,
 ) -> Result<super::reports::ReportView> {
-    use report::{Kind, immutability, secrets, serviceaccounts, stats};
-    let kind = match name {
-        "secrets" => Kind::Secrets(secrets::Filter::default()),
-        "serviceaccounts" => Kind::ServiceAccounts(serviceaccounts::Filter::default()),
-        "immutability" => Kind::Immutability(immutability::Filter {
-            min_severity: crate::podspec::Severity::Low,
-        }),
-        _ => Kind::Stats(stats::Filter { top: 50 }),
+    use report::{Kind, stats};
+    let kind = match Kind::from_name(name) {
+        // A screen has room for more ranked rows than a terminal's scrollback.
+        Some(Kind::Stats(_)) => Kind::Stats(stats::Filter { top: 50 }),
+        Some(kind) => kind,
+        None => {
+            return Err(crate::error::Error::Usage(format!(
+                "no report named {name:?}"
+            )));
+        }
     };
     let search = search_of(scope, cx.saved)?;
     let report = report::run(engine, &kind, &search)?;
