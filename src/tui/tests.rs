@@ -687,6 +687,41 @@ mod screens {
         insta::assert_snapshot!(format!("{name}_160x48"), screen(state, 160, 48));
     }
 
+    /// What a screen line shows: the screen string quotes each line, draws a wide
+    /// character once and notes the cell it hides after the closing quote.
+    fn shown(line: &str) -> &str {
+        let line = line
+            .split("\" Hidden by multi-width symbols")
+            .next()
+            .unwrap();
+        let line = line.strip_prefix('"').unwrap();
+        line.strip_suffix('"').unwrap_or(line)
+    }
+
+    #[test]
+    fn values_longer_than_their_column_end_with_an_ellipsis() {
+        let mut state = story();
+        let mut rows = state.results.rows.clone();
+        rows[0].actor = "sa:monitoring/prometheus-k8s pod:prometheus-k8s-0".into();
+        rows[1].actor = "system:kube-controller-manager".into();
+        rows[1].object_path = Some("payments/db-password".into());
+        // Wide characters: two columns each, never drawn half at the column's edge.
+        rows[2].actor = "田中太郎@例え.jp".into();
+        rows[2].object_path = Some("payments/設定-データベース".into());
+        rows[2].resource_path = Some("configmaps".into());
+        state.update(Action::PageLoaded {
+            generation: 1,
+            first: 0,
+            rows,
+        });
+        let narrow = screen(&state, 80, 24);
+        for line in narrow.lines().skip(2).take(3) {
+            assert!(line.contains('…'), "{line}");
+            assert_eq!(crate::tui::width::columns(shown(line)), 80, "{line}");
+        }
+        insta::assert_snapshot!("cut_80x24", narrow);
+    }
+
     #[test]
     fn a_pivot_and_an_object_history() {
         let mut state = story();

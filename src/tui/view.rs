@@ -3,13 +3,14 @@
 //! `sanitize::for_terminal` (or JSON escaping and then it) before it is drawn.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Position, Rect};
 use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Tabs, Wrap};
 
 use super::json;
 use super::state::{Focus, Pick, RowSummary, State};
+use super::width;
 use crate::model::format_micros;
 use crate::output::short_time;
 use crate::query::SortOrder;
@@ -178,17 +179,28 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         widths.extend([Constraint::Length(8), Constraint::Length(22)]);
         titles.extend(["DECISION", "SOURCE IP"]);
     }
+    // The columns' widths as the table lays them out (no highlight symbol, Flex::Start),
+    // so a value longer than its column is cut with `…` instead of silently.
+    let spacing = 1;
+    let flex = Flex::Start;
+    let column_widths: Vec<usize> = Layout::horizontal(widths.clone())
+        .flex(flex)
+        .spacing(spacing)
+        .split(area)
+        .iter()
+        .map(|c| usize::from(c.width))
+        .collect();
     let rows = results.rows.iter().map(|r| {
         let mut cells = vec![
-            Cell::from(r.time.map_or("-".into(), |t| short_time(&format_micros(t)))),
-            Cell::from(text(&r.actor)),
-            Cell::from(or_dash(&r.verb)),
-            Cell::from(or_dash(&r.resource_path)),
+            r.time.map_or("-".into(), |t| short_time(&format_micros(t))),
+            text(&r.actor),
+            or_dash(&r.verb),
+            or_dash(&r.resource_path),
         ];
         if !history {
-            cells.push(Cell::from(or_dash(&r.object_path)));
+            cells.push(or_dash(&r.object_path));
         }
-        cells.push(Cell::from(r.code.map_or("-".into(), |c| c.to_string())));
+        cells.push(r.code.map_or("-".into(), |c| c.to_string()));
         if history {
             let changes = r.changes.as_deref().unwrap_or_default();
             let summary = match changes {
@@ -196,11 +208,16 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
                 [one] => text(one),
                 [first, rest @ ..] => format!("{} (+{} more)", text(first), rest.len()),
             };
-            cells.push(Cell::from(summary));
+            cells.push(summary);
         } else if wide {
-            cells.push(Cell::from(or_dash(&r.decision)));
-            cells.push(Cell::from(or_dash(&r.source_ip_label())));
+            cells.push(or_dash(&r.decision));
+            cells.push(or_dash(&r.source_ip_label()));
         }
+        // Cut after sanitizing: the cells are already `text`.
+        let cells = cells
+            .iter()
+            .zip(&column_widths)
+            .map(|(cell, &w)| Cell::from(width::cut(cell, w).into_owned()));
         let mut style = theme.row(r);
         if results.is_new(r) {
             style = style.add_modifier(Modifier::BOLD);
@@ -213,7 +230,8 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let header = Row::new(titles).style(theme.paint(Style::new().bold()));
     let table = Table::new(rows, widths)
         .header(header)
-        .column_spacing(1)
+        .column_spacing(spacing)
+        .flex(flex)
         .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED));
     // Start from the last frame's scroll position, so moving up does not pin the
     // selection to the bottom row.
