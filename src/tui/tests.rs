@@ -687,6 +687,101 @@ mod screens {
         insta::assert_snapshot!(format!("{name}_160x48"), screen(state, 160, 48));
     }
 
+    /// The screen and where the terminal's cursor was left.
+    fn screen_and_cursor(state: &State, width: u16, height: u16) -> (String, (u16, u16)) {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal
+            .draw(|frame| {
+                draw(frame, state, Theme { color: false }, 0);
+            })
+            .unwrap();
+        let at = terminal.get_cursor_position().unwrap();
+        (terminal.backend().to_string(), (at.x, at.y))
+    }
+
+    /// What a screen line shows: the screen string quotes each line, draws a wide
+    /// character once and notes the cell it hides after the closing quote.
+    fn shown(line: &str) -> &str {
+        let line = line
+            .split("\" Hidden by multi-width symbols")
+            .next()
+            .unwrap();
+        let line = line.strip_prefix('"').unwrap();
+        line.strip_suffix('"').unwrap_or(line)
+    }
+
+    /// The columns a screen line takes before its first `needle`.
+    fn column_of(line: &str, needle: char) -> usize {
+        let line = shown(line);
+        let at = line
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} in {line}"));
+        crate::tui::width::columns(&line[..at])
+    }
+
+    #[test]
+    fn values_longer_than_their_column_end_with_an_ellipsis() {
+        let mut state = story();
+        let mut rows = state.results.rows.clone();
+        rows[0].actor = "sa:monitoring/prometheus-k8s pod:prometheus-k8s-0".into();
+        rows[1].actor = "system:kube-controller-manager".into();
+        rows[1].object_path = Some("payments/db-password".into());
+        // Wide characters: two columns each, never drawn half at the column's edge.
+        rows[2].actor = "田中太郎@例え.jp".into();
+        rows[2].object_path = Some("payments/設定-データベース".into());
+        rows[2].resource_path = Some("configmaps".into());
+        state.update(Action::PageLoaded {
+            generation: 1,
+            first: 0,
+            rows,
+        });
+        let narrow = screen(&state, 80, 24);
+        for line in narrow.lines().skip(2).take(3) {
+            assert!(line.contains('…'), "{line}");
+            assert_eq!(crate::tui::width::columns(shown(line)), 80, "{line}");
+        }
+        insta::assert_snapshot!("cut_80x24", narrow);
+    }
+
+    #[test]
+    fn the_cursor_and_the_caret_count_columns_of_wide_characters() {
+        let mut state = story();
+        state.update(Action::FocusQuery);
+        for c in " name:設定 verb:(".chars() {
+            state.update(Action::Insert(c));
+        }
+        let effects = state.update(Action::Submit);
+        let Some(Effect::Run(Ask { generation, .. })) = effects.last().cloned() else {
+            panic!("{effects:?}")
+        };
+        let column = "resource:secrets name:設定 verb:".chars().count();
+        state.update(Action::QueryFailed {
+            generation,
+            column: Some(column),
+            message: "expected a value after \"verb:\"".into(),
+        });
+        let (text, cursor) = screen_and_cursor(&state, 80, 24);
+        let lines: Vec<&str> = text.lines().collect();
+        // The caret is under the parenthesis, two columns right of the characters
+        // before it; the cursor after the last character typed.
+        assert_eq!(column_of(lines[1], '^'), column_of(lines[0], '('));
+        assert_eq!(column_of(lines[0], '('), 2 + column + 2);
+        assert_eq!(cursor, (2 + column as u16 + 2 + 1, 0));
+        insta::assert_snapshot!("error_wide_80x24", text);
+
+        // A query wider than the bar scrolls by columns: the cursor stays inside it,
+        // right after the last character typed; 38 of them (76 columns) fit before it.
+        state.update(Action::Backspace);
+        for _ in 0..60 {
+            state.update(Action::Insert('漢'));
+        }
+        let (text, (x, y)) = screen_and_cursor(&state, 80, 24);
+        let bar = shown(text.lines().next().unwrap());
+        assert_eq!((x, y), (2 + 76, 0), "{bar}");
+        assert!(bar.trim_end().ends_with('漢'), "{bar}");
+        assert_eq!(bar.trim_end(), format!("/ {}", "漢".repeat(38)));
+    }
+
     #[test]
     fn a_pivot_and_an_object_history() {
         let mut state = story();

@@ -3,13 +3,14 @@
 //! `sanitize::for_terminal` (or JSON escaping and then it) before it is drawn.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Position, Rect};
 use ratatui::style::{Modifier, Style, Stylize};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Tabs, Wrap};
 
 use super::json;
 use super::state::{Focus, Pick, RowSummary, State};
+use super::width;
 use crate::model::format_micros;
 use crate::output::short_time;
 use crate::query::SortOrder;
@@ -97,30 +98,61 @@ fn draw_bar(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let bar = &state.bar;
     let prompt = Span::styled("/ ", theme.paint(Style::new().bold()));
     let editing = state.focus == Focus::QueryBar;
+    // The text as drawn, a character at a time (escaped where the log's text would be)
+    // with the columns each takes: wide characters take two, so the cursor and the
+    // caret are placed by columns, not characters.
+    let pieces: Vec<(String, usize)> = bar
+        .text
+        .chars()
+        .map(|c| {
+            let shown = text(c.encode_utf8(&mut [0; 4]));
+            let columns = width::columns(&shown);
+            (shown, columns)
+        })
+        .collect();
+    let columns = |range: std::ops::Range<usize>| -> usize {
+        let end = range.end.min(pieces.len());
+        pieces[range.start.min(end)..end].iter().map(|p| p.1).sum()
+    };
     // A query longer than the bar scrolls so the cursor stays in view while editing;
     // otherwise its end is cut with an ellipsis.
     let room = usize::from(area.width.saturating_sub(2)).max(1);
-    let length = bar.text.chars().count();
-    let start = if editing && bar.cursor >= room {
-        bar.cursor + 1 - room
-    } else {
-        0
-    };
-    let mut visible: String = bar.text.chars().skip(start).take(room).collect();
-    if !editing && length > room {
-        visible = visible.chars().take(room - 1).chain(['…']).collect();
+    let cursor = bar.cursor.min(pieces.len());
+    let mut start = 0;
+    if editing {
+        // The first character shown: the cursor's own column stays inside the bar.
+        while start < cursor && columns(start..cursor) + 1 > room {
+            start += 1;
+        }
     }
+    let visible: String = if editing {
+        let mut used = 0;
+        pieces[start..]
+            .iter()
+            .take_while(|(_, w)| {
+                used += w;
+                used <= room
+            })
+            .map(|(p, _)| p.as_str())
+            .collect()
+    } else {
+        width::cut(&text(&bar.text), room).into_owned()
+    };
     let typed = if bar.text.is_empty() && !editing {
         Span::styled(
             "all requests: press / to search, ? for keys",
             theme.paint(Style::new().dark_gray()),
         )
     } else {
-        Span::raw(text(&visible))
+        Span::raw(visible)
     };
     let mut lines = vec![Line::from(vec![prompt, typed])];
     if let Some((column, message)) = &bar.error {
-        let at = column.saturating_sub(start);
+        let at = if *column >= start {
+            columns(start..*column)
+        } else {
+            0
+        };
         let caret = format!("{}^ {}", " ".repeat(at + 2), text(message));
         lines.push(Line::styled(caret, theme.paint(Style::new().red())));
     }
@@ -142,9 +174,7 @@ fn draw_bar(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     }
     frame.render_widget(Paragraph::new(lines), area);
     if state.focus == Focus::QueryBar {
-        // The cursor counts characters of the text as typed; escaped characters would
-        // shift it, and a query is typed, not pasted from the log.
-        let shown = (bar.cursor - start).min(usize::from(u16::MAX)) as u16;
+        let shown = columns(start..cursor).min(usize::from(u16::MAX)) as u16;
         let x = (area.x + 2).saturating_add(shown);
         frame.set_cursor_position(Position::new(x.min(area.right().saturating_sub(1)), area.y));
     }
@@ -178,17 +208,28 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         widths.extend([Constraint::Length(8), Constraint::Length(22)]);
         titles.extend(["DECISION", "SOURCE IP"]);
     }
+    // The columns' widths as the table lays them out (no highlight symbol, Flex::Start),
+    // so a value longer than its column is cut with `…` instead of silently.
+    let spacing = 1;
+    let flex = Flex::Start;
+    let column_widths: Vec<usize> = Layout::horizontal(widths.clone())
+        .flex(flex)
+        .spacing(spacing)
+        .split(area)
+        .iter()
+        .map(|c| usize::from(c.width))
+        .collect();
     let rows = results.rows.iter().map(|r| {
         let mut cells = vec![
-            Cell::from(r.time.map_or("-".into(), |t| short_time(&format_micros(t)))),
-            Cell::from(text(&r.actor)),
-            Cell::from(or_dash(&r.verb)),
-            Cell::from(or_dash(&r.resource_path)),
+            r.time.map_or("-".into(), |t| short_time(&format_micros(t))),
+            text(&r.actor),
+            or_dash(&r.verb),
+            or_dash(&r.resource_path),
         ];
         if !history {
-            cells.push(Cell::from(or_dash(&r.object_path)));
+            cells.push(or_dash(&r.object_path));
         }
-        cells.push(Cell::from(r.code.map_or("-".into(), |c| c.to_string())));
+        cells.push(r.code.map_or("-".into(), |c| c.to_string()));
         if history {
             let changes = r.changes.as_deref().unwrap_or_default();
             let summary = match changes {
@@ -196,11 +237,16 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
                 [one] => text(one),
                 [first, rest @ ..] => format!("{} (+{} more)", text(first), rest.len()),
             };
-            cells.push(Cell::from(summary));
+            cells.push(summary);
         } else if wide {
-            cells.push(Cell::from(or_dash(&r.decision)));
-            cells.push(Cell::from(or_dash(&r.source_ip_label())));
+            cells.push(or_dash(&r.decision));
+            cells.push(or_dash(&r.source_ip_label()));
         }
+        // Cut after sanitizing: the cells are already `text`.
+        let cells = cells
+            .iter()
+            .zip(&column_widths)
+            .map(|(cell, &w)| Cell::from(width::cut(cell, w).into_owned()));
         let mut style = theme.row(r);
         if results.is_new(r) {
             style = style.add_modifier(Modifier::BOLD);
@@ -213,7 +259,8 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let header = Row::new(titles).style(theme.paint(Style::new().bold()));
     let table = Table::new(rows, widths)
         .header(header)
-        .column_spacing(1)
+        .column_spacing(spacing)
+        .flex(flex)
         .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED));
     // Start from the last frame's scroll position, so moving up does not pin the
     // selection to the bottom row.
