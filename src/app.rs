@@ -28,6 +28,13 @@ pub fn run(command: Command) -> Result<u8> {
         Command::Status { index } => status_command(&index),
         Command::Rebuild { index, paths } => rebuild_command(&index, &paths),
         Command::Overview { index, paths } => overview_command(&index, &paths),
+        Command::Print(text) => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&text)
+                .and_then(|()| out.flush())
+                .map_err(|e| Error::io("<stdout>", e))?;
+            Ok(0)
+        }
     }
 }
 

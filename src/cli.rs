@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::config::{self, Command};
 use crate::error::{Error, Result};
@@ -142,6 +142,14 @@ enum Sub {
         #[command(subcommand)]
         action: IndexAction,
     },
+    /// Print the completion script for SHELL (commands, options, report names):
+    /// e.g. `kaudit completions bash > ~/.local/share/bash-completion/completions/kaudit`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `kaudit man > ~/.local/share/man/man1/kaudit.1`.
+    Man,
 }
 
 #[derive(Subcommand, Debug)]
@@ -402,8 +410,27 @@ impl Cli {
             Some(Sub::Index {
                 action: IndexAction::Rebuild { paths },
             }) => Command::Rebuild { index, paths },
+            Some(Sub::Completions { shell }) => Command::Print(completions(shell)),
+            Some(Sub::Man) => Command::Print(man_page()?),
         })
     }
+}
+
+/// The completion script for `shell`, from the same definition the arguments are parsed with.
+fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "kaudit", &mut out);
+    out
+}
+
+/// The roff man page of kaudit: its options, and its subcommands by name and summary.
+fn man_page() -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    // Into memory: only a bug of clap_mangen could fail here.
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut out)
+        .map_err(|e| Error::Internal(format!("man page: {e}")))?;
+    Ok(out)
 }
 
 /// `ns/name`, both parts non-empty.

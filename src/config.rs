@@ -22,6 +22,9 @@ pub enum Command {
     Status {
         index: PathBuf,
     },
+    /// Text to print as is, needing no index: `kaudit completions SHELL` (the script)
+    /// and `kaudit man` (the roff man page), both generated in `cli` from its definition.
+    Print(Vec<u8>),
     /// `kaudit index rebuild [PATH...]`.
     Rebuild {
         index: PathBuf,

@@ -4,6 +4,7 @@
 mod body_queries;
 mod common;
 
+mod completions;
 mod corpus;
 mod counts;
 mod exit_codes;
