@@ -278,6 +278,12 @@ impl From<FormatArg> for Format {
 impl Cli {
     /// Validates the arguments into a command.
     pub fn into_command(self) -> Result<Command> {
+        // These print what clap knows and need no index, so no index directory either.
+        match self.command {
+            Some(Sub::Completions { shell }) => return Ok(Command::Print(completions(shell))),
+            Some(Sub::Man) => return Ok(Command::Print(man_page()?)),
+            _ => {}
+        }
         let index = match self.index.index {
             Some(dir) => dir,
             None => crate::index::store::default_dir().ok_or_else(|| {
@@ -410,8 +416,7 @@ impl Cli {
             Some(Sub::Index {
                 action: IndexAction::Rebuild { paths },
             }) => Command::Rebuild { index, paths },
-            Some(Sub::Completions { shell }) => Command::Print(completions(shell)),
-            Some(Sub::Man) => Command::Print(man_page()?),
+            Some(Sub::Completions { .. } | Sub::Man) => unreachable!("answered above"),
         })
     }
 }
