@@ -225,17 +225,17 @@ fn a_user_named_like_an_impersonation_does_not_look_like_one() {
         lines[2].contains(" intern@example.com as system:admin  "),
         "{table}"
     );
-    // The TUI's actor column is the same label (cut to its width).
+    // The TUI's actor column is the same label (cut to its width, marked with …).
     let mut command = tui(&k);
     command.arg("tui");
     let mut term = Terminal::spawn_sized(command, 30, 160);
     let screen = term.wait_for("1 of 2");
     assert!(
-        screen.contains(" \"intern@example.com as system:"),
+        screen.contains(" \"intern@example.com as system…"),
         "{screen}"
     );
     assert!(
-        screen.contains(" intern@example.com as system:a"),
+        screen.contains(" intern@example.com as system:…"),
         "{screen}"
     );
     term.type_keys("q");
