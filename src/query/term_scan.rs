@@ -13,7 +13,8 @@ use tantivy::query::{
     BitSetDocSet, ConstScorer, EnableScoring, Explanation, Query, Scorer, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocId, Score, SegmentReader, TantivyError};
+use tantivy::termdict::TermStreamer;
+use tantivy::{DocId, InvertedIndexReader, Score, SegmentReader, TantivyError};
 
 /// Decides whether a term's bytes (the value without its field) match.
 pub type TermTest = Arc<dyn Fn(&[u8]) -> bool + Send + Sync>;
@@ -57,14 +58,7 @@ impl Weight for TermScan {
         let mut docs = tantivy_common::BitSet::with_max_value(reader.max_doc());
         let inverted = reader.inverted_index(self.field)?;
         for prefix in &self.prefixes {
-            let mut range = inverted.terms().range();
-            if !prefix.is_empty() {
-                range = range.ge(prefix);
-            }
-            if let Some(end) = prefix_end(prefix) {
-                range = range.lt(end);
-            }
-            let mut terms = range.into_stream()?;
+            let mut terms = prefix_stream(&inverted, prefix)?;
             while terms.advance() {
                 if !(self.test)(terms.key()) {
                     continue;
@@ -98,9 +92,24 @@ impl Weight for TermScan {
     }
 }
 
+/// The terms of one segment's dictionary that start with `prefix`, in order.
+pub fn prefix_stream<'a>(
+    reader: &'a InvertedIndexReader,
+    prefix: &[u8],
+) -> std::io::Result<TermStreamer<'a>> {
+    let mut range = reader.terms().range();
+    if !prefix.is_empty() {
+        range = range.ge(prefix);
+    }
+    if let Some(end) = prefix_end(prefix) {
+        range = range.lt(end);
+    }
+    range.into_stream()
+}
+
 /// The smallest byte string greater than every string starting with `prefix`, None when
 /// there is none (an empty prefix or all 0xFF bytes: no upper bound).
-pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {
         if last < u8::MAX {
@@ -109,4 +118,17 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_end_bounds_the_prefix() {
+        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_end(b"a\xff"), Some(b"b".to_vec()));
+        assert_eq!(prefix_end(b"\xff\xff"), None);
+        assert_eq!(prefix_end(b""), None);
+    }
 }

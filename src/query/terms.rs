@@ -6,11 +6,12 @@ use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use tantivy::InvertedIndexReader;
-use tantivy::termdict::{TermMerger, TermStreamer};
+use tantivy::termdict::TermMerger;
 
 use super::Engine;
 use super::build::index_field;
 use super::parse::{Field, FieldKind};
+use super::term_scan::prefix_stream;
 use crate::error::Result;
 
 /// Distinct terms read per call at most. Completion runs while the user types, so it
@@ -121,34 +122,6 @@ impl Engine {
     }
 }
 
-/// The terms of one segment's dictionary that start with `prefix`, in order.
-fn prefix_stream<'a>(
-    reader: &'a InvertedIndexReader,
-    prefix: &[u8],
-) -> std::io::Result<TermStreamer<'a>> {
-    let mut range = reader.terms().range();
-    if !prefix.is_empty() {
-        range = range.ge(prefix);
-    }
-    if let Some(end) = prefix_end(prefix) {
-        range = range.lt(end);
-    }
-    range.into_stream()
-}
-
-/// The smallest byte string greater than every string starting with `prefix`, None when
-/// there is none (an empty prefix or all 0xFF bytes: no upper bound).
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < u8::MAX {
-            end.push(last + 1);
-            return Some(end);
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,14 +137,6 @@ mod tests {
             until: None,
         };
         engine.count(&search).unwrap()
-    }
-
-    #[test]
-    fn prefix_end_bounds_the_prefix() {
-        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
-        assert_eq!(prefix_end(b"a\xff"), Some(b"b".to_vec()));
-        assert_eq!(prefix_end(b"\xff\xff"), None);
-        assert_eq!(prefix_end(b""), None);
     }
 
     #[test]
