@@ -57,7 +57,7 @@ pub enum Error {
     NoIndex { path: PathBuf },
 
     #[error("{0}")]
-    Query(#[from] crate::query::parse::SyntaxError),
+    Query(#[from] SyntaxError),
 
     #[error("invalid regex /{pattern}/ for field {field}: {reason}")]
     Regex {
@@ -125,3 +125,44 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A query that does not parse, with where: the query language's only error. It lives
+/// here, not in `query`, so that errors depend on nothing above them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("query syntax error at column {}: {message}{}", .position + 1, in_saved(.saved.as_deref()))]
+pub struct SyntaxError {
+    /// 0-based char index into `query`.
+    pub position: usize,
+    pub message: String,
+    /// The text `position` refers to: the query, or the saved query named by `saved`.
+    pub query: String,
+    /// `Some(name)` when the error is inside saved query `@name`.
+    pub saved: Option<String>,
+}
+
+fn in_saved(saved: Option<&str>) -> String {
+    saved.map_or_else(String::new, |name| format!(" (in saved query @{name})"))
+}
+
+impl SyntaxError {
+    /// Two lines: the query, then a caret under the position.
+    pub fn caret(&self) -> String {
+        // Saved queries may span lines; show only the line holding the position.
+        let before: String = self.query.chars().take(self.position).collect();
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line = self.query[line_start..].lines().next().unwrap_or("");
+        // A saved query comes from a file: shown escaped like log text, tabs kept.
+        let shown = |s: &str| {
+            s.split('\t')
+                .map(|part| crate::sanitize::for_terminal(part).into_owned())
+                .collect::<Vec<_>>()
+                .join("\t")
+        };
+        // Copying tabs keeps the caret aligned when the terminal expands them.
+        let pad: String = shown(&before[line_start..])
+            .chars()
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        format!("{}\n{pad}^", shown(line))
+    }
+}

@@ -23,3 +23,4 @@ pub mod synth;
 #[cfg(test)]
 mod testing;
 pub mod tui;
+pub mod width;

@@ -10,7 +10,7 @@ use crate::index::document::{self, StageMark};
 use crate::index::schema::{self, Fields};
 use crate::ingest::checkpoint::FileMark;
 use crate::ingest::lines::{Line, Position};
-use crate::ingest::parse::{self, ParsedEvent, Parser};
+use crate::ingest::parse::{ParsedEvent, Parser};
 use crate::ingest::{Location, Options, Outcome, Sink, Summary, handle_line, redact};
 use crate::model::in_index_range;
 
@@ -105,9 +105,10 @@ pub(super) fn check_event(event: &ParsedEvent<'_>) {
 
     // What a query or report shows (the kept JSON, normalized again) is what was indexed.
     let mut buf = Vec::new();
-    let kept = parse::parse_stored(event.json, &mut buf)
+    let kept = crate::model::normalize::parse_stored(event.json, &mut buf)
         .unwrap_or_else(|| panic!("kept JSON does not parse: {json}"));
-    let again = parse::normalize(&kept).unwrap_or_else(|e| panic!("kept JSON: {e}: {json}"));
+    let again = crate::model::normalize::normalize(&kept)
+        .unwrap_or_else(|e| panic!("kept JSON: {e}: {json}"));
     assert_eq!(&again, r, "kept JSON normalizes to another request: {json}");
 
     // Secret values never leave the parser: the kept JSON is a fixed point of the

@@ -143,7 +143,7 @@ fn index_bodies(r: &Request<'_>, json: &[u8], add: &mut dyn FnMut(&str)) -> Opti
         return None;
     }
     let mut buf = Vec::new();
-    let event = crate::ingest::parse::parse_stored(json, &mut buf)?;
+    let event = crate::model::normalize::parse_stored(json, &mut buf)?;
     super::body::terms(&event, add);
     let exec = r.resource == Some("pods") && r.subresource == Some("exec");
     exec.then(|| super::body::exec_command(&event)).flatten()
@@ -163,7 +163,7 @@ fn is_dry_run(r: &Request<'_>, json: &[u8]) -> bool {
         return true;
     }
     let mut buf = Vec::new();
-    let Some(event) = crate::ingest::parse::parse_stored(json, &mut buf) else {
+    let Some(event) = crate::model::normalize::parse_stored(json, &mut buf) else {
         return false;
     };
     use simd_json::prelude::*;
@@ -221,6 +221,19 @@ fn risks(r: &Request<'_>, json: &[u8]) -> podspec::Risk {
 pub struct Stored {
     pub event: Vec<u8>,
     pub stages: Vec<StageMark>,
+}
+
+impl Stored {
+    /// The request this document holds, read back from its stored event exactly as
+    /// ingest normalized it (see `model::normalize::read_stored`), handed to `read`
+    /// with the parsed event. `buf` is reused between documents.
+    pub fn read<T>(
+        &self,
+        buf: &mut Vec<u8>,
+        read: impl FnOnce(&Request<'_>, &simd_json::BorrowedValue<'_>) -> T,
+    ) -> Option<T> {
+        crate::model::normalize::read_stored(&self.event, buf, read)
+    }
 }
 
 pub fn stored(f: &Fields, doc: &TantivyDocument) -> Stored {

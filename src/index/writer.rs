@@ -15,9 +15,10 @@ use super::document::{self, StageMark, Stored};
 use super::store::{Payload, Store};
 use crate::error::{Error, Result};
 use crate::ingest::checkpoint::{Checkpoint, FileMark};
-use crate::ingest::parse::{ParsedEvent, RequestKey, normalize, reparse};
+use crate::ingest::parse::{ParsedEvent, RequestKey};
 use crate::ingest::{Location, Outcome, Sink};
 use crate::model::Stage;
+use crate::model::normalize::read_stored;
 
 /// Requests remembered between commits. Past this many, the next commit forgets them
 /// (they are then found in the index instead), which bounds memory on any log size.
@@ -243,10 +244,9 @@ impl Writer {
         stages: &[StageMark],
     ) -> Result<()> {
         let mut buf = std::mem::take(&mut self.json_buf);
-        let doc = reparse(json, &mut buf).and_then(|value| {
-            normalize(&value)
-                .ok()
-                .map(|r| document::build(&self.store.fields, key, &r, json, stages))
+        let fields = &self.store.fields;
+        let doc = read_stored(json, &mut buf, |r, _| {
+            document::build(fields, key, r, json, stages)
         });
         self.json_buf = buf;
         match doc {

@@ -7,6 +7,7 @@ use std::io::{self, Write};
 
 use serde_json::{Map, Value};
 
+use super::table::{self, Align};
 use super::{Format, MAX_CELL};
 use crate::query::counts::{Counts, Key, Row};
 use crate::query::parse::Field;
@@ -112,6 +113,7 @@ fn write_table(out: &mut dyn Write, columns: &[&str], every: bool, rows: &[Row])
         return Ok(());
     }
     let titles: Vec<String> = columns.iter().map(|c| c.to_uppercase()).collect();
+    let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|row| {
@@ -119,36 +121,15 @@ fn write_table(out: &mut dyn Write, columns: &[&str], every: bool, rows: &[Row])
                 .into_iter()
                 .map(|c| match c {
                     None => ABSENT.to_string(),
-                    Some(t) => sanitize::clip(&sanitize::for_terminal(&t), MAX_CELL),
+                    Some(t) => table::cell(&t, MAX_CELL),
                 })
                 .collect()
         })
         .collect();
-    let mut widths: Vec<usize> = titles.iter().map(|t| t.chars().count()).collect();
-    for row in &body {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
+    // Counts line up on the right.
+    let mut align = vec![Align::Left; columns.len()];
+    if let Some(count) = align.last_mut() {
+        *count = Align::Right;
     }
-    let last = columns.len() - 1;
-    let mut line = |cells: &[String]| -> io::Result<()> {
-        let mut text = String::new();
-        for (i, (cell, &w)) in cells.iter().zip(&widths).enumerate() {
-            let pad = w - cell.chars().count();
-            if i == last {
-                // Counts line up on the right.
-                text.extend(std::iter::repeat_n(' ', pad));
-                text.push_str(cell);
-            } else {
-                text.push_str(cell);
-                text.extend(std::iter::repeat_n(' ', pad + 2));
-            }
-        }
-        writeln!(out, "{text}")
-    };
-    line(&titles)?;
-    for row in &body {
-        line(row)?;
-    }
-    Ok(())
+    table::write(out, &titles, &align, &body, true)
 }

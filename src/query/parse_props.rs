@@ -17,7 +17,8 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 use super::body::{BodyPath, Root, Segment};
-use super::parse::{CmpOp, Expr, Field, FieldKind, SyntaxError, Value, parse};
+use super::parse::{CmpOp, Expr, Field, FieldKind, Value, parse};
+use crate::error::SyntaxError;
 
 /// Saved queries for `@name`, so that expansion is part of what the properties cover.
 fn library(name: &str) -> Option<String> {

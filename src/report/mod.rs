@@ -16,7 +16,6 @@ mod tally;
 use serde_json::{Map, Value};
 
 use crate::error::Result;
-use crate::ingest::parse::{normalize, parse_stored};
 use crate::model::{Request, format_micros};
 use crate::query::parse::{Expr, Field, Value as Term};
 use crate::query::{Engine, Search};
@@ -97,17 +96,13 @@ pub struct Event<'a> {
 fn each_event(engine: &Engine, search: &Search, visit: &mut dyn FnMut(&Event<'_>)) -> Result<()> {
     let mut buf = Vec::new();
     engine.scan_stored(search, &mut |stored| {
-        // Stored events were parsed and normalized once; one that no longer is would
-        // be a damaged store, and is left out rather than guessed at.
-        if let Some(value) = parse_stored(&stored.event, &mut buf)
-            && let Ok(request) = normalize(&value)
-        {
+        stored.read(&mut buf, |request, value| {
             visit(&Event {
-                request: &request,
-                value: &value,
+                request,
+                value,
                 json: &stored.event,
-            });
-        }
+            })
+        });
         Ok(())
     })
 }

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{Cell, Report, Section};
 use crate::error::{Error, Result};
+use crate::output::table::{self, Align};
 use crate::sanitize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +18,7 @@ pub enum Format {
     Markdown,
 }
 
-/// Longest a table cell may be before it is cut with `…` (`--format json` has it all).
+/// Longest a table cell may be, in columns, before it is cut with `…` (`--format json` has it all).
 const MAX_CELL: usize = 80;
 
 /// Writes `report`, or only its section `only`. CSV holds one table: the one chosen,
@@ -112,6 +113,7 @@ fn write_tables(out: &mut dyn Write, sections: &[&Section]) -> io::Result<()> {
 
 fn write_aligned(out: &mut dyn Write, s: &Section) -> io::Result<()> {
     let titles: Vec<String> = s.columns.iter().map(|c| header(c)).collect();
+    let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
     let cells: Vec<Vec<String>> = s
         .rows
         .iter()
@@ -119,49 +121,19 @@ fn write_aligned(out: &mut dyn Write, s: &Section) -> io::Result<()> {
             row.iter()
                 .map(|cell| match cell.to_text() {
                     t if t.is_empty() => "-".to_string(),
-                    t => sanitize::clip(&sanitize::for_terminal(&t), MAX_CELL),
+                    t => table::cell(&t, MAX_CELL),
                 })
                 .collect()
         })
         .collect();
-    let mut widths: Vec<usize> = titles.iter().map(|t| t.chars().count()).collect();
-    for row in &cells {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
     // Numbers align right, so their magnitudes line up.
-    let right: Vec<bool> = (0..titles.len())
-        .map(|i| {
-            s.rows
-                .first()
-                .is_some_and(|r| r.get(i).is_some_and(is_number))
+    let align: Vec<Align> = (0..titles.len())
+        .map(|i| match s.rows.first().and_then(|r| r.get(i)) {
+            Some(cell) if is_number(cell) => Align::Right,
+            _ => Align::Left,
         })
         .collect();
-    let mut line = |values: &[String]| -> io::Result<()> {
-        let mut text = String::new();
-        for (i, v) in values.iter().enumerate() {
-            let pad = widths[i] - v.chars().count();
-            if i > 0 {
-                text.push_str("  ");
-            }
-            if right[i] {
-                text.extend(std::iter::repeat_n(' ', pad));
-                text.push_str(v);
-            } else {
-                text.push_str(v);
-                if i + 1 < values.len() {
-                    text.extend(std::iter::repeat_n(' ', pad));
-                }
-            }
-        }
-        writeln!(out, "{}", text.trim_end())
-    };
-    line(&titles)?;
-    for row in &cells {
-        line(row)?;
-    }
-    Ok(())
+    table::write(out, &titles, &align, &cells, true)
 }
 
 /// `serviceAccount` → `SERVICE ACCOUNT`.

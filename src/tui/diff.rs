@@ -75,7 +75,7 @@ pub fn body_of(event: &Value) -> Option<Body<'_>> {
 pub fn missing_body(event: &str) -> String {
     use simd_json::prelude::{ValueAsScalar, ValueObjectAccess};
     let mut buf = Vec::new();
-    let Some(value) = crate::ingest::parse::parse_stored(event.as_bytes(), &mut buf) else {
+    let Some(value) = crate::model::normalize::parse_stored(event.as_bytes(), &mut buf) else {
         return "stored event unreadable: rebuild the index".into();
     };
     let present = |key| value.get(key).is_some_and(|v| v.as_null().is_none());

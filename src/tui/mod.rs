@@ -17,7 +17,6 @@ pub mod rows;
 pub mod state;
 pub mod terminal;
 pub mod view;
-pub mod width;
 pub mod worker;
 
 #[cfg(test)]

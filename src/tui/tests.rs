@@ -716,7 +716,7 @@ mod screens {
         let at = line
             .find(needle)
             .unwrap_or_else(|| panic!("{needle:?} in {line}"));
-        crate::tui::width::columns(&line[..at])
+        crate::width::columns(&line[..at])
     }
 
     #[test]
@@ -738,7 +738,7 @@ mod screens {
         let narrow = screen(&state, 80, 24);
         for line in narrow.lines().skip(2).take(3) {
             assert!(line.contains('…'), "{line}");
-            assert_eq!(crate::tui::width::columns(shown(line)), 80, "{line}");
+            assert_eq!(crate::width::columns(shown(line)), 80, "{line}");
         }
         insta::assert_snapshot!("cut_80x24", narrow);
     }

@@ -10,11 +10,11 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Tabs, Wra
 
 use super::json;
 use super::state::{Focus, Pick, RowSummary, State};
-use super::width;
 use crate::model::format_micros;
 use crate::output::short_time;
 use crate::query::SortOrder;
 use crate::sanitize::{for_terminal, shell_words};
+use crate::width;
 
 /// Colors, or none (`NO_COLOR`).
 #[derive(Debug, Clone, Copy)]

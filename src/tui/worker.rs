@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 use crate::index::document::Stored;
-use crate::ingest::parse::{normalize, parse_stored};
 use crate::output::{self, Format, Rows};
 use crate::query::saved::SavedQuery;
 use crate::query::{Engine, Search, parse_query};
@@ -31,10 +30,12 @@ pub struct Context<'a> {
 
 /// A results row from a stored event, derived by the same normalization as ingest.
 pub fn row_summary(stored: &Stored, buf: &mut Vec<u8>) -> Option<RowSummary> {
-    let value = parse_stored(&stored.event, buf)?;
-    let r = normalize(&value).ok()?;
+    stored.read(buf, |r, _| summary_of(r, stored))
+}
+
+fn summary_of(r: &crate::model::Request<'_>, stored: &Stored) -> RowSummary {
     let own = |s: Option<&str>| s.map(str::to_string);
-    Some(RowSummary {
+    RowSummary {
         actor: r.actor_label(),
         event: String::from_utf8_lossy(&stored.event).into_owned(),
         resource_path: r.resource_path(),
@@ -63,7 +64,7 @@ pub fn row_summary(stored: &Stored, buf: &mut Vec<u8>) -> Option<RowSummary> {
         command: r.exec_command(),
         salvaged: own(r.salvaged),
         changes: None,
-    })
+    }
 }
 
 fn search_of(ask: &Ask, saved: &[SavedQuery]) -> Result<Search> {

@@ -2,6 +2,8 @@
 //! Knows nothing of tantivy, terminals or files; `ingest::parse` fills it in and every
 //! consumer (index, query output, reports) reads it.
 
+pub mod normalize;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 /// Lifecycle stage of a request. The most complete stage seen for a request is the one
