@@ -450,6 +450,9 @@ fn namespaced(flag: &str, value: &str) -> Result<(String, String)> {
     }
 }
 
+/// The validated configuration of `kaudit report NAME`: each report's own options
+/// checked and turned into its `report::Kind` filter (`--secret ns/name`, `--severity`,
+/// `--fail-on-findings` ...), with the options every report shares.
 fn report_config(index: PathBuf, sub: ReportSub) -> Result<config::Report> {
     use crate::podspec::Severity;
     use crate::report::{Kind, immutability, secrets, serviceaccounts, stats};

@@ -66,6 +66,10 @@ pub struct Fields {
     pub stages: Field,
 }
 
+/// The index's schema and the handles of its fields. Exact-match fields are raw terms
+/// without norms or positions; the fields reports and `query --by` group by are also
+/// columnar (fast); the event and its stage list are stored. A change here that old
+/// indexes cannot read needs a new schema version (`index::store`).
 pub fn build() -> (Schema, Fields) {
     let mut b = Schema::builder();
     // No field norms: kaudit never ranks by relevance, and they cost indexing time.

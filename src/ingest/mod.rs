@@ -199,6 +199,10 @@ pub fn run(
     Ok(summary)
 }
 
+/// Reads one source (a log file, a rotated or gzipped backup, stdin) from its checkpoint:
+/// line by line, or as one streamed document when it starts as a multi-line JSON
+/// document; each line parsed (or salvaged) and handed to `sink`, each rejection counted
+/// in `summary` with its place, progress reported as bytes are read.
 fn read_source(
     source: &Source,
     options: &Options,

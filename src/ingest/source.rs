@@ -150,6 +150,11 @@ pub fn discover(paths: &[PathBuf]) -> Discovery {
     d
 }
 
+/// Finds the logs under `dir`, recursively: in each directory, rotation families
+/// (backups, then the live file) before other log files, in replay order; files that
+/// are not logs, and entries that are not regular files (sockets, devices, FIFOs found
+/// by walking), are noted as skipped. Symlinked files are read, symlinked directories
+/// not followed.
 fn walk(dir: &Path, d: &mut Discovery) {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
