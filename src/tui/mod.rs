@@ -10,6 +10,7 @@ pub mod complete;
 pub mod counts;
 pub mod diff;
 pub mod history;
+mod input;
 pub mod json;
 pub mod keys;
 pub mod reports;

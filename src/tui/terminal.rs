@@ -10,8 +10,7 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::{
-    self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-    Event,
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
 };
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
@@ -24,6 +23,7 @@ use crate::query::Engine;
 use crate::query::saved::SavedQuery;
 
 use super::background::Background;
+use super::input::Input;
 use super::state::{Action, Effect, State};
 use super::view::{Theme, draw};
 use super::worker::{Context, perform};
@@ -221,7 +221,9 @@ fn run_loop(
         to_loop.clone(),
     );
     let (_screen, mut terminal) = Screen::enter()?;
-    spawn_input(to_loop);
+    // Declared after the screen, so dropped before it: the keyboard thread has stopped
+    // reading before the terminal is given back.
+    let _input = Input::spawn(to_loop, Message::Terminal);
     let theme = Theme::from_env();
     let trace = std::cell::RefCell::new(Trace::from_env(options.started));
     let dispatch = |effects: Vec<Effect>| -> bool {
@@ -308,17 +310,6 @@ fn run_loop(
 /// The spinner's frame: one every tick.
 fn tick(started: Instant) -> u64 {
     (started.elapsed().as_millis() / TICK.as_millis()) as u64
-}
-
-/// Keys, mouse and resizes, read on their own thread so the loop never waits on them.
-fn spawn_input(to_loop: mpsc::Sender<Message>) {
-    std::thread::spawn(move || {
-        while let Ok(event) = event::read() {
-            if to_loop.send(Message::Terminal(event)).is_err() {
-                break;
-            }
-        }
-    });
 }
 
 /// Answers effects from the index. Of several queued query effects only the last is
