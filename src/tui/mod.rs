@@ -15,6 +15,7 @@ pub mod json;
 pub mod keys;
 pub mod reports;
 pub mod rows;
+pub mod screen;
 pub mod state;
 pub mod terminal;
 pub mod view;

@@ -279,7 +279,7 @@ fn run_loop(
                 None
             }
             Ok(Message::Terminal(event)) => {
-                let action = keys::action(&event, state.focus, page);
+                let action = keys::action(&event, state.focus(), page);
                 if action.is_some() {
                     trace.borrow_mut().key = Some(Instant::now());
                 }
