@@ -416,6 +416,8 @@ impl State {
         self.load_if_missing()
     }
 
+    /// Keys in the query bar: editing, history, completion (asked of the index, or
+    /// cycled on a second Tab), Submit (remembered, run as a new view) and Esc.
     fn edit(&mut self, action: Action) -> Vec<Effect> {
         use Action::*;
         let bar = &mut self.bar;
@@ -502,6 +504,9 @@ impl State {
         Vec::new()
     }
 
+    /// Keys on a report: moving within a table and between tables, and Enter, which
+    /// opens the requests behind the row (its drill query) within the report's time
+    /// range.
     fn report_keys(&mut self, action: Action) -> Vec<Effect> {
         let Screen::Report(report) = &mut self.screen else {
             return Vec::new();
@@ -616,6 +621,9 @@ impl State {
         self.push(ask)
     }
 
+    /// Keys on the results table: moving (loading pages as needed), opening the
+    /// detail, pivots, Back, the order, live mode, and the screens and tasks started
+    /// from the hits (picker, counts, timeline, export).
     fn table(&mut self, action: Action) -> Vec<Effect> {
         use Action::*;
         let last = self.results.total.unwrap_or(0).saturating_sub(1) as usize;

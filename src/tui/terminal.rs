@@ -192,6 +192,11 @@ pub fn run(
     result
 }
 
+/// The event loop: starts the worker and keyboard threads, enters the screen, then
+/// redraws when something changed and applies each key, answer or tick to the state,
+/// handing its effects to the worker. Returns when the user quits, a signal sets
+/// `stop`, or a thread of the TUI died; the screen and keyboard thread are given back
+/// on the way out, however it ends.
 fn run_loop(
     engine: Engine,
     saved: Vec<SavedQuery>,

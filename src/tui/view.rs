@@ -94,6 +94,9 @@ fn completing(state: &State) -> bool {
     state.focus() == Focus::QueryBar && state.bar.completion.is_some()
 }
 
+/// The query bar: the query (scrolled to keep the cursor in view while editing, cut
+/// with an ellipsis otherwise), a line under it pointing at a parse error, and the
+/// completion candidates while completing. Places the terminal cursor while editing.
 fn draw_bar(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let bar = &state.bar;
     let prompt = Span::styled("/ ", theme.paint(Style::new().bold()));
@@ -180,6 +183,9 @@ fn draw_bar(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     }
 }
 
+/// The results table: columns chosen by the terminal's width (an object's history
+/// shows what changed instead of the object), every cell sanitized and cut with `…`,
+/// scrolled from the last frame's offset so the selection moves as little as possible.
 fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let results = &state.results;
     let history = results.ask.history;
@@ -557,6 +563,9 @@ fn draw_counts(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     }
 }
 
+/// The report screen: the chosen table of the report, scrolled sideways from the
+/// cursor's column (reports are wider than terminals), its note, and the selected row
+/// shown whole below it.
 fn draw_report(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let Screen::Report(screen) = &state.screen else {
         return;
@@ -674,6 +683,8 @@ fn draw_report(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
 /// Bars of eighths, bottom to top.
 const BLOCKS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
+/// The timeline: a bar per bucket in eighths of a cell, the chosen bucket colored and
+/// marked with `▲` (for terminals without color), and its time span and count.
 fn draw_timeline(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let Screen::Timeline(TimelineScreen {
         histogram: h,
@@ -744,6 +755,8 @@ fn draw_timeline(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
 
 const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
+/// The status line: live mode, position and count, order, time range, Back depth, the
+/// running task with its spinner, ingest progress, the notice, and the key hint.
 fn draw_status(frame: &mut Frame, area: Rect, state: &State, theme: Theme, tick: u64) {
     let r = &state.results;
     let spin = SPINNER[(tick % SPINNER.len() as u64) as usize];
