@@ -5,6 +5,7 @@
 //! of requests. A report is a list of sections (tables); `render` writes them as a
 //! table, JSON, CSV or Markdown.
 
+pub mod drill;
 pub mod immutability;
 pub mod render;
 pub mod secret_access;

@@ -6,52 +6,43 @@
 //! terminal.
 
 use crate::query::SortOrder;
-use crate::query::histogram::Histogram;
 
 pub use super::actions::*;
 pub use super::bar::{Completing, QueryBar};
 pub use super::counts::CountsView;
 use super::counts::{Step, Values, narrowed};
-use super::reports::ReportView;
 pub use super::rows::*;
+pub use super::screen::{Focus, ReportScreen, Screen, TimelineScreen};
 
-/// Where keys go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Focus {
-    Table,
-    QueryBar,
-    Detail,
-    Help,
-    /// The list of saved queries and reports (`s`).
-    Picker,
-    Report,
-    Timeline,
-    /// Counts of the hits by a field (`b`): the fields, then a field's values.
-    Counts,
+/// An earlier view, for Back: its results, and the screen a query was opened from
+/// (a report, the timeline, the picker or the counts), which Back returns to.
+#[derive(Debug, Clone)]
+pub struct Visit {
+    pub results: Results,
+    left: Option<Screen>,
 }
 
-/// The whole TUI state.
+/// The whole TUI state: the screen on show (with its own data), the query bar and
+/// results every screen shares, and what outlives a visit to a screen.
 #[derive(Debug, Clone)]
 pub struct State {
-    pub focus: Focus,
+    pub screen: Screen,
     pub bar: QueryBar,
     pub results: Results,
-    /// Earlier views (query and position), for Back.
-    pub back: Vec<Results>,
+    /// Earlier views, for Back.
+    pub back: Vec<Visit>,
     next_generation: u64,
     /// The first results row on screen: the view keeps it between frames.
     pub table_offset: std::cell::Cell<usize>,
-    /// Scroll position in the detail view, and whether big bodies are folded there.
-    pub detail_scroll: usize,
+    /// Whether big bodies are folded in the detail view (kept from one request to
+    /// the next).
     pub folded: bool,
+    /// The picker's entries and cursor (it reopens where it was).
     pub picks: Vec<Pick>,
     pub picked: usize,
-    pub report: Option<ReportView>,
-    pub report_at: ReportCursor,
-    /// The query and time range the report was run within.
+    /// The query and time range of the report being run, until it is ready.
     report_scope: Option<Ask>,
-    pub histogram: Option<Histogram>,
-    pub bucket: usize,
+    /// The counts' field cursor and last values (Back and `b` return to them).
     pub counts: CountsView,
     /// Following new requests as they are indexed.
     pub live: bool,
@@ -79,7 +70,7 @@ impl State {
                 .map(|(name, description)| Pick::Saved { name, description }),
         );
         let mut state = State {
-            focus: Focus::Table,
+            screen: Screen::Table,
             bar: QueryBar::with_history(history),
             results: Results::new(Ask {
                 generation: 0,
@@ -92,15 +83,10 @@ impl State {
             back: Vec::new(),
             next_generation: 1,
             table_offset: std::cell::Cell::new(0),
-            detail_scroll: 0,
             folded: true,
             picks,
             picked: 0,
-            report: None,
-            report_at: ReportCursor::default(),
             report_scope: None,
-            histogram: None,
-            bucket: 0,
             counts: CountsView::default(),
             live: false,
             busy: None,
@@ -111,6 +97,19 @@ impl State {
         let ask = state.ask(query.to_string(), SortOrder::NewestFirst);
         let effects = state.run(ask);
         (state, effects)
+    }
+
+    /// Where keys go: the screen on show.
+    pub fn focus(&self) -> Focus {
+        self.screen.focus()
+    }
+
+    /// The detail's scroll position; 0 on other screens.
+    pub fn detail_scroll(&self) -> usize {
+        match self.screen {
+            Screen::Detail { scroll } => scroll,
+            _ => 0,
+        }
     }
 
     fn next(&mut self) -> u64 {
@@ -138,16 +137,16 @@ impl State {
     /// Runs a new query, keeping the current view for Back.
     fn push(&mut self, ask: Ask) -> Vec<Effect> {
         let previous = self.results.clone();
-        self.back.push(previous);
-        self.bar.set(ask.query.clone());
         // Back from requests opened in a report, the timeline or the picker returns
-        // there, not to the table behind it.
-        let from = matches!(
-            self.focus,
-            Focus::Report | Focus::Timeline | Focus::Picker | Focus::Counts
-        )
-        .then_some(self.focus);
-        self.focus = Focus::Table;
+        // there, not to the table behind it: the screen is kept with the view.
+        let screen = std::mem::replace(&mut self.screen, Screen::Table);
+        let left = screen.returns_from_query().then_some(screen);
+        let from = left.as_ref().map(Screen::focus);
+        self.back.push(Visit {
+            results: previous,
+            left,
+        });
+        self.bar.set(ask.query.clone());
         let effects = self.run(ask);
         self.results.opened_from = from;
         effects
@@ -159,12 +158,15 @@ impl State {
     }
 
     fn back(&mut self) -> Vec<Effect> {
-        let from = self.results.opened_from;
-        let Some(previous) = self.back.pop() else {
+        let Some(Visit {
+            results: previous,
+            left,
+        }) = self.back.pop()
+        else {
             return Vec::new();
         };
-        if let Some(focus) = from {
-            self.focus = focus;
+        if let Some(screen) = left {
+            self.screen = screen;
         }
         self.bar.set(previous.ask.query.clone());
         self.results = previous;
@@ -210,7 +212,9 @@ impl State {
 
     /// Keeps the detail's scroll within its lines, as the view measured them.
     pub fn clamp_detail(&mut self, max: usize) {
-        self.detail_scroll = self.detail_scroll.min(max);
+        if let Screen::Detail { scroll } = &mut self.screen {
+            *scroll = (*scroll).min(max);
+        }
     }
 
     /// Whether the results are still being counted (the spinner shows).
@@ -218,6 +222,13 @@ impl State {
         self.results.total.is_none() && self.bar.error.is_none() && !self.results.cancelled
     }
 
+    /// Applies one action and returns the effects to run.
+    ///
+    /// Some actions act the same on every screen: quitting, notices and ingest
+    /// progress, answers from the worker (dropped unless they answer the current query
+    /// or the running task), and Esc while a task runs, which cancels it. Every other
+    /// action goes to the screen on show. Any action but a background one clears the
+    /// notice, so it shows until the next key.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         use Action::*;
         if !matches!(
@@ -232,7 +243,7 @@ impl State {
         ) {
             self.notice = None;
         }
-        match (self.focus, action) {
+        match (self.focus(), action) {
             (_, Quit) => vec![Effect::Quit],
             (_, Notice(text)) => {
                 self.notice = Some(text);
@@ -265,7 +276,7 @@ impl State {
                     candidates,
                 },
             ) => {
-                if self.focus == Focus::QueryBar {
+                if self.focus() == Focus::QueryBar {
                     let none = candidates.is_empty();
                     self.bar.offer(&text, start, end, candidates);
                     if none {
@@ -276,17 +287,18 @@ impl State {
             }
             (_, ReportReady { task, view }) => {
                 if self.finish(task) {
-                    self.report = Some(view);
-                    self.report_at = ReportCursor::default();
-                    self.focus = Focus::Report;
+                    self.screen = Screen::Report(Box::new(ReportScreen {
+                        view,
+                        at: ReportCursor::default(),
+                        scope: self.report_scope.take(),
+                    }));
                 }
                 Vec::new()
             }
             (_, HistogramReady { task, histogram }) => {
                 if self.finish(task) {
-                    self.bucket = histogram.counts.len().saturating_sub(1);
-                    self.histogram = Some(histogram);
-                    self.focus = Focus::Timeline;
+                    let bucket = histogram.counts.len().saturating_sub(1);
+                    self.screen = Screen::Timeline(TimelineScreen { histogram, bucket });
                 }
                 Vec::new()
             }
@@ -300,7 +312,7 @@ impl State {
             ) => {
                 if self.finish(task) {
                     self.counts.values = Some(Values::of(field, counts));
-                    self.focus = Focus::Counts;
+                    self.screen = Screen::Counts;
                 }
                 Vec::new()
             }
@@ -334,7 +346,7 @@ impl State {
             (Focus::Timeline, action) => self.timeline(action),
             (Focus::Counts, action) => self.counts_keys(action),
             (Focus::Help, Escape | Back | Help) => {
-                self.focus = Focus::Table;
+                self.screen = Screen::Table;
                 Vec::new()
             }
             (Focus::Help, _) => Vec::new(),
@@ -362,7 +374,7 @@ impl State {
                 message,
             } if generation == current => {
                 self.bar.error = Some((column.unwrap_or(0), message));
-                self.focus = Focus::QueryBar;
+                self.screen = Screen::QueryBar;
             }
             Action::Refreshed {
                 generation,
@@ -395,7 +407,8 @@ impl State {
         r.rows = rows;
         // Follow the top only in live mode (or while there was nothing to look at):
         // otherwise the row being read, and the detail open on it, would change.
-        let follow = (self.live && r.selected == 0 && self.focus == Focus::Table) || !shown_before;
+        let follow =
+            (self.live && r.selected == 0 && self.screen == Screen::Table) || !shown_before;
         if r.ask.order == SortOrder::NewestFirst && grown > 0 && !follow {
             r.selected += grown;
         }
@@ -403,6 +416,8 @@ impl State {
         self.load_if_missing()
     }
 
+    /// Keys in the query bar: editing, history, completion (asked of the index, or
+    /// cycled on a second Tab), Submit (remembered, run as a new view) and Esc.
     fn edit(&mut self, action: Action) -> Vec<Effect> {
         use Action::*;
         let bar = &mut self.bar;
@@ -439,7 +454,7 @@ impl State {
             }
             Escape => {
                 bar.completion = None;
-                self.focus = Focus::Table;
+                self.screen = Screen::Table;
             }
             _ => {}
         }
@@ -447,15 +462,18 @@ impl State {
     }
 
     fn detail(&mut self, action: Action) -> Vec<Effect> {
+        let Screen::Detail { scroll } = &mut self.screen else {
+            return Vec::new();
+        };
         match action {
-            Action::Move(n) => self.detail_scroll = self.detail_scroll.saturating_add_signed(n),
-            Action::Top => self.detail_scroll = 0,
+            Action::Move(n) => *scroll = scroll.saturating_add_signed(n),
+            Action::Top => *scroll = 0,
             // The view clamps it to the last screen (`clamp_detail`).
-            Action::Bottom => self.detail_scroll = usize::MAX,
+            Action::Bottom => *scroll = usize::MAX,
             Action::ToggleFold => self.folded = !self.folded,
-            Action::Escape | Action::Back | Action::OpenDetail => self.focus = Focus::Table,
+            Action::Escape | Action::Back | Action::OpenDetail => self.screen = Screen::Table,
             Action::Pivot(pivot) => return self.pivot(pivot),
-            Action::Help => self.focus = Focus::Help,
+            Action::Help => self.screen = Screen::Help,
             _ => {}
         }
         Vec::new()
@@ -467,11 +485,11 @@ impl State {
             Action::Move(n) => self.picked = self.picked.saturating_add_signed(n).min(last),
             Action::Top => self.picked = 0,
             Action::Bottom => self.picked = last,
-            Action::Escape | Action::Back | Action::Picker => self.focus = Focus::Table,
+            Action::Escape | Action::Back | Action::Picker => self.screen = Screen::Table,
             Action::OpenDetail => match self.picks.get(self.picked).cloned() {
                 Some(Pick::Saved { name, .. }) => return self.push_query(format!("@{name}")),
                 Some(Pick::Report { name, .. }) => {
-                    self.focus = Focus::Table;
+                    self.screen = Screen::Table;
                     let Some(task) = self.start(&format!("report {name}")) else {
                         return Vec::new();
                     };
@@ -486,68 +504,68 @@ impl State {
         Vec::new()
     }
 
+    /// Keys on a report: moving within a table and between tables, and Enter, which
+    /// opens the requests behind the row (its drill query) within the report's time
+    /// range.
     fn report_keys(&mut self, action: Action) -> Vec<Effect> {
-        let Some(report) = &self.report else {
-            self.focus = Focus::Table;
+        let Screen::Report(report) = &mut self.screen else {
             return Vec::new();
         };
-        let ReportCursor { section, row, .. } = self.report_at;
-        let table = report.sections.get(section);
+        let ReportCursor { section, row, .. } = report.at;
+        let table = report.view.sections.get(section);
         let last = table.map_or(0, |s| s.rows.len()).saturating_sub(1);
         let last_column = table.map_or(0, |s| s.headers.len()).saturating_sub(1);
-        let at = &mut self.report_at;
+        let sections = report.view.sections.len();
+        let at = &mut report.at;
         match action {
             Action::Move(n) => at.row = row.saturating_add_signed(n).min(last),
             Action::Top => at.row = 0,
             Action::Bottom => at.row = last,
             Action::Sideways(n) => at.column = at.column.saturating_add_signed(n).min(last_column),
             Action::NextTable(n) => {
-                let count = report.sections.len().max(1) as isize;
+                let count = sections.max(1) as isize;
                 let next = (section as isize + n).rem_euclid(count) as usize;
                 *at = ReportCursor {
                     section: next,
                     ..ReportCursor::default()
                 };
             }
-            Action::Escape | Action::Back => self.focus = Focus::Table,
+            Action::Escape | Action::Back => self.screen = Screen::Table,
             Action::OpenDetail => {
-                let drill = report
-                    .sections
-                    .get(section)
-                    .and_then(|s| s.drill.get(row).cloned().flatten());
+                let drill = table.and_then(|s| s.drill.get(row).cloned().flatten());
                 match drill {
                     Some(query) => {
                         // The row counted requests within the report's time range too.
+                        let bounds = report.scope.as_ref().map(|s| (s.since, s.until));
                         let mut ask = self.ask(query, self.results.ask.order);
-                        if let Some(scope) = &self.report_scope {
-                            (ask.since, ask.until) = (scope.since, scope.until);
+                        if let Some(bounds) = bounds {
+                            (ask.since, ask.until) = bounds;
                         }
                         return self.push(ask);
                     }
                     None => self.notice = Some("no requests behind this row".into()),
                 }
             }
-            Action::Help => self.focus = Focus::Help,
+            Action::Help => self.screen = Screen::Help,
             _ => {}
         }
         Vec::new()
     }
 
     fn timeline(&mut self, action: Action) -> Vec<Effect> {
-        let Some(histogram) = &self.histogram else {
-            self.focus = Focus::Table;
+        let Screen::Timeline(timeline) = &mut self.screen else {
             return Vec::new();
         };
-        let last = histogram.counts.len().saturating_sub(1);
+        let last = timeline.histogram.counts.len().saturating_sub(1);
         match action {
             Action::Sideways(n) | Action::Move(n) => {
-                self.bucket = self.bucket.saturating_add_signed(n).min(last);
+                timeline.bucket = timeline.bucket.saturating_add_signed(n).min(last);
             }
-            Action::Top => self.bucket = 0,
-            Action::Bottom => self.bucket = last,
-            Action::Escape | Action::Back | Action::Timeline => self.focus = Focus::Table,
-            Action::OpenDetail if !histogram.counts.is_empty() => {
-                let (from, to) = histogram.bucket(self.bucket);
+            Action::Top => timeline.bucket = 0,
+            Action::Bottom => timeline.bucket = last,
+            Action::Escape | Action::Back | Action::Timeline => self.screen = Screen::Table,
+            Action::OpenDetail if !timeline.histogram.counts.is_empty() => {
+                let (from, to) = timeline.histogram.bucket(timeline.bucket);
                 let mut ask = self.ask(self.results.ask.query.clone(), self.results.ask.order);
                 ask.since = Some(self.results.ask.since.map_or(from, |s| s.max(from)));
                 ask.until = Some(self.results.ask.until.map_or(to, |u| u.min(to)));
@@ -562,8 +580,8 @@ impl State {
     fn counts_keys(&mut self, action: Action) -> Vec<Effect> {
         match self.counts.step(&action) {
             Step::Stay => {}
-            Step::Close => self.focus = Focus::Table,
-            Step::Help => self.focus = Focus::Help,
+            Step::Close => self.screen = Screen::Table,
+            Step::Help => self.screen = Screen::Help,
             Step::Count(field) => {
                 let Some(task) = self.start(&format!("counting by {}", field.name())) else {
                     return Vec::new();
@@ -603,15 +621,18 @@ impl State {
         self.push(ask)
     }
 
+    /// Keys on the results table: moving (loading pages as needed), opening the
+    /// detail, pivots, Back, the order, live mode, and the screens and tasks started
+    /// from the hits (picker, counts, timeline, export).
     fn table(&mut self, action: Action) -> Vec<Effect> {
         use Action::*;
         let last = self.results.total.unwrap_or(0).saturating_sub(1) as usize;
         match action {
             FocusQuery => {
-                self.focus = Focus::QueryBar;
+                self.screen = Screen::QueryBar;
                 self.bar.move_cursor(usize::MAX);
             }
-            Help => self.focus = Focus::Help,
+            Help => self.screen = Screen::Help,
             Move(n) => {
                 self.results.selected = self.results.selected.saturating_add_signed(n).min(last);
                 return self.load_if_missing();
@@ -640,17 +661,14 @@ impl State {
                 return self.run(ask);
             }
             OpenDetail if self.results.selected_row().is_some() => {
-                self.focus = Focus::Detail;
-                self.detail_scroll = 0;
+                self.screen = Screen::Detail { scroll: 0 };
             }
             Pivot(pivot) => return self.pivot(pivot),
             Back | Escape => return self.back(),
-            Picker => {
-                self.focus = Focus::Picker;
-            }
+            Picker => self.screen = Screen::Picker,
             CountBy => {
                 self.counts.open();
-                self.focus = Focus::Counts;
+                self.screen = Screen::Counts;
             }
             Timeline => {
                 let Some(task) = self.start("timeline") else {

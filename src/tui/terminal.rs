@@ -10,8 +10,7 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::{
-    self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-    Event,
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
 };
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
@@ -24,6 +23,7 @@ use crate::query::Engine;
 use crate::query::saved::SavedQuery;
 
 use super::background::Background;
+use super::input::Input;
 use super::state::{Action, Effect, State};
 use super::view::{Theme, draw};
 use super::worker::{Context, perform};
@@ -192,6 +192,11 @@ pub fn run(
     result
 }
 
+/// The event loop: starts the worker and keyboard threads, enters the screen, then
+/// redraws when something changed and applies each key, answer or tick to the state,
+/// handing its effects to the worker. Returns when the user quits, a signal sets
+/// `stop`, or a thread of the TUI died; the screen and keyboard thread are given back
+/// on the way out, however it ends.
 fn run_loop(
     engine: Engine,
     saved: Vec<SavedQuery>,
@@ -221,7 +226,9 @@ fn run_loop(
         to_loop.clone(),
     );
     let (_screen, mut terminal) = Screen::enter()?;
-    spawn_input(to_loop);
+    // Declared after the screen, so dropped before it: the keyboard thread has stopped
+    // reading before the terminal is given back.
+    let _input = Input::spawn(to_loop, Message::Terminal);
     let theme = Theme::from_env();
     let trace = std::cell::RefCell::new(Trace::from_env(options.started));
     let dispatch = |effects: Vec<Effect>| -> bool {
@@ -277,7 +284,7 @@ fn run_loop(
                 None
             }
             Ok(Message::Terminal(event)) => {
-                let action = keys::action(&event, state.focus, page);
+                let action = keys::action(&event, state.focus(), page);
                 if action.is_some() {
                     trace.borrow_mut().key = Some(Instant::now());
                 }
@@ -308,17 +315,6 @@ fn run_loop(
 /// The spinner's frame: one every tick.
 fn tick(started: Instant) -> u64 {
     (started.elapsed().as_millis() / TICK.as_millis()) as u64
-}
-
-/// Keys, mouse and resizes, read on their own thread so the loop never waits on them.
-fn spawn_input(to_loop: mpsc::Sender<Message>) {
-    std::thread::spawn(move || {
-        while let Ok(event) = event::read() {
-            if to_loop.send(Message::Terminal(event)).is_err() {
-                break;
-            }
-        }
-    });
 }
 
 /// Answers effects from the index. Of several queued query effects only the last is

@@ -134,13 +134,13 @@ fn the_query_bar_edits_keeps_history_and_shows_errors_without_losing_text() {
         column: Some(5),
         message: "expected a value".into(),
     });
-    assert_eq!(state.focus, Focus::QueryBar);
+    assert_eq!(state.focus(), Focus::QueryBar);
     assert_eq!(state.bar.text, "user:(");
     assert_eq!(state.bar.error, Some((5, "expected a value".into())));
     state.update(Action::Backspace);
     assert_eq!(state.bar.error, None, "editing clears the error");
     state.update(Action::Escape);
-    assert_eq!(state.focus, Focus::Table);
+    assert_eq!(state.focus(), Focus::Table);
 }
 
 #[test]
@@ -191,13 +191,13 @@ fn pivots_push_queries_that_parse_back_and_back_returns_where_you_were() {
 fn detail_help_order_and_quit() {
     let mut state = loaded(2);
     state.update(Action::OpenDetail);
-    assert_eq!(state.focus, Focus::Detail);
+    assert_eq!(state.focus(), Focus::Detail);
     state.update(Action::Move(4));
-    assert_eq!(state.detail_scroll, 4);
+    assert_eq!(state.detail_scroll(), 4);
     state.update(Action::Escape);
-    assert_eq!((state.focus, state.results.selected), (Focus::Table, 0));
+    assert_eq!((state.focus(), state.results.selected), (Focus::Table, 0));
     state.update(Action::Help);
-    assert_eq!(state.focus, Focus::Help);
+    assert_eq!(state.focus(), Focus::Help);
     state.update(Action::Escape);
     let effects = state.update(Action::ToggleOrder);
     assert!(matches!(
@@ -330,7 +330,7 @@ fn esc_cancels_a_running_task_and_its_late_answer_is_dropped() {
             sections: Vec::new(),
         },
     });
-    assert_eq!(state.focus, Focus::Table, "the late report does not open");
+    assert_eq!(state.focus(), Focus::Table, "the late report does not open");
     // Esc on a query still counting goes back to the view before it.
     state.update(Action::FocusQuery);
     type_text(&mut state, " verb:get");
@@ -412,7 +412,64 @@ fn a_report_row_opens_its_requests_within_the_reports_time_range() {
     );
     // Back returns to the report, where the row was.
     state.update(Action::Back);
-    assert_eq!(state.focus, Focus::Report);
+    assert_eq!(state.focus(), Focus::Report);
+}
+
+/// A one-table report whose rows drill to `name:ROW`.
+fn one_table_report(name: &'static str, rows: &[&str]) -> crate::tui::reports::ReportView {
+    crate::tui::reports::ReportView {
+        name,
+        sections: vec![crate::tui::reports::SectionView {
+            key: "rows",
+            title: "rows",
+            headers: vec!["NAME".into()],
+            rows: rows.iter().map(|r| vec![r.to_string()]).collect(),
+            drill: rows.iter().map(|r| Some(format!("name:{r}"))).collect(),
+            note: None,
+        }],
+    }
+}
+
+/// Runs the first report of the picker within the current view and answers it.
+fn run_report(state: &mut State, view: crate::tui::reports::ReportView) {
+    state.update(Action::Picker);
+    state.update(Action::Top);
+    let effects = state.update(Action::OpenDetail);
+    let [Effect::Report { task, .. }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    state.update(Action::ReportReady { task: *task, view });
+}
+
+#[test]
+fn back_returns_to_the_report_a_row_was_opened_from_not_a_later_one() {
+    let mut state = loaded(10);
+    state.results.ask.since = Some(1_000);
+    run_report(&mut state, one_table_report("secrets", &["a", "b"]));
+    state.update(Action::Move(1));
+    state.update(Action::OpenDetail);
+    assert_eq!(state.results.ask.query, "name:b");
+    // A second report, run from the drilled view within another time range.
+    state.results.ask.since = Some(5_000);
+    run_report(&mut state, one_table_report("stats", &["c"]));
+    let effects = state.update(Action::OpenDetail);
+    let [Effect::Run(ask)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!((ask.query.as_str(), ask.since), ("name:c", Some(5_000)));
+    state.update(Action::Back);
+    state.update(Action::Escape);
+    // Back from the first drill: the first report, its cursor and its time range.
+    state.update(Action::Back);
+    let Screen::Report(report) = &state.screen else {
+        panic!("{:?}", state.focus())
+    };
+    assert_eq!((report.view.name, report.at.row), ("secrets", 1));
+    let effects = state.update(Action::OpenDetail);
+    let [Effect::Run(ask)] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!((ask.query.as_str(), ask.since), ("name:b", Some(1_000)));
 }
 
 /// Counts of `values` by `field` as the worker answers them (no cut).
@@ -446,7 +503,7 @@ fn counts_by_a_field_narrow_the_query_to_a_value_and_back_returns_to_them() {
     state.results.ask.since = Some(1_000);
     state.results.ask.until = Some(2_000);
     assert!(state.update(Action::CountBy).is_empty());
-    assert_eq!(state.focus, Focus::Counts);
+    assert_eq!(state.focus(), Focus::Counts);
     assert_eq!(state.counts.fields[state.counts.picked], Field::Verb);
     state.update(Action::Move(1));
     let effects = state.update(Action::OpenDetail);
@@ -483,11 +540,11 @@ fn counts_by_a_field_narrow_the_query_to_a_value_and_back_returns_to_them() {
             Some(2_000)
         )
     );
-    assert_eq!(state.focus, Focus::Table);
+    assert_eq!(state.focus(), Focus::Table);
     // Back returns to the values, where the cursor was; the absent value narrows to
     // the requests without the field.
     state.update(Action::Back);
-    assert_eq!(state.focus, Focus::Counts);
+    assert_eq!(state.focus(), Focus::Counts);
     state.update(Action::Bottom);
     let effects = state.update(Action::OpenDetail);
     assert!(
@@ -500,7 +557,7 @@ fn counts_by_a_field_narrow_the_query_to_a_value_and_back_returns_to_them() {
     assert!(state.counts.values.is_none());
     assert_eq!(state.counts.picked, 1);
     state.update(Action::Escape);
-    assert_eq!(state.focus, Focus::Table);
+    assert_eq!(state.focus(), Focus::Table);
     // A late answer after Esc cancelled the count is dropped.
     state.update(Action::CountBy);
     let effects = state.update(Action::OpenDetail);
@@ -508,7 +565,7 @@ fn counts_by_a_field_narrow_the_query_to_a_value_and_back_returns_to_them() {
         panic!("{effects:?}")
     };
     assert_eq!(state.update(Action::Escape), [Effect::Cancel(*task)]);
-    assert_eq!(state.focus, Focus::Counts);
+    assert_eq!(state.focus(), Focus::Counts);
     let Action::CountsReady { counts, .. } = counted(Field::User, &[(Some("x"), 1)]) else {
         unreachable!()
     };
@@ -916,7 +973,7 @@ mod screens {
             sections: vec![accesses, section("other", "second table", vec![])],
         };
         state.update(Action::ReportReady { task: *task, view });
-        assert_eq!(state.focus, Focus::Report);
+        assert_eq!(state.focus(), Focus::Report);
         state.update(Action::Move(1));
         let report = screen(&state, 80, 24);
         assert!(!report.contains('\u{1b}') && !report.contains('\u{7}'));
@@ -929,7 +986,7 @@ mod screens {
         );
 
         state.update(Action::Back);
-        assert_eq!(state.focus, Focus::Report, "back where the row was");
+        assert_eq!(state.focus(), Focus::Report, "back where the row was");
         state.update(Action::Escape);
         let effects = state.update(Action::Timeline);
         let [Effect::Histogram { task, .. }] = &effects[..] else {
@@ -1030,7 +1087,7 @@ mod worker {
         let (column, message) = state.bar.error.clone().expect("a syntax error");
         assert!(message.contains("syntax error"), "{message}");
         assert!(column > 0);
-        assert_eq!(state.focus, Focus::QueryBar);
+        assert_eq!(state.focus(), Focus::QueryBar);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Tabs, Wrap};
 
 use super::json;
-use super::state::{Focus, Pick, RowSummary, State};
+use super::state::{Focus, Pick, RowSummary, Screen, State, TimelineScreen};
 use crate::model::format_micros;
 use crate::output::short_time;
 use crate::query::SortOrder;
@@ -72,7 +72,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: Theme, tick: u64) -> usize 
     .areas(frame.area());
     draw_bar(frame, bar, state, theme);
     let mut detail_max = 0;
-    match state.focus {
+    match state.focus() {
         Focus::Detail => detail_max = draw_detail(frame, body, state, theme),
         Focus::Help => draw_help(frame, body),
         Focus::Picker => draw_picker(frame, body, state, theme),
@@ -91,13 +91,16 @@ pub fn draw(frame: &mut Frame, state: &State, theme: Theme, tick: u64) -> usize 
 }
 
 fn completing(state: &State) -> bool {
-    state.focus == Focus::QueryBar && state.bar.completion.is_some()
+    state.focus() == Focus::QueryBar && state.bar.completion.is_some()
 }
 
+/// The query bar: the query (scrolled to keep the cursor in view while editing, cut
+/// with an ellipsis otherwise), a line under it pointing at a parse error, and the
+/// completion candidates while completing. Places the terminal cursor while editing.
 fn draw_bar(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let bar = &state.bar;
     let prompt = Span::styled("/ ", theme.paint(Style::new().bold()));
-    let editing = state.focus == Focus::QueryBar;
+    let editing = state.focus() == Focus::QueryBar;
     // The text as drawn, a character at a time (escaped where the log's text would be)
     // with the columns each takes: wide characters take two, so the cursor and the
     // caret are placed by columns, not characters.
@@ -173,13 +176,16 @@ fn draw_bar(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
         lines.push(Line::from(spans));
     }
     frame.render_widget(Paragraph::new(lines), area);
-    if state.focus == Focus::QueryBar {
+    if state.focus() == Focus::QueryBar {
         let shown = columns(start..cursor).min(usize::from(u16::MAX)) as u16;
         let x = (area.x + 2).saturating_add(shown);
         frame.set_cursor_position(Position::new(x.min(area.right().saturating_sub(1)), area.y));
     }
 }
 
+/// The results table: columns chosen by the terminal's width (an object's history
+/// shows what changed instead of the object), every cell sanitized and cut with `…`,
+/// scrolled from the last frame's offset so the selection moves as little as possible.
 fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     let results = &state.results;
     let history = results.ask.history;
@@ -364,7 +370,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, state: &State, theme: Theme) -> us
     let max = detail
         .line_count(inner.width)
         .saturating_sub(usize::from(inner.height));
-    let scroll = state.detail_scroll.min(max).min(usize::from(u16::MAX)) as u16;
+    let scroll = state.detail_scroll().min(max).min(usize::from(u16::MAX)) as u16;
     frame.render_widget(detail.block(block).scroll((scroll, 0)), area);
     max
 }
@@ -557,11 +563,14 @@ fn draw_counts(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     }
 }
 
+/// The report screen: the chosen table of the report, scrolled sideways from the
+/// cursor's column (reports are wider than terminals), its note, and the selected row
+/// shown whole below it.
 fn draw_report(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
-    let Some(report) = &state.report else {
+    let Screen::Report(screen) = &state.screen else {
         return;
     };
-    let at = state.report_at;
+    let (report, at) = (&screen.view, screen.at);
     let block = Block::bordered().title(format!(
         " report {}: Tab next table, ← → columns, Enter opens a row's requests, Esc closes ",
         report.name
@@ -674,10 +683,17 @@ fn draw_report(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
 /// Bars of eighths, bottom to top.
 const BLOCKS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
+/// The timeline: a bar per bucket in eighths of a cell, the chosen bucket colored and
+/// marked with `▲` (for terminals without color), and its time span and count.
 fn draw_timeline(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
-    let Some(h) = &state.histogram else {
+    let Screen::Timeline(TimelineScreen {
+        histogram: h,
+        bucket,
+    }) = &state.screen
+    else {
         return;
     };
+    let bucket = *bucket;
     let block = Block::bordered().title(format!(
         " timeline, {}: Left/Right choose, Enter narrows to the bucket, Esc closes ",
         h.label()
@@ -710,7 +726,7 @@ fn draw_timeline(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
                 if column > 1 {
                     s.push(' ');
                 }
-                let style = if i == state.bucket {
+                let style = if i == bucket {
                     theme
                         .paint(Style::new().yellow())
                         .add_modifier(Modifier::BOLD)
@@ -724,10 +740,10 @@ fn draw_timeline(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
     }
     frame.render_widget(Paragraph::new(lines), chart);
     // The chosen bucket, marked for terminals without color too.
-    let offset = " ".repeat(state.bucket * column);
+    let offset = " ".repeat(bucket * column);
     frame.render_widget(Paragraph::new(format!("{offset}▲")), marker);
-    let (from, to) = h.bucket(state.bucket);
-    let count = h.counts.get(state.bucket).copied().unwrap_or(0);
+    let (from, to) = h.bucket(bucket);
+    let count = h.counts.get(bucket).copied().unwrap_or(0);
     let caption_text = format!(
         "{} .. {}: {count} of {} requests",
         format_micros(from),
@@ -739,6 +755,8 @@ fn draw_timeline(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
 
 const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
+/// The status line: live mode, position and count, order, time range, Back depth, the
+/// running task with its spinner, ingest progress, the notice, and the key hint.
 fn draw_status(frame: &mut Frame, area: Rect, state: &State, theme: Theme, tick: u64) {
     let r = &state.results;
     let spin = SPINNER[(tick % SPINNER.len() as u64) as usize];
