@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use crate::config::env::Environment;
 use crate::config::{self, Command};
 use crate::error::{Error, Result};
 use crate::output::Format;
@@ -276,8 +277,9 @@ impl From<FormatArg> for Format {
 }
 
 impl Cli {
-    /// Validates the arguments into a command.
-    pub fn into_command(self) -> Result<Command> {
+    /// Validates the arguments into a command; `env` gives the default index directory
+    /// and the clock of relative times.
+    pub fn into_command(self, env: &Environment) -> Result<Command> {
         // These print what clap knows and need no index, so no index directory either.
         match self.command {
             Some(Sub::Completions { shell }) => return Ok(Command::Print(completions(shell))),
@@ -286,7 +288,7 @@ impl Cli {
         }
         let index = match self.index.index {
             Some(dir) => dir,
-            None => crate::index::store::default_dir().ok_or_else(|| {
+            None => env.index_dir().ok_or_else(|| {
                 Error::Usage("no index directory: pass --index DIR or set KAUDIT_INDEX".into())
             })?,
         };
@@ -390,7 +392,7 @@ impl Cli {
                         })
                     })
                     .transpose()?;
-                let now = config::now()?;
+                let now = env.now()?;
                 let since = since
                     .map(|t| crate::query::parse_time(&t, now))
                     .transpose()?;
@@ -410,7 +412,7 @@ impl Cli {
                     by,
                 })
             }
-            Some(Sub::Report { report }) => Command::Report(report_config(index, report)?),
+            Some(Sub::Report { report }) => Command::Report(report_config(index, report, env)?),
             Some(Sub::Queries) => Command::Queries,
             Some(Sub::Status) => Command::Status { index },
             Some(Sub::Index {
@@ -453,7 +455,7 @@ fn namespaced(flag: &str, value: &str) -> Result<(String, String)> {
 /// The validated configuration of `kaudit report NAME`: each report's own options
 /// checked and turned into its `report::Kind` filter (`--secret ns/name`, `--severity`,
 /// `--fail-on-findings` ...), with the options every report shares.
-fn report_config(index: PathBuf, sub: ReportSub) -> Result<config::Report> {
+fn report_config(index: PathBuf, sub: ReportSub, env: &Environment) -> Result<config::Report> {
     use crate::podspec::Severity;
     use crate::report::{Kind, immutability, secrets, serviceaccounts, stats};
     let (common, kind, fail) = match sub {
@@ -499,7 +501,7 @@ fn report_config(index: PathBuf, sub: ReportSub) -> Result<config::Report> {
             (common, Kind::Stats(stats::Filter { top }), false)
         }
     };
-    let now = config::now()?;
+    let now = env.now()?;
     let time = |t: Option<String>| t.map(|t| crate::query::parse_time(&t, now)).transpose();
     Ok(config::Report {
         index,

@@ -3,10 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-
-use crate::error::{Error, Result};
 use crate::output::Format;
+
+pub mod env;
 
 pub enum Command {
     /// `kaudit [PATH...]`: ingest (if paths are given), then show an overview.
@@ -80,17 +79,6 @@ pub struct Report {
     pub section: Option<String>,
     /// Exit 1 when the report flags something.
     pub fail_on_findings: bool,
-}
-
-/// The clock for relative times (`--since 2h`): `$KAUDIT_NOW` (RFC 3339) when set, so an
-/// investigation of an old archive can say "2h" relative to the incident, else now.
-pub fn now() -> Result<DateTime<Utc>> {
-    match std::env::var("KAUDIT_NOW") {
-        Ok(text) if !text.is_empty() => DateTime::parse_from_rfc3339(&text)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| Error::Usage(format!("KAUDIT_NOW={text:?} is not RFC 3339: {e}"))),
-        _ => Ok(Utc::now()),
-    }
 }
 
 pub const QUERY_HELP: &str = "\

@@ -9,6 +9,8 @@ pub mod argv;
 pub mod cli;
 pub mod config;
 pub mod error;
+// Development tools behind features (see Cargo.toml), compiled for unit tests too.
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod index;
@@ -19,6 +21,7 @@ pub mod podspec;
 pub mod query;
 pub mod report;
 pub mod sanitize;
+#[cfg(any(test, feature = "synth"))]
 pub mod synth;
 #[cfg(test)]
 mod testing;

@@ -13,10 +13,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     // The index and exports hold audit data: files kaudit creates are owner-only.
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+    // The environment is read here once; the library takes the values it needs from it.
+    let env = kaudit::config::env::Environment::read();
     // Options anywhere, and a mistyped command caught before it is taken for a path.
     let result = kaudit::argv::normalize(std::env::args_os())
-        .and_then(|args| kaudit::cli::Cli::parse_from(args).into_command())
-        .and_then(kaudit::app::run);
+        .and_then(|args| kaudit::cli::Cli::parse_from(args).into_command(&env))
+        .and_then(|command| kaudit::app::run(command, &env));
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,

@@ -19,7 +19,11 @@ pub fn index_of(logs: std::path::PathBuf) -> (tempfile::TempDir, Engine) {
         commit_interval: std::time::Duration::from_secs(10),
         follow: None,
     };
-    crate::app::run(crate::config::Command::Ingest(ingest)).unwrap();
+    crate::app::run(
+        crate::config::Command::Ingest(ingest),
+        &crate::config::env::Environment::default(),
+    )
+    .unwrap();
     let engine = Engine::open(&index).unwrap();
     (dir, engine)
 }
@@ -38,6 +42,10 @@ pub fn ingest_lines(dir: &std::path::Path, name: &str, lines: &[String]) -> Engi
         commit_interval: std::time::Duration::from_secs(10),
         follow: None,
     };
-    crate::app::run(crate::config::Command::Ingest(ingest)).unwrap();
+    crate::app::run(
+        crate::config::Command::Ingest(ingest),
+        &crate::config::env::Environment::default(),
+    )
+    .unwrap();
     Engine::open(&index).unwrap()
 }

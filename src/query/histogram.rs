@@ -264,7 +264,11 @@ mod tests {
             commit_interval: std::time::Duration::from_secs(10),
             follow: None,
         };
-        crate::app::run(crate::config::Command::Ingest(ingest)).unwrap();
+        crate::app::run(
+            crate::config::Command::Ingest(ingest),
+            &crate::config::env::Environment::default(),
+        )
+        .unwrap();
         Engine::open(&index).unwrap()
     }
 

@@ -55,15 +55,6 @@ const BUILTIN: &[(&str, &str)] = builtin!(
     "wildcard-roles",
 );
 
-/// The user's directory of saved queries.
-pub fn user_dir() -> Option<PathBuf> {
-    let config = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(config.join("kaudit").join("queries"))
-}
-
 fn parse(text: &str, origin: &str) -> Result<SavedQuery> {
     let mut q: SavedQuery = toml::from_str(text).map_err(|e| Error::SavedQuery {
         path: PathBuf::from(origin),
