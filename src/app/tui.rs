@@ -87,6 +87,8 @@ pub(super) fn tui_command(
         history: env.history_path(),
         live: cfg.follow.is_some(),
         started,
+        color: env.color(),
+        trace: env.tui_trace_path(),
     };
     let Resolved { engine, saved } = resolved;
     let shown = crate::tui::terminal::run(engine, saved, options, background.as_ref());

@@ -19,6 +19,10 @@ pub struct Environment {
     pub kaudit_now: Option<OsString>,
     /// `$KAUDIT_HISTORY`: the TUI's query history file.
     pub kaudit_history: Option<OsString>,
+    /// `$NO_COLOR` (https://no-color.org): set and not empty, the TUI draws no colors.
+    pub no_color: Option<OsString>,
+    /// `$KAUDIT_TUI_TRACE`: a file the TUI appends its timings to (benches/tui.sh).
+    pub kaudit_tui_trace: Option<OsString>,
     pub xdg_data_home: Option<OsString>,
     pub xdg_config_home: Option<OsString>,
     pub xdg_state_home: Option<OsString>,
@@ -33,11 +37,23 @@ impl Environment {
             kaudit_index: var("KAUDIT_INDEX"),
             kaudit_now: var("KAUDIT_NOW"),
             kaudit_history: var("KAUDIT_HISTORY"),
+            no_color: var("NO_COLOR"),
+            kaudit_tui_trace: var("KAUDIT_TUI_TRACE"),
             xdg_data_home: var("XDG_DATA_HOME"),
             xdg_config_home: var("XDG_CONFIG_HOME"),
             xdg_state_home: var("XDG_STATE_HOME"),
             home: var("HOME"),
         }
+    }
+
+    /// Whether colors may be used: not when `$NO_COLOR` is set to something.
+    pub fn color(&self) -> bool {
+        set(&self.no_color).is_none()
+    }
+
+    /// Where the TUI appends its timings: `$KAUDIT_TUI_TRACE`, if set.
+    pub fn tui_trace_path(&self) -> Option<PathBuf> {
+        set(&self.kaudit_tui_trace).map(PathBuf::from)
     }
 
     /// The index directory when `--index` is not given: `$KAUDIT_INDEX`, else
@@ -109,6 +125,31 @@ mod tests {
             home: Some("/home/ann".into()),
             ..Environment::default()
         }
+    }
+
+    #[test]
+    fn no_color_set_to_anything_but_empty_turns_colors_off() {
+        assert!(home_only().color());
+        let empty = Environment {
+            no_color: Some("".into()),
+            ..home_only()
+        };
+        assert!(empty.color(), "an empty NO_COLOR is unset (no-color.org)");
+        let set = Environment {
+            no_color: Some("1".into()),
+            ..home_only()
+        };
+        assert!(!set.color());
+    }
+
+    #[test]
+    fn the_tui_trace_is_written_only_when_asked_for() {
+        assert_eq!(home_only().tui_trace_path(), None);
+        let env = Environment {
+            kaudit_tui_trace: Some("/tmp/trace".into()),
+            ..home_only()
+        };
+        assert_eq!(env.tui_trace_path(), Some(PathBuf::from("/tmp/trace")));
     }
 
     #[test]

@@ -40,19 +40,6 @@ pub struct Store {
     pub fields: Fields,
 }
 
-/// The index directory: `--index`, else `$KAUDIT_INDEX`, else `$XDG_DATA_HOME/kaudit/index`
-/// (default `~/.local/share/kaudit/index`).
-pub fn default_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("KAUDIT_INDEX").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(dir));
-    }
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
-    Some(data.join("kaudit").join("index"))
-}
-
 impl Store {
     /// Opens the index for reading; it must exist and be safe (`trust`).
     pub fn open(dir: &Path) -> Result<Store> {

@@ -10,7 +10,7 @@
 //! a file of their choosing, nor stall the TUI with a FIFO.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::index::trust;
@@ -19,19 +19,6 @@ use crate::index::trust;
 const KEEP: usize = 1000;
 /// At most this much of the file's end is read: KEEP queries fit many times over.
 const MAX_BYTES: u64 = 1 << 20;
-
-/// `$KAUDIT_HISTORY`, else `$XDG_STATE_HOME/kaudit/history`, else
-/// `~/.local/state/kaudit/history`.
-pub fn default_path() -> Option<PathBuf> {
-    let env = |name| std::env::var_os(name).filter(|v| !v.is_empty());
-    if let Some(path) = env("KAUDIT_HISTORY") {
-        return Some(PathBuf::from(path));
-    }
-    let state = env("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| env("HOME").map(|home| Path::new(&home).join(".local/state")))?;
-    Some(state.join("kaudit").join("history"))
-}
 
 /// The last queries, oldest first; none when there is no file yet, or when it is
 /// not safe to read (a history is not worth refusing to start for).

@@ -47,11 +47,10 @@ struct Trace {
 }
 
 impl Trace {
-    fn from_env(started: Instant) -> Trace {
+    fn open(path: Option<&std::path::Path>, started: Instant) -> Trace {
         // A path from the environment, opened as root: never through a link, nor in
         // a directory another user can change (`trust`).
-        let file = std::env::var_os("KAUDIT_TUI_TRACE")
-            .and_then(|path| crate::index::trust::append_private(std::path::Path::new(&path)).ok());
+        let file = path.and_then(|path| crate::index::trust::append_private(path).ok());
         Trace {
             file,
             started,
@@ -107,8 +106,12 @@ pub struct Options {
     pub history: Option<PathBuf>,
     /// Start in live mode (following the log).
     pub live: bool,
-    /// When the command started, for the first-frame figure of `$KAUDIT_TUI_TRACE`.
+    /// When the command started, for the first-frame figure of the trace.
     pub started: Instant,
+    /// Draw in colors (not when `$NO_COLOR` is set).
+    pub color: bool,
+    /// Where to append timings (`$KAUDIT_TUI_TRACE`, for benches/tui.sh), if anywhere.
+    pub trace: Option<PathBuf>,
 }
 
 enum Message {
@@ -229,8 +232,10 @@ fn run_loop(
     // Declared after the screen, so dropped before it: the keyboard thread has stopped
     // reading before the terminal is given back.
     let _input = Input::spawn(to_loop, Message::Terminal);
-    let theme = Theme::from_env();
-    let trace = std::cell::RefCell::new(Trace::from_env(options.started));
+    let theme = Theme {
+        color: options.color,
+    };
+    let trace = std::cell::RefCell::new(Trace::open(options.trace.as_deref(), options.started));
     let dispatch = |effects: Vec<Effect>| -> bool {
         for effect in effects {
             match effect {

@@ -23,13 +23,6 @@ pub struct Theme {
 }
 
 impl Theme {
-    /// Colors unless `NO_COLOR` is set (https://no-color.org).
-    pub fn from_env() -> Theme {
-        Theme {
-            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        }
-    }
-
     fn paint(self, style: Style) -> Style {
         if self.color { style } else { Style::default() }
     }
