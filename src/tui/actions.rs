@@ -7,7 +7,8 @@ use crate::query::parse::Field;
 
 use super::reports::ReportView;
 use super::rows::Pivot;
-use super::rows::{Ask, RowSummary};
+use super::rows::Ask;
+use crate::output::Row;
 
 /// Buckets asked for in the timeline.
 pub const BUCKETS: usize = 60;
@@ -127,7 +128,7 @@ pub enum Action {
     PageLoaded {
         generation: u64,
         first: usize,
-        rows: Vec<RowSummary>,
+        rows: Vec<Row>,
     },
     QueryFailed {
         generation: u64,
@@ -140,7 +141,7 @@ pub enum Action {
         generation: u64,
         total: u64,
         first: usize,
-        rows: Vec<RowSummary>,
+        rows: Vec<Row>,
     },
     Completed {
         text: String,

@@ -1,63 +1,12 @@
 //! The results side of the TUI state: rows as derived from stored events, the query
 //! a view runs (`Ask`), its paged window of hits, and the pivots from a row.
 
+use crate::output::Row;
 use crate::query::SortOrder;
 use crate::query::parse::{Expr, Field, Value};
 
 /// Rows asked for in one page load.
 pub const PAGE: usize = 200;
-
-/// What one results row shows and pivots from (already derived from the stored event).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RowSummary {
-    /// The actor column: user, or ServiceAccount and pod; `X as Y` when impersonating
-    /// (`model::Request::actor_label`).
-    pub actor: String,
-    /// The redacted event JSON, for the detail view.
-    pub event: String,
-    /// `resource[/sub]` and `ns/name`, as `model::Request` derives them.
-    pub resource_path: Option<String>,
-    pub object_path: Option<String>,
-    pub audit_id: Option<String>,
-    /// Microseconds since the epoch.
-    pub time: Option<i64>,
-    pub user: Option<String>,
-    pub service_account: Option<String>,
-    pub pod: Option<String>,
-    pub node: Option<String>,
-    pub impersonated: Option<String>,
-    pub verb: Option<String>,
-    pub resource: Option<String>,
-    pub subresource: Option<String>,
-    pub namespace: Option<String>,
-    pub name: Option<String>,
-    pub code: Option<u64>,
-    pub decision: Option<String>,
-    pub reason: Option<String>,
-    /// The address the apiserver saw (the last of sourceIPs), which pivots find.
-    pub source_ip: Option<String>,
-    /// The sourceIPs before it: X-Forwarded-For and X-Real-Ip, chosen by the client.
-    pub forwarded_for: Vec<String>,
-    /// Why only the envelope of the request could be read (`Request::salvaged`).
-    pub salvaged: Option<String>,
-    /// The decoded command of an exec or attach.
-    pub command: Option<Vec<String>>,
-    /// In an object's history: what this write changed since the one before it.
-    pub changes: Option<Vec<String>>,
-}
-
-impl RowSummary {
-    /// The SOURCE IP column, as in `kaudit query` (`model::source_ip_label`).
-    pub fn source_ip_label(&self) -> Option<String> {
-        let ips: Vec<&str> = self
-            .forwarded_for
-            .iter()
-            .chain(&self.source_ip)
-            .map(String::as_str)
-            .collect();
-        crate::model::source_ip_label(&ips)
-    }
-}
 
 /// A new query from the selected row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +27,7 @@ const WRITE_VERBS: [&str; 4] = ["create", "update", "patch", "delete"];
 
 impl Pivot {
     /// The query for rows like `row`, or None when the row lacks what the pivot needs.
-    pub fn query(self, row: &RowSummary) -> Option<Expr> {
+    pub fn query(self, row: &Row) -> Option<Expr> {
         let exact = |field, value: &Option<String>| {
             value
                 .as_ref()
@@ -103,7 +52,7 @@ impl Pivot {
             // A ServiceAccount's requests are one actor even across its pods.
             Pivot::SameActor => exact(Field::User, &row.user),
             Pivot::SamePod => exact(Field::Pod, &row.pod),
-            Pivot::SameSourceIp => exact(Field::SourceIp, &row.source_ip),
+            Pivot::SameSourceIp => exact(Field::SourceIp, &row.source_ip().map(str::to_string)),
             Pivot::SameServiceAccount => exact(Field::ServiceAccount, &row.service_account),
             Pivot::SameObject => Some(Expr::And(object()?)),
             Pivot::ObjectHistory => {
@@ -140,14 +89,12 @@ pub struct Results {
     pub total: Option<u64>,
     /// Loaded rows: `rows[i]` is hit `first + i`.
     pub first: usize,
-    pub rows: Vec<RowSummary>,
+    pub rows: Vec<Row>,
     pub selected: usize,
     /// Live: rows received after this time are new since the last look.
     pub new_after: Option<i64>,
     /// Esc while it was still counting: its answers are dropped.
     pub cancelled: bool,
-    /// The view it was opened from (a report, the timeline), which Back returns to.
-    pub opened_from: Option<super::state::Focus>,
 }
 
 impl Results {
@@ -160,11 +107,10 @@ impl Results {
             selected: 0,
             new_after: None,
             cancelled: false,
-            opened_from: None,
         }
     }
 
-    pub fn selected_row(&self) -> Option<&RowSummary> {
+    pub fn selected_row(&self) -> Option<&Row> {
         self.selected
             .checked_sub(self.first)
             .and_then(|i| self.rows.get(i))
@@ -177,7 +123,7 @@ impl Results {
     }
 
     /// Whether a row arrived while following, since the last look.
-    pub fn is_new(&self, row: &RowSummary) -> bool {
+    pub fn is_new(&self, row: &Row) -> bool {
         matches!((self.new_after, row.time), (Some(after), Some(t)) if t > after)
     }
 }

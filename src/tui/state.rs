@@ -12,6 +12,7 @@ pub use super::bar::{Completing, QueryBar};
 pub use super::counts::CountsView;
 use super::counts::{Step, Values, narrowed};
 pub use super::rows::*;
+pub use crate::output::Row;
 pub use super::screen::{Focus, ReportScreen, Screen, TimelineScreen};
 
 /// An earlier view, for Back: its results, and the screen a query was opened from
@@ -141,15 +142,12 @@ impl State {
         // there, not to the table behind it: the screen is kept with the view.
         let screen = std::mem::replace(&mut self.screen, Screen::Table);
         let left = screen.returns_from_query().then_some(screen);
-        let from = left.as_ref().map(Screen::focus);
         self.back.push(Visit {
             results: previous,
             left,
         });
         self.bar.set(ask.query.clone());
-        let effects = self.run(ask);
-        self.results.opened_from = from;
-        effects
+        self.run(ask)
     }
 
     fn push_query(&mut self, query: String) -> Vec<Effect> {
@@ -390,7 +388,7 @@ impl State {
 
     /// New requests arrived. Newest first, they come in above: live and at the top,
     /// the view shows them; otherwise it stays on the row it was on.
-    fn refreshed(&mut self, total: u64, first: usize, rows: Vec<RowSummary>) -> Vec<Effect> {
+    fn refreshed(&mut self, total: u64, first: usize, rows: Vec<Row>) -> Vec<Effect> {
         let r = &mut self.results;
         let grown = total.saturating_sub(r.total.unwrap_or(0)) as usize;
         if self.live && grown > 0 {

@@ -9,7 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Tabs, Wrap};
 
 use super::json;
-use super::state::{Focus, Pick, RowSummary, Screen, State, TimelineScreen};
+use super::state::{Focus, Pick, Screen, State, TimelineScreen};
+use crate::output::Row as ResultRow;
 use crate::model::format_micros;
 use crate::output::short_time;
 use crate::query::SortOrder;
@@ -28,7 +29,7 @@ impl Theme {
     }
 
     /// What a row is, at a glance: refused, failed, a shell, a secret.
-    fn row(self, r: &RowSummary) -> Style {
+    fn row(self, r: &ResultRow) -> Style {
         let forbidden = r.code == Some(403) || r.decision.as_deref() == Some("forbid");
         let style = if forbidden {
             Style::new().red()
@@ -271,7 +272,7 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &State, theme: Theme) {
 }
 
 /// What kaudit derived from the event, above the event itself.
-fn derived(row: &RowSummary) -> Vec<(&'static str, String)> {
+fn derived(row: &ResultRow) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     let mut add = |key, value: Option<String>| {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
@@ -280,16 +281,16 @@ fn derived(row: &RowSummary) -> Vec<(&'static str, String)> {
     };
     add("time", row.time.map(format_micros));
     add("user", row.user.as_deref().map(text));
-    add("as", row.impersonated.as_deref().map(text));
+    add("as", row.impersonated_user.as_deref().map(text));
     add("serviceAccount", row.service_account.as_deref().map(text));
     add("pod", row.pod.as_deref().map(text));
     add("node", row.node.as_deref().map(text));
-    add("source IP", row.source_ip.as_deref().map(text));
+    add("source IP", row.source_ip().map(text));
     // Client-chosen: shown apart from the address the apiserver saw, and said to be.
     add(
         "forwarded for",
-        (!row.forwarded_for.is_empty()).then(|| {
-            let claimed: Vec<String> = row.forwarded_for.iter().map(|ip| text(ip)).collect();
+        (!row.forwarded_for().is_empty()).then(|| {
+            let claimed: Vec<String> = row.forwarded_for().iter().map(|ip| text(ip)).collect();
             format!("{} (headers the client chose)", claimed.join(" "))
         }),
     );
@@ -347,9 +348,10 @@ fn draw_detail(frame: &mut Frame, area: Rect, state: &State, theme: Theme) -> us
         lines.extend(changes.iter().map(|c| Line::raw(format!("  {}", text(c)))));
     }
     lines.push(Line::raw(""));
-    match serde_json::from_str::<serde_json::Value>(&row.event) {
+    let event = row.event.as_deref().unwrap_or_default();
+    match serde_json::from_str::<serde_json::Value>(event) {
         Ok(event) => lines.extend(json::lines(&event, state.folded, theme.color)),
-        Err(_) => lines.push(Line::raw(text(&row.event))),
+        Err(_) => lines.push(Line::raw(text(event))),
     }
     let title = format!(
         " {}  (z {}) ",

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
-use crate::index::document::Stored;
 use crate::output::{self, Format, Rows};
 use crate::query::saved::SavedQuery;
 use crate::query::{Engine, Search, parse_query};
@@ -16,7 +15,7 @@ use crate::report;
 
 use super::complete::complete;
 use super::diff;
-use super::state::{Action, Ask, BUCKETS, Effect, ExportFormat, PAGE, RowSummary};
+use super::state::{Action, Ask, BUCKETS, Effect, ExportFormat, PAGE, Row};
 
 /// What the worker needs besides the index.
 pub struct Context<'a> {
@@ -26,45 +25,6 @@ pub struct Context<'a> {
     /// The task the user cancelled last (set by the UI thread): an export checks it
     /// between pages and stops if it is its own.
     pub cancel: &'a AtomicU64,
-}
-
-/// A results row from a stored event, derived by the same normalization as ingest.
-pub fn row_summary(stored: &Stored, buf: &mut Vec<u8>) -> Option<RowSummary> {
-    stored.read(buf, |r, _| summary_of(r, stored))
-}
-
-fn summary_of(r: &crate::model::Request<'_>, stored: &Stored) -> RowSummary {
-    let own = |s: Option<&str>| s.map(str::to_string);
-    RowSummary {
-        actor: r.actor_label(),
-        event: String::from_utf8_lossy(&stored.event).into_owned(),
-        resource_path: r.resource_path(),
-        object_path: r.object_path(),
-        audit_id: own(r.audit_id),
-        time: r.time(),
-        user: own(r.user),
-        service_account: r.service_account.clone(),
-        pod: r.pod.clone(),
-        node: own(r.node),
-        impersonated: own(r.impersonated_user),
-        verb: own(r.verb),
-        resource: own(r.resource),
-        subresource: own(r.subresource),
-        namespace: own(r.namespace),
-        name: own(r.object_name()),
-        code: r.code,
-        decision: own(r.decision),
-        reason: own(r.reason),
-        source_ip: own(r.source_ip()),
-        forwarded_for: r
-            .source_ips
-            .split_last()
-            .map(|(_, forwarded)| forwarded.iter().map(|s| s.to_string()).collect())
-            .unwrap_or_default(),
-        command: r.exec_command(),
-        salvaged: own(r.salvaged),
-        changes: None,
-    }
 }
 
 fn search_of(ask: &Ask, saved: &[SavedQuery]) -> Result<Search> {
@@ -219,19 +179,19 @@ fn load(
 
 /// The rows of one page. In an object's history each row also says what its write
 /// changed, so the page starts one row early to have the body before its first row.
-fn page(engine: &Engine, cx: &Context<'_>, ask: &Ask, first: usize) -> Result<Vec<RowSummary>> {
+fn page(engine: &Engine, cx: &Context<'_>, ask: &Ask, first: usize) -> Result<Vec<Row>> {
     let search = search_of(ask, cx.saved)?;
     let lookback = usize::from(ask.history && first > 0);
     let hits = engine.search(&search, ask.order, first - lookback, Some(PAGE + lookback))?;
     let mut buf = Vec::new();
     // One row per hit, even an unreadable one: `rows[i]` must stay hit `first + i`.
-    let mut rows: Vec<RowSummary> = hits
+    let mut rows: Vec<Row> = hits
         .iter()
         .map(|s| {
-            row_summary(s, &mut buf).unwrap_or_else(|| RowSummary {
+            Row::from_stored(s, &mut buf, true).unwrap_or_else(|| Row {
                 actor: "(stored event unreadable: rebuild the index)".into(),
-                event: String::from_utf8_lossy(&s.event).into_owned(),
-                ..RowSummary::default()
+                event: Some(String::from_utf8_lossy(&s.event).into_owned()),
+                ..Row::default()
             })
         })
         .collect();
@@ -246,16 +206,17 @@ fn page(engine: &Engine, cx: &Context<'_>, ask: &Ask, first: usize) -> Result<Ve
 /// body of the same kind (a Scale or an Eviction is not the object); a refused write
 /// changed nothing and is not a baseline; a patch logged without its result is shown
 /// as the paths it sets.
-fn annotate_changes(rows: &mut [RowSummary]) {
+fn annotate_changes(rows: &mut [Row]) {
     let mut last_of_kind: HashMap<String, serde_json::Value> = HashMap::new();
     for row in rows {
-        let event: serde_json::Value = serde_json::from_str(&row.event).unwrap_or_default();
+        let stored = row.event.as_deref().unwrap_or_default();
+        let event: serde_json::Value = serde_json::from_str(stored).unwrap_or_default();
         let refused = row.code.filter(|&c| c >= 400);
         let lines: Vec<String> = match diff::body_of(&event) {
             None if row.verb.as_deref() == Some("delete") && refused.is_none() => {
                 vec!["deleted".into()]
             }
-            None => vec![diff::missing_body(&row.event)],
+            None => vec![diff::missing_body(stored)],
             Some(body) => {
                 let kind = body.value["kind"].as_str().unwrap_or_default().to_string();
                 let mut lines: Vec<String> = match (body.kind, last_of_kind.get(&kind)) {
