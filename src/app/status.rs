@@ -105,9 +105,9 @@ pub(super) fn time_span(engine: &Engine) -> Result<Option<(i64, i64)>> {
     let time = |order| -> Result<Option<i64>> {
         let hits = engine.search(&all, order, 0, Some(1))?;
         let mut buf = Vec::new();
-        Ok(hits.first().and_then(|h| {
-            h.read(&mut buf, |r, _| r.time())?
-        }))
+        Ok(hits
+            .first()
+            .and_then(|h| h.read(&mut buf, |r, _| r.time())?))
     };
     Ok(
         match (time(SortOrder::OldestFirst)?, time(SortOrder::NewestFirst)?) {

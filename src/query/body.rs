@@ -386,9 +386,9 @@ impl Matcher {
         }
     }
 
-/// Whether a body term's typed value (its tag and text, see `index::body`) matches:
-/// exact strings and booleans by text, numbers by value, prefixes and regexes on the
-/// text (a long string's pieces too), `!=` on any value but the one named.
+    /// Whether a body term's typed value (its tag and text, see `index::body`) matches:
+    /// exact strings and booleans by text, numbers by value, prefixes and regexes on the
+    /// text (a long string's pieces too), `!=` on any value but the one named.
     fn accepts(&self, tag: char, value: &str) -> bool {
         match self {
             Matcher::Present => true,

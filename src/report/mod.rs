@@ -55,6 +55,27 @@ impl Kind {
     }
 }
 
+/// Every report, by the name `kaudit report NAME` takes, with what it answers (the
+/// TUI's picker lists them).
+pub const CATALOGUE: [(&str, &str); 4] = [
+    (
+        "secrets",
+        "who read which secrets, how, and whether it was allowed",
+    ),
+    (
+        "serviceaccounts",
+        "what each ServiceAccount did, from which pods",
+    ),
+    (
+        "immutability",
+        "privileged or mutable containers, exec, attach, debug",
+    ),
+    (
+        "stats",
+        "what fills the log: users, verbs, resources, hours",
+    ),
+];
+
 /// Runs a report. `scope` holds `--where` and `--since`/`--until`: every report only
 /// looks at the requests it matches.
 pub fn run(engine: &Engine, kind: &Kind, scope: &Search) -> Result<Report> {
@@ -239,6 +260,27 @@ impl Cell {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_catalogue_names_every_report_once_by_its_own_name() {
+        let names: Vec<&str> = CATALOGUE.iter().map(|(name, _)| *name).collect();
+        for name in &names {
+            assert_eq!(Kind::from_name(name).map(|k| k.name()), Some(*name));
+        }
+        let kinds = [
+            Kind::Secrets(Default::default()),
+            Kind::ServiceAccounts(Default::default()),
+            Kind::Immutability(immutability::Filter {
+                min_severity: crate::podspec::Severity::Low,
+            }),
+            Kind::Stats(stats::Filter { top: 10 }),
+        ];
+        let mut listed: Vec<&str> = kinds.iter().map(Kind::name).collect();
+        listed.sort_unstable();
+        let mut catalogued = names.clone();
+        catalogued.sort_unstable();
+        assert_eq!(listed, catalogued, "a report missing from the catalogue");
+    }
 
     #[test]
     fn every_report_is_found_by_its_name_and_no_other_name_is_one() {

@@ -6,8 +6,8 @@ use crate::query::histogram::Histogram;
 use crate::query::parse::Field;
 
 use super::reports::ReportView;
-use super::rows::Pivot;
 use super::rows::Ask;
+use super::rows::Pivot;
 use crate::output::Row;
 
 /// Buckets asked for in the timeline.
@@ -32,26 +32,6 @@ pub enum Pick {
         about: &'static str,
     },
 }
-
-/// The reports the picker offers, by name as `kaudit report NAME` takes it.
-pub const REPORTS: [(&str, &str); 4] = [
-    (
-        "secrets",
-        "who read which secrets, how, and whether it was allowed",
-    ),
-    (
-        "serviceaccounts",
-        "what each ServiceAccount did, from which pods",
-    ),
-    (
-        "immutability",
-        "privileged or mutable containers, exec, attach, debug",
-    ),
-    (
-        "stats",
-        "what fills the log: users, verbs, resources, hours",
-    ),
-];
 
 /// Where the report view is: which table, which row, and the first column shown
 /// (reports are wider than terminals; Left/Right scroll them).

@@ -12,8 +12,8 @@ pub use super::bar::{Completing, QueryBar};
 pub use super::counts::CountsView;
 use super::counts::{Step, Values, narrowed};
 pub use super::rows::*;
-pub use crate::output::Row;
 pub use super::screen::{Focus, ReportScreen, Screen, TimelineScreen};
+pub use crate::output::Row;
 
 /// An earlier view, for Back: its results, and the screen a query was opened from
 /// (a report, the timeline, the picker or the counts), which Back returns to.
@@ -61,7 +61,7 @@ impl State {
         history: Vec<String>,
         saved: Vec<(String, String)>,
     ) -> (State, Vec<Effect>) {
-        let mut picks: Vec<Pick> = REPORTS
+        let mut picks: Vec<Pick> = crate::report::CATALOGUE
             .iter()
             .map(|&(name, about)| Pick::Report { name, about })
             .collect();

@@ -10,8 +10,8 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState, Tabs, Wra
 
 use super::json;
 use super::state::{Focus, Pick, Screen, State, TimelineScreen};
-use crate::output::Row as ResultRow;
 use crate::model::format_micros;
+use crate::output::Row as ResultRow;
 use crate::output::short_time;
 use crate::query::SortOrder;
 use crate::sanitize::{for_terminal, shell_words};

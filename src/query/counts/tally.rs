@@ -114,9 +114,9 @@ impl SegmentTally {
         })
     }
 
-/// Counts one matching document: reads its values of each counted field from the
-/// columns and adds one to each distinct combination (a tuple of one value per field,
-/// absent values a key of their own), capped at `MAX_COMBINATIONS` per document.
+    /// Counts one matching document: reads its values of each counted field from the
+    /// columns and adds one to each distinct combination (a tuple of one value per field,
+    /// absent values a key of their own), capped at `MAX_COMBINATIONS` per document.
     pub fn add(&mut self, doc: DocId) {
         self.requests += 1;
         for (column, values) in self.columns.iter().zip(&mut self.values) {
@@ -187,8 +187,8 @@ pub struct Totals {
 }
 
 impl Totals {
-/// Adds one segment's counts, turning its column ordinals into values (ordinals are
-/// per segment: only values can be merged across segments).
+    /// Adds one segment's counts, turning its column ordinals into values (ordinals are
+    /// per segment: only values can be merged across segments).
     pub fn merge(&mut self, segment: SegmentTally) {
         self.requests += segment.requests;
         self.cut += segment.cut;
