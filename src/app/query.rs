@@ -55,38 +55,46 @@ pub(super) fn query_command(cfg: &config::Query, resolved: &Resolved) -> Result<
         SortOrder::NewestFirst
     };
     let mut rows = Rows::new(cfg.all_stages, cfg.format == Format::Json);
-    // Pages keep memory bounded with --limit 0 on a large index.
-    const PAGE: usize = 1000;
-    let mut offset = 0;
+    let mut pages = Pages {
+        out: &mut out,
+        format: cfg.format,
+        columns: &columns,
+        first: true,
+    };
     let mut found = 0usize;
-    loop {
-        let want = match cfg.limit {
-            Some(limit) => PAGE.min(limit - offset),
-            None => PAGE,
-        };
-        let page = if want == 0 {
-            Vec::new()
-        } else {
-            engine.search(&search, order, offset, Some(want))?
-        };
-        let page_rows: Vec<_> = page.iter().flat_map(|s| rows.rows(s)).collect();
-        let last = page.len() < want || cfg.limit.is_some_and(|l| offset + page.len() >= l);
-        let table_without_rows = cfg.format == Format::Table && page_rows.is_empty();
-        if !table_without_rows {
-            output::write_rows(
-                &mut out,
-                cfg.format,
-                &page_rows,
-                &columns,
-                offset == 0,
-                last,
-            )
-            .map_err(io)?;
+    match cfg.limit {
+        // A few rows: the index's top-docs collector, which reads only those.
+        Some(limit) if limit <= PAGE => {
+            let hits = engine.search(&search, order, 0, Some(limit))?;
+            let page: Vec<_> = hits.iter().flat_map(|s| rows.rows(s)).collect();
+            pages.write(&page, true).map_err(io)?;
+            found = hits.len();
         }
-        found += page.len();
-        offset += page.len();
-        if last || page.is_empty() {
-            break;
+        // Many, or all: one pass in time order, a page of rows written at a time, so
+        // memory stays bounded and time linear (paging by offset re-runs the query and
+        // keeps offset + page hits each time: quadratic over a large index).
+        limit => {
+            let mut page = Vec::new();
+            let mut in_page = 0;
+            let mut failed = None;
+            engine.for_each_in_order(&search, order, &mut |stored| {
+                page.extend(rows.rows(&stored));
+                found += 1;
+                in_page += 1;
+                if in_page == PAGE {
+                    if let Err(e) = pages.write(&page, false) {
+                        failed = Some(e);
+                        return Ok(false);
+                    }
+                    page.clear();
+                    in_page = 0;
+                }
+                Ok(limit.is_none_or(|l| found < l))
+            })?;
+            if let Some(e) = failed {
+                return Err(io(e));
+            }
+            pages.write(&page, true).map_err(io)?;
         }
     }
     out.flush().map_err(io)?;
@@ -94,6 +102,30 @@ pub(super) fn query_command(cfg: &config::Query, resolved: &Resolved) -> Result<
         eprintln!("kaudit: no requests match");
     }
     Ok(if found > 0 { 0 } else { 1 })
+}
+
+/// Requests a page holds: the table sizes its columns page by page.
+const PAGE: usize = 1000;
+
+/// Writes pages of rows in one format: JSON's brackets around them all, the table's
+/// header above the first page only.
+struct Pages<'a> {
+    out: &'a mut dyn Write,
+    format: Format,
+    columns: &'a [&'a str],
+    first: bool,
+}
+
+impl Pages<'_> {
+    fn write(&mut self, rows: &[output::Row], last: bool) -> std::io::Result<()> {
+        // No table for no rows (the caller says so on stderr); JSON still closes `[]`.
+        if self.format == Format::Table && rows.is_empty() {
+            return Ok(());
+        }
+        output::write_rows(self.out, self.format, rows, self.columns, self.first, last)?;
+        self.first = false;
+        Ok(())
+    }
 }
 
 /// `query --by`: counts by field, then what was left out on stderr. Exit 1 when no

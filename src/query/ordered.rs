@@ -44,9 +44,13 @@ impl Engine {
             }
             Ok(())
         })?;
+        // Ties on time in document order either way, as `search` (tantivy's top-docs
+        // collectors) breaks them: the two give the same order.
         match order {
             SortOrder::OldestFirst => hits.sort_unstable(),
-            SortOrder::NewestFirst => hits.sort_unstable_by(|a, b| b.cmp(a)),
+            SortOrder::NewestFirst => {
+                hits.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)))
+            }
         }
         let mut stores: Vec<Option<StoreReader>> = (0..segments.len()).map(|_| None).collect();
         let dir = &self.store.dir;
