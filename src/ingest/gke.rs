@@ -130,7 +130,10 @@ pub fn to_event<'a>(mut entry: Object<'a>) -> Result<Value<'a>, Rejection> {
     let status = status(&payload)?;
     if let Some((grpc, message)) = &status {
         let mut s = Object::with_capacity(3);
-        s.insert("code".into(), http_code(*grpc, method.verb).into());
+        s.insert(
+            "code".into(),
+            http_code(*grpc, method.verb, target.subresource.as_deref()).into(),
+        );
         if let Some(message) = message {
             s.insert("message".into(), message.clone().into());
         }
@@ -469,8 +472,12 @@ fn status(payload: &Object<'_>) -> Result<Option<(u64, Option<String>)>, Rejecti
 /// mapping is the inverse of the one gRPC gateways use (google.rpc.Code's comments);
 /// where several HTTP codes share a gRPC code, the commonest is taken (3 could have
 /// been 400 or 422; 10 ABORTED is a 409 Conflict, an object changed concurrently).
-pub fn http_code(grpc: u64, verb: Option<&str>) -> u64 {
+/// A streaming session (exec, attach, port-forward) that was let through is the
+/// apiserver's 101 Switching Protocols, other creates its 201 Created.
+pub fn http_code(grpc: u64, verb: Option<&str>, subresource: Option<&str>) -> u64 {
+    let streaming = matches!(subresource, Some("exec" | "attach" | "portforward"));
     match grpc {
+        0 if streaming => 101,
         0 if verb == Some("create") => 201,
         0 => 200,
         1 => 499,
@@ -772,20 +779,28 @@ mod tests {
     #[test]
     fn grpc_codes_become_the_apiservers_http_codes() {
         let cases = [
-            (0, Some("get"), 200),
-            (0, Some("create"), 201),
-            (3, None, 400),
-            (5, None, 404),
-            (6, None, 409),
-            (7, None, 403),
-            (9, None, 400),
-            (10, None, 409),
-            (16, None, 401),
-            (13, None, 500),
-            (99, None, 500),
+            (0, Some("get"), None, 200),
+            (0, Some("create"), None, 201),
+            (0, Some("create"), Some("token"), 201),
+            (0, Some("create"), Some("exec"), 101),
+            (0, Some("get"), Some("portforward"), 101),
+            (7, Some("create"), Some("exec"), 403),
+            (3, None, None, 400),
+            (5, None, None, 404),
+            (6, None, None, 409),
+            (7, None, None, 403),
+            (9, None, None, 400),
+            (10, None, None, 409),
+            (16, None, None, 401),
+            (13, None, None, 500),
+            (99, None, None, 500),
         ];
-        for (grpc, verb, http) in cases {
-            assert_eq!(http_code(grpc, verb), http, "gRPC {grpc}");
+        for (grpc, verb, sub, http) in cases {
+            assert_eq!(
+                http_code(grpc, verb, sub),
+                http,
+                "gRPC {grpc} {verb:?} {sub:?}"
+            );
         }
     }
 
