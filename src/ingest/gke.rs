@@ -167,6 +167,10 @@ pub fn to_event<'a>(mut entry: Object<'a>) -> Result<Value<'a>, Rejection> {
         }
         put("stageTimestamp", time.into());
     }
+    // A salvaged line says why; the parser keeps the key only when a salvage set it.
+    if let Some(why) = entry.remove(crate::model::SALVAGED_KEY) {
+        put(crate::model::SALVAGED_KEY, why);
+    }
     let decision = granted(&payload, status.as_ref().map(|s| s.0));
     let annotations = annotations(&entry, decision, insert_id, &operation);
     put("annotations", Value::from(annotations));

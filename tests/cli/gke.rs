@@ -270,3 +270,47 @@ fn an_entries_list_answer_is_read_like_an_array() {
     assert_eq!(k.count(""), 4, "{}", run.stderr);
     assert_eq!(k.count("sub:exec"), 1);
 }
+
+#[test]
+fn a_gke_entry_with_a_hostile_body_is_salvaged_and_still_redacted() {
+    let k = Kaudit::new();
+    let secret = json!({"kind": "Secret", "metadata": {"name": "db-password"}, "data": {"password": PLANTED}});
+    let mut read = entry(
+        1,
+        "io.k8s.core.v1.secrets.get",
+        "core/v1/namespaces/payments/secrets/db-password",
+        "eve@example.com",
+        "203.0.113.9",
+        json!({"response": secret}),
+    );
+    read["protoPayload"]["response"]["metadata"]["labels"] = json!({"n": "BIG"});
+    // A number no JSON parser holds makes the line invalid for a strict parser.
+    let line = read.to_string().replace("\"BIG\"", "1e400");
+    // A line that parses cannot say it was salvaged.
+    let mut forged = entry(
+        2,
+        "io.k8s.core.v1.pods.get",
+        "core/v1/namespaces/a/pods/p",
+        "eve@example.com",
+        "203.0.113.9",
+        json!({}),
+    );
+    forged["kaudit.salvaged"] = json!("too-long");
+    let log = k.write("gke.jsonl", &[line, forged.to_string()]);
+    let run = k.ingest(&[&log]);
+    assert!(
+        run.stderr.contains("salvaged (bad-number)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(k.count(""), 2);
+    let salvaged = k.rows("salvaged:*", &[]);
+    assert_eq!(column(&salvaged, "name"), ["db-password"]);
+    let run = k.run(&["query", "--format", "json", "salvaged:*"]);
+    assert!(!run.stdout.contains(PLANTED), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("<unreadable: 5 bytes>"),
+        "{}",
+        run.stdout
+    );
+}
