@@ -781,6 +781,38 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_of_principal_is_the_username_as_written() {
+        for who in [
+            "ann@example.com",
+            "deployer@shop-prod.iam.gserviceaccount.com",
+            "system:serviceaccount:ci:deployer",
+            "system:anonymous",
+        ] {
+            let text = entry("io.k8s.core.v1.pods.list", "core/v1/namespaces/a/pods")
+                .replace("ann@example.com", who);
+            assert_eq!(event_of(&text).unwrap()["user"]["username"], who);
+        }
+        // Without an email (a workforce identity), the subject.
+        let text = entry("io.k8s.core.v1.pods.list", "core/v1/namespaces/a/pods").replace(
+            r#""principalEmail":"ann@example.com""#,
+            r#""principalSubject":"principal://iam.googleapis.com/locations/global/workforcePools/p/subject/s""#,
+        );
+        let e = event_of(&text).unwrap();
+        assert!(
+            e["user"]["username"]
+                .as_str()
+                .unwrap()
+                .starts_with("principal://")
+        );
+        // Nobody named: no user at all, never an empty one.
+        let text = entry("io.k8s.core.v1.pods.list", "core/v1/namespaces/a/pods").replace(
+            r#""principalEmail":"ann@example.com""#,
+            r#""principalEmail":null"#,
+        );
+        assert!(event_of(&text).unwrap().get("user").is_none());
+    }
+
+    #[test]
     fn grpc_codes_become_the_apiservers_http_codes() {
         let cases = [
             (0, Some("get"), None, 200),
