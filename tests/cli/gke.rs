@@ -314,3 +314,25 @@ fn a_gke_entry_with_a_hostile_body_is_salvaged_and_still_redacted() {
         run.stdout
     );
 }
+
+#[test]
+fn an_operations_entries_are_one_request_in_any_order_and_across_runs() {
+    // `gcloud logging read` lists newest first: the last entry comes before the first.
+    let entries = array_entries();
+    let (start, end) = (&entries[1], &entries[2]);
+    let k = Kaudit::new();
+    let newest = k.write("newest.jsonl", &[end.to_string()]);
+    let oldest = k.write("oldest.jsonl", &[start.to_string()]);
+    k.ingest(&[&newest]);
+    let run = k.ingest(&[&oldest]);
+    assert_eq!(k.count(""), 1, "{}", run.stderr);
+    let rows = k.rows("", &["--all-stages"]);
+    let mut stages = column(&rows, "stage");
+    stages.sort();
+    assert_eq!(stages, ["ResponseComplete", "ResponseStarted"]);
+    // Another watch by the same account, with its own operation, stays apart.
+    let mut other = start.clone();
+    other["operation"]["id"] = json!("7b2e6a4f-other");
+    k.ingest(&[&k.write("other.jsonl", &[other.to_string()])]);
+    assert_eq!(k.count(""), 2);
+}
