@@ -45,6 +45,16 @@ pub fn is_log_entry(obj: &Object<'_>) -> bool {
     obj.contains_key("protoPayload")
 }
 
+/// Whether a top-level object is a Cloud Logging `entries.list` answer,
+/// `{"entries":[…],"nextPageToken":…}`: an `entries` list in an object that is not
+/// itself an event (an event with a stray `entries` member stays an event).
+pub fn is_entries_answer(obj: &Object<'_>) -> bool {
+    matches!(obj.get("entries"), Some(Value::Array(_)))
+        && !["auditID", "verb", "requestURI", "objectRef", "user"]
+            .iter()
+            .any(|key| obj.contains_key(*key))
+}
+
 /// Rebuilds the audit Event held by one GKE `LogEntry`, moving its bodies out of it.
 /// Entries that are not Kubernetes audit (another service, another payload type) and
 /// entries of the wrong shape are rejected with the reason.

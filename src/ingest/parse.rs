@@ -3,8 +3,8 @@
 //! Accepts `audit.k8s.io` Events (v1, v1beta1, or no apiVersion), webhook `EventList`s,
 //! AKS diagnostic records (`properties.log` as a string or an object, and Event Hubs
 //! `{"records":[…]}` batches), GKE Cloud Audit LogEntries (rebuilt as Events by `gke`,
-//! alone, in arrays or in an `{"entries":[…]}` answer) and JSON arrays of events. Secret values are redacted here,
-//! before an event leaves this module.
+//! alone, in arrays or in an `{"entries":[…]}` answer) and JSON arrays of events. Secret
+//! values are redacted here, before an event leaves this module.
 
 use std::fmt;
 
@@ -283,8 +283,11 @@ impl<E> Ctx<'_, E> {
                 None => Ok(Ok(())),
             };
         }
-        // `entries`: a Cloud Logging `entries.list` answer (GKE LogEntries).
-        let batch = obj.remove("records").or_else(|| obj.remove("entries"));
+        let batch = match obj.remove("records") {
+            Some(records) => Some(records),
+            None if super::gke::is_entries_answer(&obj) => obj.remove("entries"),
+            None => None,
+        };
         if let Some(records) = batch {
             return match records {
                 Value::Array(items) => self.items(*items),
