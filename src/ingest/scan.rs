@@ -366,7 +366,7 @@ impl Scanner {
                         && self.list.is_none()
                         && o.index.is_none()
                         && depth == 1
-                        && matches!(decode_key(&o.key).as_str(), "items" | "records" | "entries");
+                        && matches!(decode_key(&o.key).as_str(), "items" | "records");
                     if list {
                         o.container = true;
                         o.in_list = true;

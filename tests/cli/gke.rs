@@ -271,8 +271,15 @@ fn an_entries_list_answer_is_read_like_an_array() {
     assert_eq!(k.count("sub:exec"), 1);
     // An audit event with a stray `entries` member is still an event, not a batch.
     let stray = crate::common::event(json!({"auditID": crate::common::id(9), "entries": [1, 2]}));
-    k.ingest(&[&k.write("stray.jsonl", &[stray])]);
+    k.ingest(&[&k.write("stray.jsonl", &[stray.clone()])]);
     assert_eq!(k.count("auditid:00000000-0000-4000-8000-000000000009"), 1);
+    // ...also pretty-printed, read as a document.
+    let mut pretty: Value = serde_json::from_str(&stray).unwrap();
+    pretty["auditID"] = json!(crate::common::id(10));
+    let doc = k.path("stray-pretty.json");
+    std::fs::write(&doc, serde_json::to_string_pretty(&pretty).unwrap()).unwrap();
+    k.ingest(&[&doc]);
+    assert_eq!(k.count("auditid:00000000-0000-4000-8000-000000000010"), 1);
 }
 
 #[test]
