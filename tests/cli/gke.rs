@@ -271,7 +271,7 @@ fn an_entries_list_answer_is_read_like_an_array() {
     assert_eq!(k.count("sub:exec"), 1);
     // An audit event with a stray `entries` member is still an event, not a batch.
     let stray = crate::common::event(json!({"auditID": crate::common::id(9), "entries": [1, 2]}));
-    k.ingest(&[&k.write("stray.jsonl", &[stray.clone()])]);
+    k.ingest(&[&k.write("stray.jsonl", std::slice::from_ref(&stray))]);
     assert_eq!(k.count("auditid:00000000-0000-4000-8000-000000000009"), 1);
     // ...also pretty-printed, read as a document.
     let mut pretty: Value = serde_json::from_str(&stray).unwrap();
