@@ -88,6 +88,13 @@ fn the_corpus_gke_entries_are_requests() {
     );
     assert_eq!(k.count("code:403"), 2, "PERMISSION_DENIED entries");
     assert_eq!(k.count("code:409"), 2, "ABORTED: already exists");
+    // Pod specs in GKE `request` bodies are checked like any pod write.
+    assert_eq!(
+        k.count("risk:privileged"),
+        4,
+        "privileged pods in GKE bodies"
+    );
+    assert_eq!(k.count("risk:hostPath"), 4);
     // The refused read of production/tls-cert, and the cluster-wide list that read it too.
     let secrets = k.report("secrets", &["--namespace", "production"]);
     let rows = secrets["rows"].as_array().unwrap();
