@@ -5,6 +5,7 @@
 pub mod checkpoint;
 mod document;
 pub mod follow;
+pub mod gke;
 pub mod lines;
 pub mod parse;
 pub mod redact;

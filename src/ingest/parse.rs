@@ -2,9 +2,9 @@
 //!
 //! Accepts `audit.k8s.io` Events (v1, v1beta1, or no apiVersion), webhook `EventList`s,
 //! AKS diagnostic records (`properties.log` as a string or an object, and Event Hubs
-//! `{"records":[…]}` batches) and JSON arrays of events. GKE `protoPayload` entries are a
-//! different schema and are rejected with that reason. Secret values are redacted here,
-//! before an event leaves this module.
+//! `{"records":[…]}` batches), GKE Cloud Audit LogEntries (rebuilt as Events by `gke`,
+//! alone, in arrays or in an `{"entries":[…]}` answer) and JSON arrays of events. Secret
+//! values are redacted here, before an event leaves this module.
 
 use std::fmt;
 
@@ -54,7 +54,6 @@ pub enum Rejection {
         found: &'static str,
     },
     NotAnAuditEvent(String),
-    GkeLogEntry,
     NoAuditFields,
 }
 
@@ -70,7 +69,6 @@ impl Rejection {
             Rejection::NotAnObject(_) => "not a JSON object",
             Rejection::WrongType { .. } => "wrong field type",
             Rejection::NotAnAuditEvent(_) => "not an audit event",
-            Rejection::GkeLogEntry => "GKE LogEntry",
             Rejection::NoAuditFields => "no audit fields",
         }
     }
@@ -101,11 +99,6 @@ impl fmt::Display for Rejection {
                 found,
             } => write!(f, "field {field}: expected {expected}, found {found}"),
             Rejection::NotAnAuditEvent(why) => write!(f, "not an audit event: {why}"),
-            Rejection::GkeLogEntry => write!(
-                f,
-                "GKE Cloud Audit LogEntry (protoPayload) is not an audit.k8s.io event; \
-                 export the apiserver's own audit log instead"
-            ),
             Rejection::NoAuditFields => write!(
                 f,
                 "no audit fields (auditID, verb, requestURI, user, objectRef) in this object"
@@ -263,8 +256,8 @@ impl<E> Ctx<'_, E> {
             Value::Object(obj) => obj,
             other => return Ok(Err(Rejection::NotAnObject(type_name(&other)))),
         };
-        if obj.contains_key("protoPayload") {
-            return Ok(Err(Rejection::GkeLogEntry));
+        if super::gke::is_log_entry(&obj) {
+            return self.gke_entry(*obj, None);
         }
         if matches!(obj.get("kind"), Some(Value::String(k)) if k == "EventList") {
             return match obj.remove("items") {
@@ -273,7 +266,12 @@ impl<E> Ctx<'_, E> {
                 None => Ok(Ok(())),
             };
         }
-        if let Some(records) = obj.remove("records") {
+        let batch = match obj.remove("records") {
+            Some(records) => Some(records),
+            None if super::gke::is_entries_answer(&obj) => obj.remove("entries"),
+            None => None,
+        };
+        if let Some(records) = batch {
             return match records {
                 Value::Array(items) => self.items(*items),
                 other => Ok(Err(wrong_type("records", "an array", &other))),
@@ -290,16 +288,30 @@ impl<E> Ctx<'_, E> {
     /// item is reported on its own; the others are still indexed.
     fn items(&mut self, items: Vec<Value<'_>>) -> Result<Result<(), Rejection>, E> {
         for (i, item) in items.into_iter().enumerate() {
-            let outcome = if get(&item, "properties").is_some() {
-                self.aks_record(item, Some(i))?
-            } else {
-                self.event(item, None, Some(i))?
+            let outcome = match item {
+                Value::Object(entry) if super::gke::is_log_entry(&entry) => {
+                    self.gke_entry(*entry, Some(i))?
+                }
+                item if get(&item, "properties").is_some() => self.aks_record(item, Some(i))?,
+                item => self.event(item, None, Some(i))?,
             };
             if let Err(rejection) = outcome {
                 (self.emit)(Some(i), Err(rejection))?;
             }
         }
         Ok(Ok(()))
+    }
+
+    /// GKE Cloud Audit LogEntry: rebuilt as the Event it records, then handled as one.
+    fn gke_entry(
+        &mut self,
+        entry: simd_json::borrowed::Object<'_>,
+        index: Option<usize>,
+    ) -> Result<Result<(), Rejection>, E> {
+        match super::gke::to_event(entry) {
+            Ok(event) => self.event(event, None, index),
+            Err(rejection) => Ok(Err(rejection)),
+        }
     }
 
     /// AKS diagnostic record: `{"category":"kube-audit","properties":{"log":…}}`, where

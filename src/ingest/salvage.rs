@@ -52,14 +52,16 @@ pub fn explain(reason: &str, unreadable: &[String]) -> String {
 }
 
 /// The members of an event worth rebuilding it from: without one of these, the
-/// object is not a readable envelope and the line stays rejected.
-const ENVELOPE: [&str; 6] = [
+/// object is not a readable envelope and the line stays rejected. A GKE LogEntry's
+/// `protoPayload` (repaired like any member) holds its whole envelope.
+const ENVELOPE: [&str; 7] = [
     "auditID",
     "verb",
     "requestURI",
     "user",
     "objectRef",
     "stageTimestamp",
+    "protoPayload",
 ];
 
 /// The members a client writes: an unreadable one is marked, never left out, so that

@@ -157,7 +157,7 @@ fn envelopes_eventlist_aks_and_stdin() {
     let doc = k.path("webhook.json");
     std::fs::write(&doc, serde_json::to_string_pretty(&list).unwrap()).unwrap();
     // AKS records: log as a string (with its trailing newline) and as an object, and a
-    // records batch; GKE is rejected with its reason.
+    // records batch; a GKE entry without a methodName is rejected with its reason.
     let aks = [
         json!({"category": "kube-audit", "properties": {"log": format!("{}\n", event(json!({"auditID": id(20)})))}}).to_string(),
         json!({"category": "kube-audit", "properties": {"log": serde_json::from_str::<serde_json::Value>(&event(json!({"auditID": id(21)}))).unwrap()}}).to_string(),

@@ -11,6 +11,7 @@ mod exit_codes;
 mod follow;
 mod formats;
 mod fuzz_regressions;
+mod gke;
 mod habits;
 mod hostile;
 mod ingest;
