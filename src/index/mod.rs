@@ -5,6 +5,8 @@
 
 pub mod body;
 pub mod collapse;
+#[cfg(test)]
+mod collapse_props;
 pub mod document;
 pub mod schema;
 pub mod store;
