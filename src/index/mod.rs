@@ -7,6 +7,7 @@ pub mod body;
 pub mod collapse;
 #[cfg(test)]
 mod collapse_props;
+pub mod columns;
 pub mod document;
 pub mod schema;
 pub mod store;

@@ -10,6 +10,7 @@ use tantivy::index::SegmentId;
 
 use super::tally::{Counter, Distinct, Span};
 use crate::error::Result;
+use crate::index::columns::{NumberColumn, TextColumn};
 use crate::model::Actor;
 use crate::query::scan::{StrValues, time_values, u64_values};
 use crate::query::{Engine, Search};
@@ -75,17 +76,17 @@ struct Columns {
 impl Columns {
     fn open(segment: &SegmentReader) -> Result<Columns> {
         Ok(Columns {
-            namespace: StrValues::open(segment, "ns")?,
-            name: StrValues::open(segment, "name")?,
-            user: StrValues::open(segment, "user")?,
-            impersonated: StrValues::open(segment, "as")?,
-            service_account: StrValues::open(segment, "sa")?,
-            pod: StrValues::open(segment, "pod")?,
-            verb: StrValues::open(segment, "verb")?,
-            decision: StrValues::open(segment, "decision")?,
-            ip: StrValues::open(segment, "ip")?,
-            agent: StrValues::open(segment, "agent")?,
-            code: u64_values(segment, "code")?,
+            namespace: StrValues::open(segment, TextColumn::Namespace)?,
+            name: StrValues::open(segment, TextColumn::Name)?,
+            user: StrValues::open(segment, TextColumn::User)?,
+            impersonated: StrValues::open(segment, TextColumn::Impersonated)?,
+            service_account: StrValues::open(segment, TextColumn::ServiceAccount)?,
+            pod: StrValues::open(segment, TextColumn::Pod)?,
+            verb: StrValues::open(segment, TextColumn::Verb)?,
+            decision: StrValues::open(segment, TextColumn::Decision)?,
+            ip: StrValues::open(segment, TextColumn::Ip)?,
+            agent: StrValues::open(segment, TextColumn::Agent)?,
+            code: u64_values(segment, NumberColumn::Code)?,
             time: time_values(segment)?,
         })
     }

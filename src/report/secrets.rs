@@ -11,7 +11,9 @@ use super::secret_access::{Access, Key, Scope, accesses};
 use super::tally::Distinct;
 use super::{Cell, Report, Section, has, is, within};
 use crate::error::Result;
+use crate::index::columns::TextColumn;
 use crate::query::parse::{Expr, Field};
+use crate::query::scan::StrValues;
 use crate::query::{Engine, Search};
 
 #[derive(Debug, Clone, Default)]
@@ -147,7 +149,7 @@ fn pods_seen(engine: &Engine, sa: &str, scope: &Search) -> Result<Vec<String>> {
     );
     let mut pods = Distinct::default();
     engine.scan(&search, &mut |segment, docs| {
-        let column = crate::query::scan::StrValues::open(segment, "pod")?;
+        let column = StrValues::open(segment, TextColumn::Pod)?;
         let mut seen = std::collections::BTreeSet::new();
         seen.extend(docs.iter().filter_map(|&d| column.ord(d)));
         for ord in seen {

@@ -15,6 +15,7 @@ use super::secret_access::{Scope, accesses};
 use super::tally::{Counter, Distinct, Span, is_forbidden};
 use super::{Cell, Report, Section, each_event, has, is, str_at, within};
 use crate::error::Result;
+use crate::index::columns::{NumberColumn, TextColumn};
 use crate::model::Actor;
 use crate::podspec;
 use crate::podspec::POD_RESOURCES;
@@ -158,14 +159,14 @@ fn usage(engine: &Engine, search: &Search, accounts: &mut BTreeMap<String, Accou
         {
             current = Some(Segment {
                 id: segment.segment_id(),
-                sa: StrValues::open(segment, "sa")?,
-                pod: StrValues::open(segment, "pod")?,
-                uid: StrValues::open(segment, "poduid")?,
-                node: StrValues::open(segment, "node")?,
-                verb: StrValues::open(segment, "verb")?,
-                resource: StrValues::open(segment, "resource")?,
-                decision: StrValues::open(segment, "decision")?,
-                code: u64_values(segment, "code")?,
+                sa: StrValues::open(segment, TextColumn::ServiceAccount)?,
+                pod: StrValues::open(segment, TextColumn::Pod)?,
+                uid: StrValues::open(segment, TextColumn::PodUid)?,
+                node: StrValues::open(segment, TextColumn::Node)?,
+                verb: StrValues::open(segment, TextColumn::Verb)?,
+                resource: StrValues::open(segment, TextColumn::Resource)?,
+                decision: StrValues::open(segment, TextColumn::Decision)?,
+                code: u64_values(segment, NumberColumn::Code)?,
                 time: time_values(segment)?,
             });
         }

@@ -14,6 +14,7 @@ use tantivy::{DocId, SegmentReader};
 
 use super::{Cell, Report, Section};
 use crate::error::Result;
+use crate::index::columns::{NumberColumn, TextColumn};
 use crate::query::scan::{StrValues, time_values, u64_values};
 use crate::query::{Engine, Search};
 
@@ -100,16 +101,16 @@ struct Columns {
 impl Columns {
     fn open(segment: &SegmentReader) -> Result<Columns> {
         Ok(Columns {
-            user: StrValues::open(segment, "user")?,
-            sa: StrValues::open(segment, "sa")?,
-            verb: StrValues::open(segment, "verb")?,
-            resource: StrValues::open(segment, "resource")?,
-            sub: StrValues::open(segment, "sub")?,
-            decision: StrValues::open(segment, "decision")?,
-            stage: StrValues::open(segment, "stage")?,
-            level: StrValues::open(segment, "level")?,
-            code: u64_values(segment, "code")?,
-            bytes: u64_values(segment, "bytes")?,
+            user: StrValues::open(segment, TextColumn::User)?,
+            sa: StrValues::open(segment, TextColumn::ServiceAccount)?,
+            verb: StrValues::open(segment, TextColumn::Verb)?,
+            resource: StrValues::open(segment, TextColumn::Resource)?,
+            sub: StrValues::open(segment, TextColumn::Sub)?,
+            decision: StrValues::open(segment, TextColumn::Decision)?,
+            stage: StrValues::open(segment, TextColumn::Stage)?,
+            level: StrValues::open(segment, TextColumn::Level)?,
+            code: u64_values(segment, NumberColumn::Code)?,
+            bytes: u64_values(segment, NumberColumn::Bytes)?,
             time: time_values(segment)?,
         })
     }
