@@ -6,8 +6,10 @@
 //!
 //! The steps of `collapse::Known` are applied the way `Writer` applies them, to a model
 //! of the index (documents by request key, searchable from the last commit on), so
-//! thousands of orders are searched in the time one run of the binary takes; the one
-//! end-to-end case in `tests/cli/stage_props.rs` keeps the real writer's wiring covered.
+//! thousands of orders are searched in the time one run of the binary takes. A few
+//! cases also go through the real `Writer` (two in-process ingests into a temporary
+//! index), and the one end-to-end case in `tests/cli/stage_props.rs` keeps the
+//! binary's wiring covered.
 
 use std::collections::HashMap;
 
@@ -304,5 +306,123 @@ proptest! {
     #[test]
     fn stages_in_any_order_collapse_into_one_document(case in case()) {
         check(&case)?;
+    }
+}
+
+/// The audit event of one stage of request `n`, as the apiserver logs it.
+fn line(n: usize, request: &Request, stage: usize) -> String {
+    let mark = request.mark(stage, 0);
+    let at = |micros: i64| {
+        chrono::DateTime::from_timestamp_micros(T0 + micros)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string()
+    };
+    let status = match mark.code {
+        Some(code) => serde_json::json!({"metadata": {}, "code": code}),
+        None => serde_json::Value::Null,
+    };
+    serde_json::json!({
+        "kind": "Event",
+        "apiVersion": "audit.k8s.io/v1",
+        "level": "Metadata",
+        "auditID": format!("00000000-0000-4000-8000-{n:012}"),
+        "stage": STAGES[stage].0.as_str(),
+        "verb": "get",
+        "requestURI": "/api/v1/namespaces/default/pods/web",
+        "objectRef": {"resource": "pods", "namespace": "default", "name": "web"},
+        "user": {"username": "alice"},
+        "responseStatus": status,
+        "requestReceivedTimestamp": at(request.received),
+        "stageTimestamp": at(mark.time.unwrap()),
+    })
+    .to_string()
+}
+
+/// 2026-11-20T10:00:00Z.
+const T0: i64 = 1_795_168_800_000_000;
+
+/// The stored documents of an index, by the request number of their auditID.
+fn stored_by_request(engine: &crate::query::Engine) -> Vec<(usize, super::document::Stored)> {
+    let all = crate::query::Search {
+        expr: crate::query::parse_query("", &[]).unwrap(),
+        since: None,
+        until: None,
+    };
+    let mut docs = Vec::new();
+    engine
+        .scan_stored(&all, &mut |stored| {
+            let event: serde_json::Value = serde_json::from_slice(&stored.event).unwrap();
+            let id = event["auditID"].as_str().unwrap();
+            let n = id.rsplit('-').next().unwrap().parse().unwrap();
+            docs.push((n, stored));
+            Ok(())
+        })
+        .unwrap();
+    docs
+}
+
+/// The events of a case through the real writer: the lines up to the first `Forget`
+/// in one ingest run, the rest in a second (commits inside a run are the writer's).
+fn check_writer(case: &Case) -> Result<(), TestCaseError> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut runs: [Vec<String>; 2] = Default::default();
+    let mut run = 0;
+    for &action in &case.actions {
+        match action {
+            Action::Event(r, s, _) => runs[run].push(line(r, &case.requests[r], s)),
+            Action::Forget => run = 1,
+            Action::Commit => {}
+        }
+    }
+    let mut engine = None;
+    for (n, lines) in runs.iter().enumerate() {
+        // A first line of its own gives each log its own fingerprint, so the second
+        // is not taken for the first one, read on (the checkpoint's business).
+        let mut text = vec![" ".repeat(n + 1)];
+        text.extend(lines.iter().cloned());
+        engine = Some(crate::testing::ingest_lines(
+            dir.path(),
+            &format!("run{n}.log"),
+            &text,
+        ));
+    }
+    let docs = stored_by_request(&engine.unwrap());
+    prop_assert_eq!(docs.len(), case.requests.len());
+    for (n, request) in case.requests.iter().enumerate() {
+        let of: Vec<_> = docs.iter().filter(|(m, _)| *m == n).collect();
+        prop_assert_eq!(of.len(), 1, "one document for request {}", n);
+        let stored = &of[0].1;
+        let event: serde_json::Value = serde_json::from_slice(&stored.event).unwrap();
+        let best = request.stages.iter().map(|&s| s.min(2)).max().unwrap();
+        let shown = STAGES
+            .iter()
+            .position(|(stage, _)| event["stage"] == stage.as_str());
+        prop_assert!(shown.is_some_and(|s| request.stages.contains(&s) && s.min(2) == best));
+        let listed: Vec<_> = stored
+            .stages
+            .iter()
+            .map(|m| (m.stage, m.time, m.code))
+            .collect();
+        let expected: Vec<_> = request
+            .stages
+            .iter()
+            .map(|&s| {
+                let m = request.mark(s, 0);
+                (m.stage, m.time.map(|t| T0 + t), m.code)
+            })
+            .collect();
+        prop_assert_eq!(listed, expected, "stages of request {}", n);
+    }
+    Ok(())
+}
+
+proptest! {
+    // Each case indexes twice into a new temporary index: a few cases, in-process.
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_writer_collapses_stages_in_any_order_into_one_document(case in case()) {
+        check_writer(&case)?;
     }
 }
