@@ -241,6 +241,9 @@ fn case() -> impl Strategy<Value = Case> {
     })
 }
 
+/// Runs a case through the model writer and checks the index it leaves: the ingest
+/// counts, one document per request, built from an event of its most complete stage,
+/// listing each of its stages once, in lifecycle order.
 fn check(case: &Case) -> Result<(), TestCaseError> {
     let mut model = Model::default();
     for &action in &case.actions {

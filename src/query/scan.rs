@@ -1,7 +1,9 @@
 //! Streaming over every match: what reports are built on. Hits are never collected;
 //! each segment is walked in document order (so the document store decompresses each
 //! block once) and deleted documents (stage rewrites) are skipped. Memory stays bounded
-//! at any index size.
+//! at any index size. Reports drive the same walk through a tantivy collector with a
+//! visitor per segment (`visit`); the columns they read are opened here by typed
+//! handle (`index::columns`).
 
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::EnableScoring;

@@ -4,6 +4,10 @@
 //! order, for the report to fold into its rows the way tantivy's own collectors merge
 //! their fruits.
 //!
+//! tantivy merges fruits once every segment is collected, so the visitors of all
+//! segments live until the fold (where a scan callback kept one at a time): they hold
+//! ordinals and counts, decoded only in the fold.
+//!
 //! Errors stay typed: a visitor that fails keeps its `crate::error::Error`, returned by
 //! `Engine::visit_segments` in place of the visitors.
 
