@@ -11,13 +11,13 @@ use tantivy::query::TermQuery;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
+use super::collapse::{Deferred, Known, Step};
 use super::document::{self, StageMark, Stored};
 use super::store::{Payload, Store};
 use crate::error::{Error, Result};
 use crate::ingest::checkpoint::{Checkpoint, FileMark};
 use crate::ingest::parse::{ParsedEvent, RequestKey};
 use crate::ingest::{Location, Outcome, Sink};
-use crate::model::Stage;
 use crate::model::normalize::read_stored;
 
 /// Requests remembered between commits. Past this many, the next commit forgets them
@@ -34,20 +34,6 @@ const INDEXING_THREADS: usize = 2;
 
 /// Operations handed to tantivy in one batch: one channel send instead of one per doc.
 const BATCH: usize = 512;
-
-/// What the writer remembers of a request seen in this run.
-struct Pending {
-    rank: u8,
-    stages: Vec<StageMark>,
-    /// The event JSON of the most complete stage while the request is not final: its
-    /// document is written at the next commit (searchable from then on), or replaced
-    /// by the final stage's before that, so most requests are indexed once, not twice.
-    best: Option<Box<[u8]>>,
-    /// A document for this request is in the index or the current batch.
-    written: bool,
-    /// The document does not reflect `stages`/`best` yet.
-    dirty: bool,
-}
 
 /// Request keys are already xxh3 hashes: hashing them again (SipHash) is wasted work.
 #[derive(Default)]
@@ -74,7 +60,7 @@ pub struct Writer {
     writer: IndexWriter,
     reader: IndexReader,
     checkpoint: Checkpoint,
-    pending: HashMap<RequestKey, Pending, BuildHasherDefault<KeyHasher>>,
+    pending: HashMap<RequestKey, Known, BuildHasherDefault<KeyHasher>>,
     /// Requests received at or before this time may already be in the committed index
     /// (from an earlier run, or forgotten pending entries) and are looked up there.
     watermark: Option<i64>,
@@ -219,17 +205,22 @@ impl Writer {
 
     /// Writes the documents of requests still waiting for their final stage.
     fn write_deferred(&mut self) -> Result<()> {
-        let dirty: Vec<RequestKey> = self
+        let waiting: Vec<RequestKey> = self
             .pending
             .iter()
-            .filter(|(_, p)| p.dirty && p.best.is_some())
+            .filter(|(_, known)| known.waits_for_commit())
             .map(|(key, _)| *key)
             .collect();
-        for key in dirty {
-            let p = self.pending.get_mut(&key).expect("key just listed");
-            p.dirty = false;
-            let replace = std::mem::replace(&mut p.written, true);
-            let (json, stages) = (p.best.clone().expect("filtered"), p.stages.clone());
+        for key in waiting {
+            let known = self.pending.get_mut(&key).expect("key just listed");
+            let Some(Deferred {
+                replace,
+                json,
+                stages,
+            }) = known.take_deferred()
+            else {
+                continue;
+            };
             self.rewrite_from(key, replace, &json, &stages)?;
         }
         Ok(())
@@ -330,94 +321,57 @@ impl Sink for Writer {
         self.checkpoint.find(prefix).cloned()
     }
 
+    /// Folds one stage event into its request's document. The decision (new document,
+    /// merged stages, duplicate, late stage) is `collapse::Known`'s; this applies it:
+    /// builds and writes documents, looks the request up in the committed index when it
+    /// may be there, and lists late stages for the next commit.
     fn event(&mut self, event: &ParsedEvent<'_>, _at: &Location) -> Result<Outcome> {
         let r = &event.request;
         let key = event.key;
         let mark = StageMark::of(r, event.bytes);
-        let rank = Stage::rank(r.stage);
-        let is_final = Stage::is_final(r.stage);
         self.newest_seen = self.newest_seen.max(r.time());
 
-        if let Some(p) = self.pending.get_mut(&key) {
-            if p.stages.iter().any(|m| m.same_stage(&mark)) {
-                return Ok(Outcome::Duplicate);
-            }
-            p.stages.push(mark);
-            p.stages.sort_by_key(|m| (m.rank(), m.time));
-            if rank > p.rank && is_final {
-                p.rank = rank;
-                p.best = None;
-                p.dirty = false;
-                let replace = std::mem::replace(&mut p.written, true);
-                let doc = document::build(&self.store.fields, key, r, event.json, &p.stages);
-                self.write(key, replace, doc)?;
-            } else if rank > p.rank {
-                p.rank = rank;
-                p.best = Some(event.json.into());
-                p.dirty = true;
-            } else if p.best.is_some() {
-                p.dirty = true;
-            } else {
-                // A stage arriving after the request's final one (out-of-order batches):
-                // the document, maybe not committed yet, gets the stage after the commit.
-                self.late_stages.push(key);
-            }
-            return Ok(Outcome::Collapsed);
-        }
-
-        let existing = if self.may_be_indexed(r.received) {
-            self.lookup(key)?
+        let (step, outcome) = if let Some(known) = self.pending.get_mut(&key) {
+            let step = known.add(mark, event.json);
+            (step, collapsed_or_duplicate(step))
         } else {
-            None
-        };
-        let Some(stored) = existing else {
-            let mut pending = Pending {
-                rank,
-                stages: vec![mark],
-                best: None,
-                written: is_final,
-                dirty: !is_final,
+            let stored = if self.may_be_indexed(r.received) {
+                self.lookup(key)?
+            } else {
+                None
             };
-            if is_final {
-                let doc = document::build(&self.store.fields, key, r, event.json, &pending.stages);
-                self.write(key, false, doc)?;
-            } else {
-                pending.best = Some(event.json.into());
+            let (known, step, outcome, stored_event) = match stored {
+                None => {
+                    let (known, step) = Known::first(mark, event.json);
+                    (known, step, Outcome::New, None)
+                }
+                Some(stored) => {
+                    let (known, step) = Known::from_stored(stored.stages, mark, event.json);
+                    (
+                        known,
+                        step,
+                        collapsed_or_duplicate(step),
+                        Some(stored.event),
+                    )
+                }
+            };
+            if step == Step::RewriteStored {
+                let event_json = stored_event.expect("only a stored request is rewritten");
+                self.rewrite_from(key, true, &event_json, &known.stages)?;
             }
-            self.pending.insert(key, pending);
-            return Ok(Outcome::New);
+            self.pending.insert(key, known);
+            (step, outcome)
         };
-
-        // Known from an earlier commit: merge the stages and rewrite now (rare).
-        let stored_rank = stored.stages.iter().map(StageMark::rank).max().unwrap_or(3);
-        let mut stages = stored.stages;
-        let duplicate = stages.iter().any(|m| m.same_stage(&mark));
-        if !duplicate {
-            stages.push(mark);
-            stages.sort_by_key(|m| (m.rank(), m.time));
-            if rank > stored_rank {
-                let doc = document::build(&self.store.fields, key, r, event.json, &stages);
-                self.write(key, true, doc)?;
-            } else {
-                self.rewrite_from(key, true, &stored.event, &stages)?;
+        match step {
+            Step::WriteNew { replace } => {
+                let stages = &self.pending[&key].stages;
+                let doc = document::build(&self.store.fields, key, r, event.json, stages);
+                self.write(key, replace, doc)?;
             }
+            Step::Late => self.late_stages.push(key),
+            Step::Duplicate | Step::Defer | Step::RewriteStored => {}
         }
-        let best = (rank > stored_rank && !is_final).then(|| event.json.into());
-        self.pending.insert(
-            key,
-            Pending {
-                rank: rank.max(stored_rank),
-                stages,
-                best,
-                written: true,
-                dirty: false,
-            },
-        );
-        Ok(if duplicate {
-            Outcome::Duplicate
-        } else {
-            Outcome::Collapsed
-        })
+        Ok(outcome)
     }
 
     fn reached(&mut self, mark: FileMark, prefix: &[u8]) -> Result<()> {
@@ -435,5 +389,13 @@ impl Sink for Writer {
             self.commit_interval
                 .saturating_sub(self.last_commit.elapsed())
         }))
+    }
+}
+
+/// The outcome of a stage of a request already known: only `Known::first` makes one new.
+fn collapsed_or_duplicate(step: Step) -> Outcome {
+    match step {
+        Step::Duplicate => Outcome::Duplicate,
+        _ => Outcome::Collapsed,
     }
 }

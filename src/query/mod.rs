@@ -14,6 +14,7 @@ pub mod saved;
 pub mod scan;
 pub mod term_scan;
 pub mod terms;
+pub mod visit;
 
 use std::path::Path;
 

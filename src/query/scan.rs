@@ -1,7 +1,9 @@
 //! Streaming over every match: what reports are built on. Hits are never collected;
 //! each segment is walked in document order (so the document store decompresses each
 //! block once) and deleted documents (stage rewrites) are skipped. Memory stays bounded
-//! at any index size.
+//! at any index size. Reports drive the same walk through a tantivy collector with a
+//! visitor per segment (`visit`); the columns they read are opened here by typed
+//! handle (`index::columns`).
 
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::EnableScoring;
@@ -10,6 +12,7 @@ use tantivy::{DocId, SegmentReader, TantivyDocument};
 
 use super::{Engine, Search};
 use crate::error::{Error, Result};
+use crate::index::columns::{self, NumberColumn, TextColumn};
 use crate::index::document::{self, Stored};
 
 /// Longest value tantivy keeps in a string column.
@@ -91,9 +94,13 @@ fn column_error(field: &str, e: tantivy::TantivyError) -> Error {
     }
 }
 
-/// A numeric fast field of one segment (`code`, `bytes`); None when no document of the
-/// segment has it.
-pub fn u64_values(segment: &SegmentReader, field: &str) -> Result<Option<Column<u64>>> {
+/// A numeric column of one segment; None when no document of the segment has it.
+pub fn u64_values(segment: &SegmentReader, column: NumberColumn) -> Result<Option<Column<u64>>> {
+    u64_values_named(segment, column.name())
+}
+
+/// A numeric column named at run time (`query --by`, whose field the user chose).
+pub fn u64_values_named(segment: &SegmentReader, field: &str) -> Result<Option<Column<u64>>> {
     segment
         .fast_fields()
         .column_opt(field)
@@ -104,8 +111,8 @@ pub fn u64_values(segment: &SegmentReader, field: &str) -> Result<Option<Column<
 pub fn time_values(segment: &SegmentReader) -> Result<Option<Column<tantivy::DateTime>>> {
     segment
         .fast_fields()
-        .column_opt("time")
-        .map_err(|e| column_error("time", e))
+        .column_opt(columns::TIME)
+        .map_err(|e| column_error(columns::TIME, e))
 }
 
 /// A column value as text. The cut may split a character: decoded lossily.
@@ -124,7 +131,12 @@ pub struct StrValues {
 }
 
 impl StrValues {
-    pub fn open(segment: &SegmentReader, field: &str) -> Result<StrValues> {
+    pub fn open(segment: &SegmentReader, column: TextColumn) -> Result<StrValues> {
+        StrValues::open_named(segment, column.name())
+    }
+
+    /// A string column named at run time (`query --by`, whose field the user chose).
+    pub fn open_named(segment: &SegmentReader, field: &str) -> Result<StrValues> {
         let column = segment
             .fast_fields()
             .str(field)

@@ -4,14 +4,15 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use tantivy::SegmentReader;
 use tantivy::columnar::Column;
-use tantivy::index::SegmentId;
+use tantivy::{DocId, SegmentReader};
 
 use super::tally::{Counter, Distinct, Span};
 use crate::error::Result;
+use crate::index::columns::{NumberColumn, TextColumn};
 use crate::model::Actor;
 use crate::query::scan::{StrValues, time_values, u64_values};
+use crate::query::visit::SegmentVisitor;
 use crate::query::{Engine, Search};
 
 /// What a request could see: one secret, every secret of a namespace (list, watch or
@@ -75,17 +76,17 @@ struct Columns {
 impl Columns {
     fn open(segment: &SegmentReader) -> Result<Columns> {
         Ok(Columns {
-            namespace: StrValues::open(segment, "ns")?,
-            name: StrValues::open(segment, "name")?,
-            user: StrValues::open(segment, "user")?,
-            impersonated: StrValues::open(segment, "as")?,
-            service_account: StrValues::open(segment, "sa")?,
-            pod: StrValues::open(segment, "pod")?,
-            verb: StrValues::open(segment, "verb")?,
-            decision: StrValues::open(segment, "decision")?,
-            ip: StrValues::open(segment, "ip")?,
-            agent: StrValues::open(segment, "agent")?,
-            code: u64_values(segment, "code")?,
+            namespace: StrValues::open(segment, TextColumn::Namespace)?,
+            name: StrValues::open(segment, TextColumn::Name)?,
+            user: StrValues::open(segment, TextColumn::User)?,
+            impersonated: StrValues::open(segment, TextColumn::Impersonated)?,
+            service_account: StrValues::open(segment, TextColumn::ServiceAccount)?,
+            pod: StrValues::open(segment, TextColumn::Pod)?,
+            verb: StrValues::open(segment, TextColumn::Verb)?,
+            decision: StrValues::open(segment, TextColumn::Decision)?,
+            ip: StrValues::open(segment, TextColumn::Ip)?,
+            agent: StrValues::open(segment, TextColumn::Agent)?,
+            code: u64_values(segment, NumberColumn::Code)?,
             time: time_values(segment)?,
         })
     }
@@ -143,24 +144,41 @@ type SegmentRows = HashMap<SegmentKey, SegmentAccess>;
 /// Rows of the requests `search` matches, which should all be secrets requests.
 pub fn accesses(engine: &Engine, search: &Search) -> Result<BTreeMap<Key, Access>> {
     let mut rows: BTreeMap<Key, Access> = BTreeMap::new();
-    let mut current: Option<(SegmentId, Columns, SegmentRows)> = None;
-    engine.scan(search, &mut |segment, docs| {
-        if current
-            .as_ref()
-            .is_none_or(|(id, _, _)| *id != segment.segment_id())
-        {
-            if let Some((_, columns, seg)) = current.take() {
-                merge(&columns, seg, &mut rows);
-            }
-            current = Some((
-                segment.segment_id(),
-                Columns::open(segment)?,
-                HashMap::new(),
-            ));
-        }
-        let (_, c, seg) = current.as_mut().expect("set above");
-        let (forbid, allow) = (c.decision.ord_of("forbid"), c.decision.ord_of("allow"));
-        let collections = ["list", "watch", "deletecollection"].map(|v| c.verb.ord_of(v));
+    for segment in engine.visit_segments(search, SegmentAccesses::open)? {
+        merge(&segment.columns, segment.rows, &mut rows);
+    }
+    Ok(rows)
+}
+
+/// The rows of one segment, by ordinals, with the ordinals of the values it tests.
+struct SegmentAccesses {
+    columns: Columns,
+    rows: SegmentRows,
+    forbid: Option<u64>,
+    allow: Option<u64>,
+    collections: [Option<u64>; 3],
+}
+
+impl SegmentAccesses {
+    fn open(segment: &SegmentReader) -> Result<SegmentAccesses> {
+        let columns = Columns::open(segment)?;
+        let decision = &columns.decision;
+        let (forbid, allow) = (decision.ord_of("forbid"), decision.ord_of("allow"));
+        let collections = ["list", "watch", "deletecollection"].map(|v| columns.verb.ord_of(v));
+        Ok(SegmentAccesses {
+            columns,
+            rows: HashMap::new(),
+            forbid,
+            allow,
+            collections,
+        })
+    }
+}
+
+impl SegmentVisitor for SegmentAccesses {
+    fn visit(&mut self, docs: &[DocId]) -> Result<()> {
+        let c = &self.columns;
+        let (forbid, allow) = (self.forbid, self.allow);
         for &doc in docs {
             let verb = c.verb.ord(doc);
             let names = [
@@ -169,8 +187,8 @@ pub fn accesses(engine: &Engine, search: &Search) -> Result<BTreeMap<Key, Access
                 c.user.ord(doc),
                 c.impersonated.ord(doc),
             ];
-            let collection = verb.is_some() && collections.contains(&verb);
-            let row = seg.entry((names, collection)).or_default();
+            let collection = verb.is_some() && self.collections.contains(&verb);
+            let row = self.rows.entry((names, collection)).or_default();
             row.service_account = row.service_account.or(c.service_account.ord(doc));
             row.pods.extend(c.pod.ord(doc));
             *row.verbs.entry(verb).or_default() += 1;
@@ -190,11 +208,7 @@ pub fn accesses(engine: &Engine, search: &Search) -> Result<BTreeMap<Key, Access
             row.agents.extend(c.agent.ord(doc));
         }
         Ok(())
-    })?;
-    if let Some((_, columns, seg)) = current.take() {
-        merge(&columns, seg, &mut rows);
     }
-    Ok(rows)
 }
 
 /// Decodes a segment's rows and adds them to `rows`.

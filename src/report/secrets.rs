@@ -5,13 +5,18 @@
 //! `metadata.name` field selector), `namespace` (list/watch of every secret in a
 //! namespace) or `cluster` (of every secret). Impersonated requests keep both identities.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use tantivy::{DocId, SegmentReader};
 
 use super::secret_access::{Access, Key, Scope, accesses};
 use super::tally::Distinct;
 use super::{Cell, Report, Section, has, is, within};
 use crate::error::Result;
+use crate::index::columns::TextColumn;
 use crate::query::parse::{Expr, Field};
+use crate::query::scan::StrValues;
+use crate::query::visit::SegmentVisitor;
 use crate::query::{Engine, Search};
 
 #[derive(Debug, Clone, Default)]
@@ -146,14 +151,33 @@ fn pods_seen(engine: &Engine, sa: &str, scope: &Search) -> Result<Vec<String>> {
         Expr::And(vec![is(Field::ServiceAccount, sa), has(Field::Pod)]),
     );
     let mut pods = Distinct::default();
-    engine.scan(&search, &mut |segment, docs| {
-        let column = crate::query::scan::StrValues::open(segment, "pod")?;
-        let mut seen = std::collections::BTreeSet::new();
-        seen.extend(docs.iter().filter_map(|&d| column.ord(d)));
-        for ord in seen {
-            pods.add(&column.text(ord));
+    for segment in engine.visit_segments(&search, PodsOfSegment::open)? {
+        for ord in segment.seen {
+            pods.add(&segment.column.text(ord));
         }
-        Ok(())
-    })?;
+    }
     Ok(pods.list())
+}
+
+/// The pods of one segment's requests, as ordinals of its pod column.
+struct PodsOfSegment {
+    column: StrValues,
+    seen: BTreeSet<u64>,
+}
+
+impl PodsOfSegment {
+    fn open(segment: &SegmentReader) -> Result<PodsOfSegment> {
+        Ok(PodsOfSegment {
+            column: StrValues::open(segment, TextColumn::Pod)?,
+            seen: BTreeSet::new(),
+        })
+    }
+}
+
+impl SegmentVisitor for PodsOfSegment {
+    fn visit(&mut self, docs: &[DocId]) -> Result<()> {
+        self.seen
+            .extend(docs.iter().filter_map(|&d| self.column.ord(d)));
+        Ok(())
+    }
 }

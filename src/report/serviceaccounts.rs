@@ -6,10 +6,9 @@
 //! secrets, created pods and token requests, which need bodies or names, come from the
 //! stored events of those few requests.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
-use tantivy::columnar::Column;
 
 use super::secret_access::{Scope, accesses};
 use super::tally::{Counter, Distinct, Span, is_forbidden};
@@ -19,8 +18,10 @@ use crate::model::Actor;
 use crate::podspec;
 use crate::podspec::POD_RESOURCES;
 use crate::query::parse::{CmpOp, Expr, Field, Value as Term};
-use crate::query::scan::{StrValues, time_values, u64_values};
 use crate::query::{Engine, Search};
+
+mod usage;
+use usage::usage;
 
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -134,88 +135,6 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
     created_pods(engine, filter, scope, &mut accounts)?;
     token_requests(engine, filter, scope, &mut accounts)?;
     Ok(report(accounts))
-}
-
-/// Requests, pods, nodes, verbs and resources per ServiceAccount, from fast fields.
-fn usage(engine: &Engine, search: &Search, accounts: &mut BTreeMap<String, Account>) -> Result<()> {
-    struct Segment {
-        id: tantivy::index::SegmentId,
-        sa: StrValues,
-        pod: StrValues,
-        uid: StrValues,
-        node: StrValues,
-        verb: StrValues,
-        resource: StrValues,
-        decision: StrValues,
-        code: Option<Column<u64>>,
-        time: Option<Column<tantivy::DateTime>>,
-    }
-    let mut current: Option<Segment> = None;
-    engine.scan(search, &mut |segment, docs| {
-        if current
-            .as_ref()
-            .is_none_or(|c| c.id != segment.segment_id())
-        {
-            current = Some(Segment {
-                id: segment.segment_id(),
-                sa: StrValues::open(segment, "sa")?,
-                pod: StrValues::open(segment, "pod")?,
-                uid: StrValues::open(segment, "poduid")?,
-                node: StrValues::open(segment, "node")?,
-                verb: StrValues::open(segment, "verb")?,
-                resource: StrValues::open(segment, "resource")?,
-                decision: StrValues::open(segment, "decision")?,
-                code: u64_values(segment, "code")?,
-                time: time_values(segment)?,
-            });
-        }
-        let c = current.as_ref().expect("set above");
-        let forbid = c.decision.ord_of("forbid");
-        // Ordinals decoded once per block rather than once per request.
-        let mut names: HashMap<(u8, u64), String> = HashMap::new();
-        let mut text = |which: u8, values: &StrValues, ord: Option<u64>| {
-            ord.map(|o| {
-                names
-                    .entry((which, o))
-                    .or_insert_with(|| values.text(o))
-                    .clone()
-            })
-        };
-        for &doc in docs {
-            let Some(sa) = text(0, &c.sa, c.sa.ord(doc)) else {
-                continue;
-            };
-            let code = c.code.as_ref().and_then(|col| col.first(doc));
-            let forbidden =
-                code == Some(403) || (forbid.is_some() && c.decision.ord(doc) == forbid);
-            let time = c
-                .time
-                .as_ref()
-                .and_then(|col| col.first(doc))
-                .map(|t| t.into_timestamp_micros());
-            let account = accounts.entry(sa).or_default();
-            account.requests += 1;
-            account.forbidden += u64::from(forbidden);
-            account.span.add(time);
-            account
-                .verbs
-                .add(&text(1, &c.verb, c.verb.ord(doc)).unwrap_or_default(), 1);
-            if let Some(resource) = text(2, &c.resource, c.resource.ord(doc)) {
-                account.resources.add(&resource, 1);
-            }
-            if let Some(pod) = text(3, &c.pod, c.pod.ord(doc)) {
-                let uid = text(4, &c.uid, c.uid.ord(doc));
-                let usage = account.pods.entry((pod, uid)).or_default();
-                usage.requests += 1;
-                usage.forbidden += u64::from(forbidden);
-                usage.span.add(time);
-                if usage.node.is_none() {
-                    usage.node = text(5, &c.node, c.node.ord(doc));
-                }
-            }
-        }
-        Ok(())
-    })
 }
 
 /// Pods and workloads created to run as a ServiceAccount (from create bodies).

@@ -14,7 +14,9 @@ use tantivy::{DocId, SegmentReader};
 
 use super::{Cell, Report, Section};
 use crate::error::Result;
+use crate::index::columns::{NumberColumn, TextColumn};
 use crate::query::scan::{StrValues, time_values, u64_values};
+use crate::query::visit::SegmentVisitor;
 use crate::query::{Engine, Search};
 
 #[derive(Debug, Clone)]
@@ -100,16 +102,16 @@ struct Columns {
 impl Columns {
     fn open(segment: &SegmentReader) -> Result<Columns> {
         Ok(Columns {
-            user: StrValues::open(segment, "user")?,
-            sa: StrValues::open(segment, "sa")?,
-            verb: StrValues::open(segment, "verb")?,
-            resource: StrValues::open(segment, "resource")?,
-            sub: StrValues::open(segment, "sub")?,
-            decision: StrValues::open(segment, "decision")?,
-            stage: StrValues::open(segment, "stage")?,
-            level: StrValues::open(segment, "level")?,
-            code: u64_values(segment, "code")?,
-            bytes: u64_values(segment, "bytes")?,
+            user: StrValues::open(segment, TextColumn::User)?,
+            sa: StrValues::open(segment, TextColumn::ServiceAccount)?,
+            verb: StrValues::open(segment, TextColumn::Verb)?,
+            resource: StrValues::open(segment, TextColumn::Resource)?,
+            sub: StrValues::open(segment, TextColumn::Sub)?,
+            decision: StrValues::open(segment, TextColumn::Decision)?,
+            stage: StrValues::open(segment, TextColumn::Stage)?,
+            level: StrValues::open(segment, TextColumn::Level)?,
+            code: u64_values(segment, NumberColumn::Code)?,
+            bytes: u64_values(segment, NumberColumn::Bytes)?,
             time: time_values(segment)?,
         })
     }
@@ -152,6 +154,21 @@ struct SegmentTally {
     stages: ByOrd,
     levels: ByOrd,
     talkers: HashMap<[Option<u64>; 4], Tally>,
+    /// What needs no decoding, added to `Totals` as it is at `finish`.
+    all: Tally,
+    first: Option<i64>,
+    last: Option<i64>,
+    codes: HashMap<Option<u64>, Tally>,
+    hours: BTreeMap<i64, Tally>,
+}
+
+impl SegmentVisitor for SegmentTally {
+    fn visit(&mut self, docs: &[DocId]) -> Result<()> {
+        for &doc in docs {
+            self.add(doc);
+        }
+        Ok(())
+    }
 }
 
 impl SegmentTally {
@@ -165,17 +182,22 @@ impl SegmentTally {
             stages: ByOrd::new(&cols.stage),
             levels: ByOrd::new(&cols.level),
             talkers: HashMap::new(),
+            all: Tally::default(),
+            first: None,
+            last: None,
+            codes: HashMap::new(),
+            hours: BTreeMap::new(),
             cols,
         }
     }
 
-    fn add(&mut self, doc: DocId, totals: &mut Totals) {
+    fn add(&mut self, doc: DocId) {
         let c = &self.cols;
         let t = Tally {
             requests: 1,
             bytes: c.bytes.as_ref().and_then(|b| b.first(doc)).unwrap_or(0),
         };
-        totals.all.add(t);
+        self.all.add(t);
         let (user, verb) = (c.user.ord(doc), c.verb.ord(doc));
         let (resource, sub) = (c.resource.ord(doc), c.sub.ord(doc));
         self.users.add(user, t);
@@ -189,20 +211,32 @@ impl SegmentTally {
             .entry([user, verb, resource, sub])
             .or_default()
             .add(t);
-        totals
-            .codes
-            .add(c.code.as_ref().and_then(|col| col.first(doc)), t);
+        let code = c.code.as_ref().and_then(|col| col.first(doc));
+        self.codes.entry(code).or_default().add(t);
         if let Some(time) = c.time.as_ref().and_then(|col| col.first(doc)) {
             let micros = time.into_timestamp_micros();
-            totals.first = Some(totals.first.map_or(micros, |f| f.min(micros)));
-            totals.last = Some(totals.last.map_or(micros, |l| l.max(micros)));
+            self.first = Some(self.first.map_or(micros, |f| f.min(micros)));
+            self.last = Some(self.last.map_or(micros, |l| l.max(micros)));
             let hour = micros.div_euclid(HOUR) * HOUR;
-            totals.hours.entry(hour).or_default().add(t);
+            self.hours.entry(hour).or_default().add(t);
         }
     }
 
     /// Turns ordinals into values and adds this segment to the totals.
     fn finish(self, totals: &mut Totals) {
+        totals.all.add(self.all);
+        totals.first = match (totals.first, self.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        // None sorts first: the max of two options is the later time, if any.
+        totals.last = totals.last.max(self.last);
+        for (code, t) in self.codes {
+            totals.codes.add(code, t);
+        }
+        for (hour, t) in self.hours {
+            totals.hours.entry(hour).or_default().add(t);
+        }
         let c = &self.cols;
         let text = |values: &StrValues, ord: Option<u64>| ord.map(|o| values.text(o));
         let resource = |r: Option<u64>, s: Option<u64>| {
@@ -256,23 +290,11 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
         hours: BTreeMap::new(),
         talkers: Groups::new(),
     };
-    let mut current: Option<(tantivy::index::SegmentId, SegmentTally)> = None;
-    engine.scan(scope, &mut |segment, docs| {
-        let id = segment.segment_id();
-        if current.as_ref().is_none_or(|(open, _)| *open != id) {
-            if let Some((_, done)) = current.take() {
-                done.finish(&mut totals);
-            }
-            current = Some((id, SegmentTally::new(Columns::open(segment)?)));
-        }
-        let (_, tally) = current.as_mut().expect("set above");
-        for &doc in docs {
-            tally.add(doc, &mut totals);
-        }
-        Ok(())
+    let segments = engine.visit_segments(scope, |segment| {
+        Ok(SegmentTally::new(Columns::open(segment)?))
     })?;
-    if let Some((_, done)) = current.take() {
-        done.finish(&mut totals);
+    for segment in segments {
+        segment.finish(&mut totals);
     }
     Ok(report(&totals, filter.top))
 }

@@ -10,7 +10,7 @@ use tantivy::{DocId, SegmentReader};
 
 use super::{Key, MAX_COMBINATIONS, Source, bucket_of};
 use crate::error::Result;
-use crate::query::scan::{StrValues, time_values, u64_values};
+use crate::query::scan::{StrValues, time_values, u64_values_named};
 
 /// Keys come from the log, so the hasher is seeded per process (as std's is); foldhash
 /// is that and faster than std's SipHash on small integer keys.
@@ -84,9 +84,9 @@ impl SegmentTally {
             .iter()
             .map(|s| {
                 Ok(if s.numeric {
-                    Values::Number(u64_values(reader, &s.column)?)
+                    Values::Number(u64_values_named(reader, &s.column)?)
                 } else {
-                    Values::Str(StrValues::open(reader, &s.column)?)
+                    Values::Str(StrValues::open_named(reader, &s.column)?)
                 })
             })
             .collect::<Result<Vec<_>>>()?;
