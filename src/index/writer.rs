@@ -91,9 +91,6 @@ impl Writer {
             }
             Err(e) => return Err(Error::index(&dir, e)),
         };
-        if std::env::var_os("KAUDIT_NO_MERGE").is_some() {
-            writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
-        }
         let reader = store
             .index
             .reader_builder()
@@ -136,7 +133,7 @@ impl Writer {
             .search(
                 &tantivy::query::AllQuery,
                 &TopDocs::with_limit(1)
-                    .order_by_fast_field::<tantivy::DateTime>("time", Order::Desc),
+                    .order_by_fast_field::<tantivy::DateTime>(super::columns::TIME, Order::Desc),
             )
             .map_err(|e| Error::index(&self.store.dir, e))?;
         Ok(Some(

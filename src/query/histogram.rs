@@ -164,7 +164,9 @@ impl Collector for HitTimes {
         segment: &SegmentReader,
     ) -> tantivy::Result<SegmentTimes> {
         Ok(SegmentTimes {
-            column: segment.fast_fields().column_opt("time")?,
+            column: segment
+                .fast_fields()
+                .column_opt(crate::index::columns::TIME)?,
             block: Vec::new(),
             times: Times {
                 micros: Vec::new(),

@@ -171,7 +171,7 @@ impl Engine {
         };
         let collector = TopDocs::with_limit(limit)
             .and_offset(offset)
-            .order_by_fast_field::<tantivy::DateTime>("time", order);
+            .order_by_fast_field::<tantivy::DateTime>(crate::index::columns::TIME, order);
         let hits = searcher
             .search(&*query, &collector)
             .map_err(|e| self.err(e))?;

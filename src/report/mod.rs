@@ -1,8 +1,9 @@
 //! Reports: the questions responders ask first, answered from the index in one pass.
 //!
-//! Each report streams the requests it needs (`query::scan`) and keeps only its
-//! aggregates, so memory grows with the number of distinct rows, never with the number
-//! of requests. A report is a list of sections (tables); `render` writes them as a
+//! Each report reads the requests it needs in one pass, from columns through a tantivy
+//! collector (`query::visit`) or from the stored events it must see (`each_event`,
+//! `query::scan`), and keeps only its aggregates, so memory grows with the number of
+//! distinct rows, never with the number of requests. A report is a list of sections (tables); `render` writes them as a
 //! table, JSON, CSV or Markdown.
 
 pub mod drill;
