@@ -19,6 +19,9 @@ use crate::ingest::lines::{Line, LineReader, Position};
 /// Decompressed bytes read at most: a gzip bomb is cut off here (as a shorter stream).
 const MAX_STREAM: usize = 1 << 20;
 
+/// The harness (see the module comment for the input): reads the stream to its end,
+/// checking each line's position, its length against the cap and that the positions
+/// leave no byte out; a tailed stream is rotated away once exhausted.
 pub fn line_reader(data: &[u8]) {
     let [mode, schedule, payload @ ..] = data else {
         return;

@@ -866,6 +866,9 @@ struct Case {
 }
 
 impl Case {
+    /// The case the fuzzer's bytes describe: a flags byte (where the body goes, whether it
+    /// is a Secret's, nested or bare, the verb), the line cap, the envelope's fields, then
+    /// the body, drawn from the rest with bounded budgets for huge and deep values.
     fn from_bytes(data: &[u8]) -> Case {
         let mut g = Gen {
             data,

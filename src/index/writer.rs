@@ -76,6 +76,10 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// Opens the index's one writer (tantivy's lock; a second writer is told who holds it),
+    /// with the checkpoint of its last commit and the newest time already indexed (below
+    /// which a request may be stored and must be looked up). Commits every
+    /// `commit_interval` while events arrive.
     pub fn open(store: Store, commit_interval: Duration) -> Result<Writer> {
         let dir = store.dir.clone();
         let writer = match store

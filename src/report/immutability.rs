@@ -53,6 +53,10 @@ struct FindingRow {
     cells: Vec<Cell>,
 }
 
+/// `report immutability`: every pod and workload write (and the ephemeral containers
+/// `kubectl debug` adds) read from the store and its spec checked (`podspec`), findings
+/// at or above `filter.min_severity`; the runtime sessions opened into pods (exec,
+/// attach, cp, port-forward); and how much of the writes could be checked.
 pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
     let any = |field, values: &[&str]| Expr::Or(values.iter().map(|v| is(field, v)).collect());
     // Pod specs, and the ephemeral containers `kubectl debug` adds to a running pod.
@@ -160,6 +164,9 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
     })
 }
 
+/// The coverage section: per resource, how many pod and workload writes there were and
+/// how many of them could be checked (a body read), not (salvaged), were logged without
+/// a body (Metadata level), or were refused.
 fn coverage_section(coverage: &BTreeMap<String, Coverage>) -> Section {
     let mut section = Section::new(
         "coverage",

@@ -65,6 +65,9 @@ impl Filter {
     }
 }
 
+/// `report secrets`: who read, tried to read or changed which core Secret, one row per
+/// secret (or namespace- or cluster-wide read), actor and impersonated user, from
+/// columns; with the pods seen using a ServiceAccount whose token named none.
 pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
     // Core Secrets only: a custom resource may be called `secrets` too.
     let secrets = Expr::And(vec![

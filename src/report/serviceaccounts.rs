@@ -70,6 +70,9 @@ struct Tokens {
     bound_pods: Distinct,
 }
 
+/// `report serviceaccounts`: what each ServiceAccount (or only `filter`'s) did and from
+/// which pods, from columns; the secrets it read, pods created to run as it, token
+/// requests and impersonation of it, each from its own selection of requests.
 pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
     let only = |expr: Expr| match &filter.service_account {
         Some(sa) => Expr::And(vec![expr, is(Field::ServiceAccount, sa)]),
@@ -247,6 +250,9 @@ fn token_requests(
     })
 }
 
+/// The report's sections from the accounts gathered: the summary, then per ServiceAccount
+/// the pods that used its tokens, the secrets it read, the pods created to run as it,
+/// who requested its tokens, and who impersonated it.
 fn report(accounts: BTreeMap<String, Account>) -> Report {
     let mut summary = Section::new(
         "serviceAccounts",

@@ -299,6 +299,9 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
     Ok(report(&totals, filter.top))
 }
 
+/// The report's sections from the totals: requests and bytes (with their share of the
+/// log) by user, ServiceAccount, verb, resource, code, decision, stage, level and hour,
+/// the `top` largest of each, and the top talkers.
 fn report(totals: &Totals, top: usize) -> Report {
     let all = totals.all;
     // Share of the log's bytes; of its requests if sizes are unknown.

@@ -243,6 +243,9 @@ pub(crate) struct Actors {
 }
 
 impl Actors {
+    /// The cast of the generated cluster, drawn once from `rng`: control-plane components
+    /// with their RBAC reasons, the system pods' ServiceAccount tokens (pods, nodes, uids),
+    /// kubelets, operators, probes and two developers.
     pub(crate) fn new(rng: &mut Rng) -> Actors {
         let kcm_reason = rbac_reason(
             "system:kube-controller-manager",

@@ -196,6 +196,8 @@ impl Gen {
         t
     }
 
+    /// One request of the monitoring operator: mostly watches of the resources it reconciles,
+    /// sometimes a get or an update of the objects it owns.
     fn operator(&mut self, r: &mut Req) -> Timing {
         const WATCHED: [(Res, &str); 9] = [
             (PROMETHEUSES, ""),
@@ -361,6 +363,8 @@ impl Gen {
         }
     }
 
+    /// One request of a developer's kubectl: discovery, listing pods, reading logs,
+    /// describing, the odd apply, each with kubectl's URI shape and latency.
     fn kubectl(&mut self, r: &mut Req) -> Timing {
         let a = Arc::clone(self.rng.pick(&self.actors.developers));
         match self.rng.below(100) {
@@ -630,6 +634,7 @@ impl Noise {
         done
     }
 
+    /// Starts one request at time `t` from a source drawn by the weights of `MIX`.
     fn generate(&mut self, t: i64) {
         let total: u64 = MIX.iter().map(|&(_, w)| w).sum();
         let mut roll = self.g.rng.below(total);

@@ -32,6 +32,9 @@ fn placed(mut r: Req, res: super::cluster::Res, ns: &'static str, name: &'static
     r
 }
 
+/// The story's scenes whose bodies the body queries find (NodePort services, cluster-admin
+/// bindings, wildcard roles, credentials in ConfigMaps, Ingresses without TLS, client
+/// certificate requests, images from outside the registry), in order.
 pub(super) fn scenes(alice: &Arc<Actor>, bob: &Arc<Actor>, kubelet: &Arc<Actor>) -> Vec<Req> {
     let service = |kind: &str, port: &str| {
         format!(

@@ -26,6 +26,10 @@ fn mouse_action(mouse: &MouseEvent) -> Option<Action> {
     }
 }
 
+/// The action a key asks for on the screen in focus: Ctrl chords first (quit, the query
+/// bar's line editing, half-page moves), then the keys that mean the same everywhere
+/// (Esc, Enter, paging, arrows), then each screen's own; None for a key that does
+/// nothing there.
 fn key_action(key: &KeyEvent, focus: Focus, page: isize) -> Option<Action> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl {
