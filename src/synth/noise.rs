@@ -196,8 +196,9 @@ impl Gen {
         t
     }
 
-    /// One request of the monitoring operator: mostly watches of the resources it reconciles,
-    /// sometimes a get or an update of the objects it owns.
+    /// One request of the monitoring operator: gets of the objects it owns, watches and
+    /// lists of the resources it reconciles, updates of its own objects, and patches to
+    /// the status of its Prometheus and Alertmanager resources.
     fn operator(&mut self, r: &mut Req) -> Timing {
         const WATCHED: [(Res, &str); 9] = [
             (PROMETHEUSES, ""),
@@ -363,8 +364,9 @@ impl Gen {
         }
     }
 
-    /// One request of a developer's kubectl: discovery, listing pods, reading logs,
-    /// describing, the odd apply, each with kubectl's URI shape and latency.
+    /// One request of a developer's kubectl: discovery, listing and getting pods and
+    /// deployments (a 404 among them), a create refused as already there, a rollout
+    /// patch, each with kubectl's URI shape.
     fn kubectl(&mut self, r: &mut Req) -> Timing {
         let a = Arc::clone(self.rng.pick(&self.actors.developers));
         match self.rng.below(100) {
