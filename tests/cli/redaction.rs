@@ -261,26 +261,28 @@ fn planted_secret_values_appear_nowhere() {
     command.args(["tui", "-q", "resource:secrets"]);
     let mut term = crate::tui::Terminal::spawn(command);
     term.wait_for("1 of ");
-    // Esc alone: a byte right after it would read as Alt plus that key.
-    let escape = |term: &mut crate::tui::Terminal| {
+    // Esc alone, and read before the next key: a byte read with it would be Alt plus
+    // that key. A fixed pause was not enough on a loaded machine; the screen it closes
+    // going away is the proof it was read.
+    let escape = |term: &mut crate::tui::Terminal, closes: &str| {
         term.type_keys("\x1b");
-        std::thread::sleep(std::time::Duration::from_millis(150));
+        term.wait_gone(closes);
     };
     term.type_keys("\rz");
     term.wait_for("(z folds)");
-    escape(&mut term);
+    escape(&mut term, "(z folds)");
     // Every row's detail (j stops at the last).
     for _ in 0..=k.count("resource:secrets") {
         term.type_keys("\rG");
         term.wait_for("(z folds)");
-        escape(&mut term);
+        escape(&mut term, "(z folds)");
         term.type_keys("j");
     }
     term.type_keys("H");
     term.wait_for("CHANGED");
     term.type_keys("\r");
     term.wait_for("changed by this write");
-    escape(&mut term);
+    escape(&mut term, "changed by this write");
     term.type_keys("\x7fe");
     term.wait_for("exported");
     term.type_keys("E");

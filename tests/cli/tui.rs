@@ -122,6 +122,24 @@ impl Terminal {
         }
     }
 
+    /// Waits until the screen no longer shows `text`: the key that closes a screen was
+    /// read, so the next key cannot arrive with it (Esc and a key read together are
+    /// Alt plus that key).
+    pub fn wait_gone(&self, text: &str) {
+        let started = Instant::now();
+        loop {
+            let screen = self.contents();
+            if !screen.contains(text) {
+                return;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the screen still shows {text:?}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn type_keys(&mut self, keys: &str) {
         self.master.write_all(keys.as_bytes()).unwrap();
         self.master.flush().unwrap();
