@@ -13,9 +13,12 @@ pub struct Known {
     pub rank: u8,
     /// Every stage seen, once each, in lifecycle order.
     pub stages: Vec<StageMark>,
-    /// The event JSON of the most complete stage while the request is not final: its
-    /// document is written at the next commit (searchable from then on), or replaced
-    /// by the final stage's before that, so most requests are indexed once, not twice.
+    /// The event JSON of the most complete stage while the request is not final and
+    /// that stage's document is not written: it is written at the next commit
+    /// (searchable from then on) and the JSON let go, or replaced by the final stage's
+    /// before that, so most requests are indexed once, not twice. Not kept past the
+    /// commit: a watch open for an hour would hold its event all that time, and a log
+    /// that ends before its requests do would hold every one of them.
     pub best: Option<Box<[u8]>>,
     /// A document for this request is in the index or the current batch.
     pub written: bool,
@@ -146,7 +149,7 @@ impl Known {
         if !self.dirty {
             return None;
         }
-        let json = self.best.clone()?;
+        let json = self.best.take()?;
         self.dirty = false;
         let replace = std::mem::replace(&mut self.written, true);
         Some(Deferred {
