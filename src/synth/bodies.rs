@@ -15,6 +15,13 @@ use super::Rng;
 /// decided by its auditID so both stages of a request agree); None leaves it unchanged.
 /// Only the ResponseComplete stage carries them, as the apiserver logs them.
 pub fn add_bodies(line: &str, percent: u32) -> Option<String> {
+    add_bodies_styled(line, percent, false)
+}
+
+/// Like [`add_bodies`]; `applied` gives the objects people apply what `kubectl apply`
+/// leaves on them (a last-applied-configuration annotation, one more managedFields
+/// entry), as in the held-out log [`super::Shape::HeldOut`] imitates.
+pub(crate) fn add_bodies_styled(line: &str, percent: u32, applied: bool) -> Option<String> {
     if !line.contains("\"ResponseComplete\"") {
         return None;
     }
@@ -35,12 +42,11 @@ pub fn add_bodies(line: &str, percent: u32) -> Option<String> {
     // An object is the same from one write to the next (its uid, labels, images, IPs),
     // as on a real cluster: seeded by its identity. Only what a write changes differs.
     let identity = format!("{resource}/{namespace}/{name}");
-    let mut object = object(
-        &mut Rng::new(fnv(identity.as_bytes())),
-        &resource,
-        namespace,
-        name,
-    );
+    let mut identity_rng = Rng::new(fnv(identity.as_bytes()));
+    let mut object = object(&mut identity_rng, &resource, namespace, name);
+    if applied {
+        add_applied(&mut identity_rng, &mut object);
+    }
     object["metadata"]["resourceVersion"] = json!((4_000_000 + rng.below(5_000_000)).to_string());
     if let Some(condition) = object["status"]["conditions"]
         .as_array_mut()
@@ -152,6 +158,33 @@ fn object(rng: &mut Rng, resource: &str, namespace: &str, name: &str) -> Value {
         }
     }
     object
+}
+
+/// What `kubectl apply` adds to the objects people apply (not to pods, nodes or
+/// endpoint slices, which controllers create): the last-applied-configuration
+/// annotation (the applied object as a JSON string) and its managedFields entry.
+fn add_applied(rng: &mut Rng, object: &mut Value) {
+    if matches!(
+        object["kind"].as_str(),
+        Some("Pod" | "Node" | "EndpointSlice")
+    ) {
+        return;
+    }
+    let mut applied = object.clone();
+    if let Some(metadata) = applied["metadata"].as_object_mut() {
+        metadata.retain(|k, _| matches!(k.as_str(), "name" | "namespace" | "labels"));
+    }
+    if let Some(o) = applied.as_object_mut() {
+        o.remove("status");
+    }
+    let applied = serde_json::to_string(&applied).unwrap_or_default();
+    object["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] =
+        json!(applied);
+    let mut entry = managed_fields(rng)[0].clone();
+    entry["manager"] = json!("kubectl-client-side-apply");
+    if let Some(fields) = object["metadata"]["managedFields"].as_array_mut() {
+        fields.push(entry);
+    }
 }
 
 fn managed_fields(rng: &mut Rng) -> Value {
