@@ -45,7 +45,7 @@ enum Command {
         #[arg(long)]
         rate: Option<u32>,
         /// Percentage of the writes (leases aside) that carry bodies [default: the
-        /// shape's: 0, heldout 33].
+        /// shape's: 0, heldout 31].
         #[arg(long, value_parser = clap::value_parser!(u32).range(0..=100))]
         bodies: Option<u32>,
         /// What the log looks like.

@@ -18,9 +18,9 @@ pub fn add_bodies(line: &str, percent: u32) -> Option<String> {
     add_bodies_styled(line, percent, false)
 }
 
-/// Like [`add_bodies`]; `applied` gives the objects people apply what `kubectl apply`
-/// leaves on them (a last-applied-configuration annotation, one more managedFields
-/// entry), as in the held-out log [`super::Shape::HeldOut`] imitates.
+/// Like [`add_bodies`]; `applied` gives the objects what several field managers and
+/// `kubectl apply` leave on them (more managedFields entries, a last-applied-configuration
+/// annotation), as in the held-out log [`super::Shape::HeldOut`] imitates.
 pub(crate) fn add_bodies_styled(line: &str, percent: u32, applied: bool) -> Option<String> {
     if !line.contains("\"ResponseComplete\"") {
         return None;
@@ -160,10 +160,18 @@ fn object(rng: &mut Rng, resource: &str, namespace: &str, name: &str) -> Value {
     object
 }
 
-/// What `kubectl apply` adds to the objects people apply (not to pods, nodes or
-/// endpoint slices, which controllers create): the last-applied-configuration
-/// annotation (the applied object as a JSON string) and its managedFields entry.
+/// What a few field managers leave on a live object: their managedFields entries (the
+/// kubelet's and a controller's status updates), and on the objects people apply (not
+/// pods, nodes or endpoint slices, which controllers create) `kubectl apply`'s
+/// last-applied-configuration annotation (the applied object as a JSON string).
 fn add_applied(rng: &mut Rng, object: &mut Value) {
+    for manager in ["kubelet", "kube-controller-manager"] {
+        let mut entry = managed_fields(rng)[0].clone();
+        entry["manager"] = json!(manager);
+        if let Some(fields) = object["metadata"]["managedFields"].as_array_mut() {
+            fields.push(entry);
+        }
+    }
     if matches!(
         object["kind"].as_str(),
         Some("Pod" | "Node" | "EndpointSlice")
