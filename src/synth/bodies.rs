@@ -268,4 +268,36 @@ mod tests {
         assert_eq!(event["requestObject"]["kind"], "ConfigMap");
         assert_ne!(event["level"], "Metadata");
     }
+
+    #[test]
+    fn applied_bodies_carry_more_managers_and_last_applied_only_on_applied_kinds() {
+        let styled = |resource: &str, applied: bool| -> Value {
+            let line = write("id-7", "ResponseComplete", "update", resource);
+            serde_json::from_str(&add_bodies_styled(&line, 100, applied).unwrap()).unwrap()
+        };
+        const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+        let managers = |event: &Value| {
+            event["requestObject"]["metadata"]["managedFields"]
+                .as_array()
+                .unwrap()
+                .len()
+        };
+        for resource in ["configmaps", "pods"] {
+            let (plain, applied) = (styled(resource, false), styled(resource, true));
+            assert!(managers(&applied) > managers(&plain), "{resource}");
+            assert!(
+                applied.to_string().len() > plain.to_string().len(),
+                "{resource}"
+            );
+            assert!(plain["requestObject"]["metadata"]["annotations"][LAST_APPLIED].is_null());
+        }
+        let configmap = &styled("configmaps", true)["requestObject"];
+        let last_applied = configmap["metadata"]["annotations"][LAST_APPLIED]
+            .as_str()
+            .unwrap();
+        let last_applied: Value = serde_json::from_str(last_applied).unwrap();
+        assert_eq!(last_applied["data"], configmap["data"]);
+        let pod = &styled("pods", true)["requestObject"];
+        assert!(pod["metadata"]["annotations"][LAST_APPLIED].is_null());
+    }
 }
