@@ -2,18 +2,20 @@
 //!
 //! ```text
 //! cargo run --release --example synth -- story DIR
-//! cargo run --release --example synth -- noise --seed N --bytes 1G [--out FILE] [--start RFC3339] [--rate REQS_PER_HOUR] [--bodies PERCENT]
+//! cargo run --release --example synth -- noise --seed N --bytes 1G [--shape default|heldout] [--out FILE] [--start RFC3339] [--rate REQS_PER_HOUR] [--bodies PERCENT]
 //! ```
 //!
 //! `--bodies 28` gives 28% of the writes (leases aside) bodies, as a Policy that logs
-//! writes at Request/RequestResponse level does: about 2.5% of the events, ~4 KB each.
+//! writes at Request/RequestResponse level does: about 2.5% of the events, ~3 KB each.
+//! `--shape heldout` imitates issue 16's held-out log (2.18 events per request, 45% of
+//! requests with two stages, 2.5% of events with ~5 KB of bodies, ~1 KB lines).
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use kaudit::synth::{Noise, add_bodies, write_story};
+use kaudit::synth::{NoiseLines, Shape, write_story};
 
 #[derive(Parser)]
 #[command(name = "synth", about = "Writes synthetic audit logs")]
@@ -39,13 +41,25 @@ enum Command {
         /// Time of the first request, RFC 3339.
         #[arg(long, default_value = "2026-11-20T00:00:00Z", value_parser = parse_start)]
         start: chrono::DateTime<chrono::Utc>,
-        /// Requests per hour [default: the generator's].
+        /// Requests per hour [default: the shape's].
         #[arg(long)]
         rate: Option<u32>,
-        /// Percentage of the writes (leases aside) that carry bodies.
-        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
-        bodies: u32,
+        /// Percentage of the writes (leases aside) that carry bodies [default: the
+        /// shape's: 0, heldout 31].
+        #[arg(long, value_parser = clap::value_parser!(u32).range(0..=100))]
+        bodies: Option<u32>,
+        /// What the log looks like.
+        #[arg(long, value_enum, default_value_t = ShapeArg::Default)]
+        shape: ShapeArg,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ShapeArg {
+    /// The small cluster's chatter: two stages a request, three for watches.
+    Default,
+    /// Like issue 16's held-out log: one, two or three stages, ~5 KB bodies on 2.5% of events.
+    Heldout,
 }
 
 fn main() -> ExitCode {
@@ -58,7 +72,15 @@ fn main() -> ExitCode {
             start,
             rate,
             bodies,
-        } => noise(seed, bytes, out, start, rate, bodies),
+            shape,
+        } => {
+            let shape = match shape {
+                ShapeArg::Default => Shape::Default,
+                ShapeArg::Heldout => Shape::HeldOut,
+            };
+            let lines = NoiseLines::new(seed, start, shape, rate, bodies);
+            noise(lines, bytes, out)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -69,18 +91,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn noise(
-    seed: u64,
-    limit: u64,
-    out: Option<PathBuf>,
-    start: chrono::DateTime<chrono::Utc>,
-    rate: Option<u32>,
-    bodies: u32,
-) -> Result<(), String> {
-    let mut noise = match rate {
-        Some(rate) => Noise::with_rate(seed, start, rate),
-        None => Noise::new(seed, start),
-    };
+fn noise(mut noise: NoiseLines, limit: u64, out: Option<PathBuf>) -> Result<(), String> {
     let mut sink: Box<dyn Write> = match &out {
         Some(path) => {
             Box::new(std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?)
@@ -90,16 +101,10 @@ fn noise(
     // Whole lines, in chunks of about 1 MiB, until at least `limit` bytes are out.
     let mut chunk = String::with_capacity(1 << 21);
     let mut written = 0u64;
-    let mut line = String::new();
     while written < limit {
         chunk.clear();
         while chunk.len() < 1 << 20 && written + (chunk.len() as u64) < limit {
-            line.clear();
-            noise.next_line(&mut line);
-            match (bodies > 0).then(|| add_bodies(&line, bodies)).flatten() {
-                Some(with_bodies) => chunk.push_str(&with_bodies),
-                None => chunk.push_str(&line),
-            }
+            noise.next_line(&mut chunk);
             chunk.push('\n');
         }
         sink.write_all(chunk.as_bytes())

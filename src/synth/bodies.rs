@@ -15,6 +15,13 @@ use super::Rng;
 /// decided by its auditID so both stages of a request agree); None leaves it unchanged.
 /// Only the ResponseComplete stage carries them, as the apiserver logs them.
 pub fn add_bodies(line: &str, percent: u32) -> Option<String> {
+    add_bodies_styled(line, percent, false)
+}
+
+/// Like [`add_bodies`]; `applied` gives the objects what several field managers and
+/// `kubectl apply` leave on them (more managedFields entries, a last-applied-configuration
+/// annotation), as in the held-out log [`super::Shape::HeldOut`] imitates.
+pub(crate) fn add_bodies_styled(line: &str, percent: u32, applied: bool) -> Option<String> {
     if !line.contains("\"ResponseComplete\"") {
         return None;
     }
@@ -35,12 +42,11 @@ pub fn add_bodies(line: &str, percent: u32) -> Option<String> {
     // An object is the same from one write to the next (its uid, labels, images, IPs),
     // as on a real cluster: seeded by its identity. Only what a write changes differs.
     let identity = format!("{resource}/{namespace}/{name}");
-    let mut object = object(
-        &mut Rng::new(fnv(identity.as_bytes())),
-        &resource,
-        namespace,
-        name,
-    );
+    let mut identity_rng = Rng::new(fnv(identity.as_bytes()));
+    let mut object = object(&mut identity_rng, &resource, namespace, name);
+    if applied {
+        add_applied(&mut identity_rng, &mut object);
+    }
     object["metadata"]["resourceVersion"] = json!((4_000_000 + rng.below(5_000_000)).to_string());
     if let Some(condition) = object["status"]["conditions"]
         .as_array_mut()
@@ -154,6 +160,41 @@ fn object(rng: &mut Rng, resource: &str, namespace: &str, name: &str) -> Value {
     object
 }
 
+/// What a few field managers leave on a live object: their managedFields entries (the
+/// kubelet's and a controller's status updates), and on the objects people apply (not
+/// pods, nodes or endpoint slices, which controllers create) `kubectl apply`'s
+/// last-applied-configuration annotation (the applied object as a JSON string).
+fn add_applied(rng: &mut Rng, object: &mut Value) {
+    for manager in ["kubelet", "kube-controller-manager"] {
+        let mut entry = managed_fields(rng)[0].clone();
+        entry["manager"] = json!(manager);
+        if let Some(fields) = object["metadata"]["managedFields"].as_array_mut() {
+            fields.push(entry);
+        }
+    }
+    if matches!(
+        object["kind"].as_str(),
+        Some("Pod" | "Node" | "EndpointSlice")
+    ) {
+        return;
+    }
+    let mut applied = object.clone();
+    if let Some(metadata) = applied["metadata"].as_object_mut() {
+        metadata.retain(|k, _| matches!(k.as_str(), "name" | "namespace" | "labels"));
+    }
+    if let Some(o) = applied.as_object_mut() {
+        o.remove("status");
+    }
+    let applied = serde_json::to_string(&applied).unwrap_or_default();
+    object["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] =
+        json!(applied);
+    let mut entry = managed_fields(rng)[0].clone();
+    entry["manager"] = json!("kubectl-client-side-apply");
+    if let Some(fields) = object["metadata"]["managedFields"].as_array_mut() {
+        fields.push(entry);
+    }
+}
+
 fn managed_fields(rng: &mut Rng) -> Value {
     json!([{"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1", "time": "2026-11-20T07:31:02Z",
         "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {"f:labels": {".": {}, "f:app": {}}, "f:ownerReferences": {".": {},
@@ -226,5 +267,37 @@ mod tests {
         let event: Value = serde_json::from_str(&add_bodies(&line, 100).unwrap()).unwrap();
         assert_eq!(event["requestObject"]["kind"], "ConfigMap");
         assert_ne!(event["level"], "Metadata");
+    }
+
+    #[test]
+    fn applied_bodies_carry_more_managers_and_last_applied_only_on_applied_kinds() {
+        let styled = |resource: &str, applied: bool| -> Value {
+            let line = write("id-7", "ResponseComplete", "update", resource);
+            serde_json::from_str(&add_bodies_styled(&line, 100, applied).unwrap()).unwrap()
+        };
+        const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+        let managers = |event: &Value| {
+            event["requestObject"]["metadata"]["managedFields"]
+                .as_array()
+                .unwrap()
+                .len()
+        };
+        for resource in ["configmaps", "pods"] {
+            let (plain, applied) = (styled(resource, false), styled(resource, true));
+            assert!(managers(&applied) > managers(&plain), "{resource}");
+            assert!(
+                applied.to_string().len() > plain.to_string().len(),
+                "{resource}"
+            );
+            assert!(plain["requestObject"]["metadata"]["annotations"][LAST_APPLIED].is_null());
+        }
+        let configmap = &styled("configmaps", true)["requestObject"];
+        let last_applied = configmap["metadata"]["annotations"][LAST_APPLIED]
+            .as_str()
+            .unwrap();
+        let last_applied: Value = serde_json::from_str(last_applied).unwrap();
+        assert_eq!(last_applied["data"], configmap["data"]);
+        let pod = &styled("pods", true)["requestObject"];
+        assert!(pod["metadata"]["annotations"][LAST_APPLIED].is_null());
     }
 }

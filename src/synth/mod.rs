@@ -14,11 +14,13 @@
 mod bodies;
 mod cluster;
 mod noise;
+mod shape;
 mod story;
 mod story_bodies;
 
 pub use bodies::add_bodies;
 pub use noise::Noise;
+pub use shape::{NoiseLines, Shape};
 pub use story::{facts, story, write_story};
 
 use std::sync::Arc;

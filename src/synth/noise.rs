@@ -467,7 +467,7 @@ pub(crate) fn path(r: &mut Req, res: Res, ns: &'static str, name: &'static str, 
 /// Who sends the next request, with weights in requests: the operator dominates,
 /// leader election and kubelets follow, people are rare.
 #[derive(Clone, Copy)]
-enum Source {
+pub(crate) enum Source {
     Operator,
     /// A leader-election renew: get then update of the lease, two requests.
     ControllerManagerLease,
@@ -501,6 +501,11 @@ pub struct Noise {
     /// Arrival time of the next request (µs since the epoch).
     next_arrival: i64,
     mean_gap: i64,
+    /// Who sends requests, with weights: [`MIX`] unless a [`super::Shape`] says otherwise.
+    mix: &'static [(Source, u64)],
+    /// Percentage of the requests other than watches written without their
+    /// RequestReceived line (0 for the default shape, which never draws for it).
+    omit_received_percent: u64,
     /// Lines waiting to be written: (write time, sequence, slot, stage index).
     pending: BinaryHeap<Reverse<(i64, u64, u32, u8)>>,
     /// Requests with lines still pending; freed slots are reused with their buffers.
@@ -546,11 +551,20 @@ impl Noise {
             g,
             next_arrival,
             mean_gap,
+            mix: &MIX,
+            omit_received_percent: 0,
             pending: BinaryHeap::new(),
             slots: Vec::new(),
             free: Vec::new(),
             seq: 0,
         }
+    }
+
+    /// Changes who sends requests and how many of them lose their RequestReceived line
+    /// (see [`super::Shape`]); the default mix and 0 leave the output as [`Noise::new`]'s.
+    pub(crate) fn reshape(&mut self, mix: &'static [(Source, u64)], omit_received_percent: u64) {
+        self.mix = mix;
+        self.omit_received_percent = omit_received_percent;
     }
 
     /// Appends the next line (without the trailing newline) to `out`; never ends.
@@ -582,7 +596,7 @@ impl Noise {
     pub(crate) fn schedule(&mut self, req: Req) {
         let slot = self.alloc();
         self.slots[slot] = req;
-        self.enqueue(slot, None);
+        self.enqueue(slot, None, false);
     }
 
     /// Like [`Noise::schedule`], but the delays between the request's stageTimestamps and
@@ -591,7 +605,7 @@ impl Noise {
     pub(crate) fn schedule_with_jitter(&mut self, req: Req, jitter: &mut Rng) {
         let slot = self.alloc();
         self.slots[slot] = req;
-        self.enqueue(slot, Some(jitter));
+        self.enqueue(slot, Some(jitter), false);
     }
 
     fn alloc(&mut self) -> usize {
@@ -606,14 +620,18 @@ impl Noise {
     /// Queues a request's stage lines. A line is written shortly after its stageTimestamp
     /// (so concurrent requests' lines are only roughly in stageTimestamp order), but a
     /// request's own stages are always written in order. The delays come from `jitter`,
-    /// or else from the noise's generator.
-    fn enqueue(&mut self, slot: usize, jitter: Option<&mut Rng>) {
+    /// or else from the noise's generator. `omit_received` leaves out the RequestReceived
+    /// line, as a policy rule with `omitStages: [RequestReceived]` does.
+    fn enqueue(&mut self, slot: usize, jitter: Option<&mut Rng>, omit_received: bool) {
         let rng = match jitter {
             Some(rng) => rng,
             None => &mut self.g.rng,
         };
         let mut last = i64::MIN;
         for (stage, t) in self.slots[slot].stages() {
+            if omit_received && stage == Stage::RequestReceived {
+                continue;
+            }
             let at = (t + rng.range(20, 1_500)).max(last + 1);
             last = at;
             self.seq += 1;
@@ -632,16 +650,20 @@ impl Noise {
         r.t_started = timing.started.map(|d| t + d);
         r.t_done = t + timing.latency;
         let done = r.t_done;
-        self.enqueue(slot, None);
+        // Drawn only when the shape asks for it, so the default noise stays byte-identical.
+        let omit_received = self.omit_received_percent > 0
+            && r.verb != "watch"
+            && self.g.rng.percent(self.omit_received_percent);
+        self.enqueue(slot, None, omit_received);
         done
     }
 
-    /// Starts one request at time `t` from a source drawn by the weights of `MIX`.
+    /// Starts one request at time `t` from a source drawn by the weights of the mix.
     fn generate(&mut self, t: i64) {
-        let total: u64 = MIX.iter().map(|&(_, w)| w).sum();
+        let total: u64 = self.mix.iter().map(|&(_, w)| w).sum();
         let mut roll = self.g.rng.below(total);
         let mut source = Source::Operator;
-        for &(s, w) in &MIX {
+        for &(s, w) in self.mix {
             if roll < w {
                 source = s;
                 break;
