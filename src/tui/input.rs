@@ -71,13 +71,65 @@ impl Drop for Input {
     }
 }
 
-/// The next terminal event within `wait`, if any.
+/// The next terminal event within `wait`, if any; an error once the terminal has hung
+/// up (its window closed, the SSH session dropped).
+///
+/// crossterm 0.29 cannot be asked directly: on a hung-up terminal its read returns no
+/// bytes and it reads again, forever, inside `poll`, so this thread would never see the
+/// stop flag and the TUI, joining it on exit, would hang at 100% CPU. The terminal is
+/// polled here first, and crossterm only asked when it has bytes or events buffered.
 fn poll_terminal(wait: Duration) -> io::Result<Option<Event>> {
-    if event::poll(wait)? {
-        event::read().map(Some)
-    } else {
-        Ok(None)
+    let gone = || io::Error::new(io::ErrorKind::BrokenPipe, "the terminal hung up");
+    if terminal_ready(Duration::ZERO)? == Ready::HungUp {
+        return Err(gone());
     }
+    // Events crossterm parsed already, or bytes waiting: without waiting.
+    if event::poll(Duration::ZERO)? {
+        return event::read().map(Some);
+    }
+    match terminal_ready(wait)? {
+        Ready::HungUp => Err(gone()),
+        Ready::Input if event::poll(Duration::ZERO)? => event::read().map(Some),
+        Ready::Input | Ready::Nothing => Ok(None),
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Ready {
+    Nothing,
+    Input,
+    HungUp,
+}
+
+/// Waits up to `wait` for the terminal crossterm reads (stdin when it is a terminal,
+/// else /dev/tty) to have input or hang up.
+fn terminal_ready(wait: Duration) -> io::Result<Ready> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    use std::os::fd::AsFd;
+    let stdin = io::stdin();
+    let tty;
+    let fd = if rustix::termios::isatty(stdin.as_fd()) {
+        stdin.as_fd()
+    } else {
+        tty = std::fs::File::open("/dev/tty")?;
+        tty.as_fd()
+    };
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    let timeout = Timespec::try_from(wait).map_err(|_| io::ErrorKind::InvalidInput)?;
+    match poll(&mut fds, Some(&timeout)) {
+        Ok(0) => return Ok(Ready::Nothing),
+        Ok(_) => {}
+        Err(rustix::io::Errno::INTR) => return Ok(Ready::Nothing),
+        Err(e) => return Err(e.into()),
+    }
+    let revents = fds[0].revents();
+    Ok(
+        if revents.intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL) {
+            Ready::HungUp
+        } else {
+            Ready::Input
+        },
+    )
 }
 
 #[cfg(test)]

@@ -4,9 +4,11 @@
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::process::Child;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
 use rustix::termios::{LocalModes, Winsize, tcgetattr, tcsetwinsize};
 
@@ -26,6 +28,9 @@ pub struct Terminal {
     screen: Arc<Mutex<vt100::Parser>>,
     /// Every byte the child wrote to the terminal.
     raw: Arc<Mutex<Vec<u8>>>,
+    /// The thread reading the master side, and its stop flag.
+    stop_reading: Arc<AtomicBool>,
+    reading: Option<std::thread::JoinHandle<()>>,
 }
 
 const ROWS: u16 = 30;
@@ -40,7 +45,10 @@ impl Terminal {
 
     /// On a terminal of `rows` x `cols` (160 columns show the wide table).
     pub fn spawn_sized(mut command: std::process::Command, rows: u16, cols: u16) -> Terminal {
-        let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
+        // CLOEXEC: a child (this one, or another test's running at the same time) that
+        // inherited the master side would keep the terminal from ever hanging up.
+        let master =
+            openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).unwrap();
         grantpt(&master).unwrap();
         unlockpt(&master).unwrap();
         let name = ptsname(&master, Vec::new()).unwrap();
@@ -79,14 +87,27 @@ impl Terminal {
         let parser = Arc::clone(&screen);
         let raw = Arc::new(Mutex::new(Vec::new()));
         let bytes = Arc::clone(&raw);
-        std::thread::spawn(move || {
+        let stop_reading = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&stop_reading);
+        // Polls rather than blocks, so `hang_up` can stop it and close every copy of
+        // the master side.
+        let reading = std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
+            while !stop.load(Ordering::Relaxed) {
+                let mut fds = [PollFd::new(&reader, PollFlags::IN)];
+                let wait = Timespec::try_from(Duration::from_millis(50)).unwrap();
+                match poll(&mut fds, Some(&wait)) {
+                    Ok(0) | Err(rustix::io::Errno::INTR) => continue,
+                    Ok(_) => {}
+                    Err(_) => break,
                 }
-                bytes.lock().unwrap().extend_from_slice(&buf[..n]);
-                parser.lock().unwrap().process(&buf[..n]);
+                match reader.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        bytes.lock().unwrap().extend_from_slice(&buf[..n]);
+                        parser.lock().unwrap().process(&buf[..n]);
+                    }
+                }
             }
         });
         Terminal {
@@ -95,6 +116,8 @@ impl Terminal {
             child,
             screen,
             raw,
+            stop_reading,
+            reading: Some(reading),
         }
     }
 
@@ -138,6 +161,34 @@ impl Terminal {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Closes the terminal (a window closed, an SSH session dropped) and waits for the
+    /// child to end; None when it is still running after `PATIENCE` (then killed).
+    pub fn hang_up(self) -> Option<std::process::ExitStatus> {
+        let Terminal {
+            master,
+            slave,
+            mut child,
+            stop_reading,
+            mut reading,
+            ..
+        } = self;
+        stop_reading.store(true, Ordering::Relaxed);
+        if let Some(thread) = reading.take() {
+            thread.join().unwrap();
+        }
+        drop((master, slave));
+        let started = Instant::now();
+        while started.elapsed() < PATIENCE {
+            if let Some(status) = child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
     }
 
     pub fn type_keys(&mut self, keys: &str) {
@@ -227,6 +278,23 @@ fn sigterm_gives_the_terminal_back() {
     // What was ingested in the background is kept.
     let count = k.run(&["query", "--count", ""]);
     assert_eq!(count.stdout.trim(), "926", "{}", count.stderr);
+}
+
+#[test]
+fn a_terminal_that_hangs_up_ends_the_tui() {
+    // crossterm reads a hung-up terminal forever; the TUI joined that thread on exit
+    // and hung at 100% CPU after its window was closed.
+    let k = Kaudit::new();
+    k.ingest(&[&sample_logs()]);
+    let mut command = tui(&k);
+    command.args(["tui", "-q", "resource:secrets"]);
+    let term = Terminal::spawn(command);
+    term.wait_for("1 of ");
+    let status = term.hang_up();
+    assert!(
+        status.is_some(),
+        "the TUI was still running after its terminal hung up"
+    );
 }
 
 #[test]
