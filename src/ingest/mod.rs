@@ -8,6 +8,7 @@ pub mod follow;
 pub mod gke;
 pub mod lines;
 pub mod parse;
+mod prefetch;
 pub mod redact;
 pub mod salvage;
 pub mod scan;

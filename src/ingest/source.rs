@@ -9,6 +9,8 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use flate2::read::MultiGzDecoder;
+
+use super::prefetch::Prefetch;
 use regex::Regex;
 
 use crate::error::Error;
@@ -341,6 +343,7 @@ impl Opened {
                     inner: f,
                     counter: raw_bytes,
                 })),
+                Stream::Gzip(g) => Box::new(head.chain(Prefetch::new(g))),
                 other => Box::new(head.chain(other)),
             });
         }
@@ -352,6 +355,11 @@ impl Opened {
                     inner: f,
                     counter: raw_bytes,
                 }))
+            }
+            Stream::Gzip(g) => {
+                let mut inflated = Prefetch::new(g);
+                io::copy(&mut (&mut inflated).take(skip - have), &mut io::sink())?;
+                Ok(Box::new(inflated))
             }
             mut other => {
                 io::copy(&mut (&mut other).take(skip - have), &mut io::sink())?;
