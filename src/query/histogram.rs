@@ -253,27 +253,6 @@ mod tests {
         .to_string()
     }
 
-    /// Ingests the lines as one log file into `dir`/index.
-    fn ingest(dir: &Path, name: &str, lines: &[String]) -> Engine {
-        let log = dir.join(name);
-        std::fs::write(&log, lines.join("\n") + "\n").unwrap();
-        let index = dir.join("index");
-        let ingest = crate::config::Ingest {
-            index: index.clone(),
-            paths: vec![log],
-            strict: true,
-            max_line_bytes: 1 << 20,
-            commit_interval: std::time::Duration::from_secs(10),
-            follow: None,
-        };
-        crate::app::run(
-            crate::config::Command::Ingest(ingest),
-            &crate::config::env::Environment::default(),
-        )
-        .unwrap();
-        Engine::open(&index).unwrap()
-    }
-
     /// An index of one finished request at each (time, listed).
     fn index(times: &[(i64, bool)]) -> (tempfile::TempDir, Engine) {
         let dir = tempfile::tempdir().unwrap();
@@ -282,7 +261,7 @@ mod tests {
             .enumerate()
             .map(|(n, &(t, listed))| event(n, t, listed, "ResponseComplete"))
             .collect();
-        let engine = ingest(dir.path(), "audit.log", &lines);
+        let engine = crate::testing::ingest_lines(dir.path(), "audit.log", &lines);
         (dir, engine)
     }
 
@@ -413,13 +392,8 @@ mod tests {
         // An earlier stage arriving after the commit rewrites the request: the old
         // document stays in its segment, deleted, and is counted one hit at a time.
         let late = [event(0, T0, false, "RequestReceived")];
-        let engine = ingest(dir.path(), "late.log", &late);
-        let searcher = engine.reader.searcher();
-        let deleted: u32 = searcher
-            .segment_readers()
-            .iter()
-            .map(|s| s.num_deleted_docs())
-            .sum();
+        let engine = crate::testing::ingest_lines(dir.path(), "late.log", &late);
+        let deleted = engine.deleted_docs();
         assert_eq!(deleted, 1);
         let h = engine.histogram(&all(), 10).unwrap();
         assert_eq!((h.start, h.width, h.total), (T0, 10 * SECOND, 2));

@@ -191,6 +191,18 @@ impl Engine {
         Ok(self.reader.searcher().generation().segments() != &before)
     }
 
+    /// Documents deleted but still in their segments (a request rewritten after a
+    /// commit): the tests of segment-by-segment readers need one.
+    #[cfg(test)]
+    pub(crate) fn deleted_docs(&self) -> u32 {
+        let searcher = self.reader.searcher();
+        searcher
+            .segment_readers()
+            .iter()
+            .map(|s| s.num_deleted_docs())
+            .sum()
+    }
+
     /// Number of requests in the index.
     pub fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()

@@ -213,12 +213,7 @@ mod tests {
             "late.log",
             &[event(1, "bob", "RequestReceived")],
         );
-        let searcher = engine.reader.searcher();
-        let deleted: u32 = searcher
-            .segment_readers()
-            .iter()
-            .map(|s| s.num_deleted_docs())
-            .sum();
+        let deleted = engine.deleted_docs();
         assert!(deleted > 0, "the test needs a deleted document");
 
         assert_eq!(users(&engine, ""), ["alice", "bob", "carol"]);

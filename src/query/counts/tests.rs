@@ -433,12 +433,7 @@ fn a_request_rewritten_by_a_later_stage_counts_once() {
         json!({"user": {"username": "alice"}, "stage": "RequestReceived", "responseStatus": null}),
     );
     let engine = ingest_lines(dir.path(), "late.log", &[received]);
-    let searcher = engine.reader.searcher();
-    let deleted: u32 = searcher
-        .segment_readers()
-        .iter()
-        .map(|s| s.num_deleted_docs())
-        .sum();
+    let deleted = engine.deleted_docs();
     assert_eq!(deleted, 1);
     let counts = engine.counts(&search(""), &by(&[Field::User])).unwrap();
     assert_eq!(table(&counts), [row(&["alice"], 1), row(&["bob"], 1)]);
