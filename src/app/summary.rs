@@ -1,6 +1,7 @@
 //! What an ingest tells the user on stderr: the summary of what was read, rejected and
 //! skipped, and the paths that could not be read.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -71,44 +72,9 @@ pub(super) fn print_summary(s: &Summary, skipped: &ingest::source::Skipped, inde
             format_micros(b)
         );
     }
-    let rejected = s.rejected_lines();
-    if rejected > 0 {
-        let _ = writeln!(
-            err,
-            "  rejected: {} (each shown at its first places)",
-            thousands(rejected)
-        );
-        for (class, stats) in &s.rejected {
-            let _ = writeln!(err, "    {class}: {}", thousands(stats.count));
-            for (at, why) in &stats.first {
-                let _ = writeln!(
-                    err,
-                    "      {}: {}",
-                    for_terminal(&at.to_string()),
-                    for_terminal(why)
-                );
-            }
-        }
-    }
+    print_classes(&mut err, "rejected", s.rejected_lines(), &s.rejected);
     let warned: u64 = s.warnings.values().map(|w| w.count).sum();
-    if warned > 0 {
-        let _ = writeln!(
-            err,
-            "  indexed with warnings: {} (each shown at its first places)",
-            thousands(warned)
-        );
-        for (class, stats) in &s.warnings {
-            let _ = writeln!(err, "    {class}: {}", thousands(stats.count));
-            for (at, why) in &stats.first {
-                let _ = writeln!(
-                    err,
-                    "      {}: {}",
-                    for_terminal(&at.to_string()),
-                    for_terminal(why)
-                );
-            }
-        }
-    }
+    print_classes(&mut err, "indexed with warnings", warned, &s.warnings);
     if !skipped.not_regular.is_empty() {
         let _ = writeln!(
             err,
@@ -141,5 +107,34 @@ pub(super) fn print_summary(s: &Summary, skipped: &ingest::source::Skipped, inde
             for_terminal(&names.join(", ")),
             if skipped.len() > 5 { ", ..." } else { "" }
         );
+    }
+}
+
+/// A count of lines by class (rejected, or indexed with warnings), each class with the
+/// first places it was seen and why; nothing when `total` is 0.
+fn print_classes(
+    err: &mut impl Write,
+    title: &str,
+    total: u64,
+    classes: &BTreeMap<&'static str, ingest::RejectionStats>,
+) {
+    if total == 0 {
+        return;
+    }
+    let _ = writeln!(
+        err,
+        "  {title}: {} (each shown at its first places)",
+        thousands(total)
+    );
+    for (class, stats) in classes {
+        let _ = writeln!(err, "    {class}: {}", thousands(stats.count));
+        for (at, why) in &stats.first {
+            let _ = writeln!(
+                err,
+                "      {}: {}",
+                for_terminal(&at.to_string()),
+                for_terminal(why)
+            );
+        }
     }
 }
