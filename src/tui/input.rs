@@ -4,6 +4,7 @@
 //! leaked reader could swallow the first keys typed into the shell afterwards).
 
 use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
@@ -25,7 +26,17 @@ impl Input {
     /// Reads crossterm events, sending each as `wrap(event)` until the receiver is gone,
     /// reading fails, or this is dropped.
     pub fn spawn<M: Send + 'static>(to_loop: mpsc::Sender<M>, wrap: fn(Event) -> M) -> Input {
-        Input::spawn_reading(poll_terminal, to_loop, wrap)
+        // The terminal crossterm reads: stdin when it is one, else /dev/tty, opened once.
+        let tty = (!rustix::termios::isatty(io::stdin())).then(|| std::fs::File::open("/dev/tty"));
+        Input::spawn_reading(
+            move |wait| match &tty {
+                None => poll_terminal(io::stdin().as_fd(), wait),
+                Some(Ok(tty)) => poll_terminal(tty.as_fd(), wait),
+                Some(Err(e)) => Err(io::Error::new(e.kind(), e.to_string())),
+            },
+            to_loop,
+            wrap,
+        )
     }
 
     /// As `spawn`, with events from `next_event` (which waits at most the given time
@@ -78,16 +89,16 @@ impl Drop for Input {
 /// bytes and it reads again, forever, inside `poll`, so this thread would never see the
 /// stop flag and the TUI, joining it on exit, would hang at 100% CPU. The terminal is
 /// polled here first, and crossterm only asked when it has bytes or events buffered.
-fn poll_terminal(wait: Duration) -> io::Result<Option<Event>> {
+fn poll_terminal(terminal: BorrowedFd<'_>, wait: Duration) -> io::Result<Option<Event>> {
     let gone = || io::Error::new(io::ErrorKind::BrokenPipe, "the terminal hung up");
-    if terminal_ready(Duration::ZERO)? == Ready::HungUp {
+    if terminal_ready(terminal, Duration::ZERO)? == Ready::HungUp {
         return Err(gone());
     }
     // Events crossterm parsed already, or bytes waiting: without waiting.
     if event::poll(Duration::ZERO)? {
         return event::read().map(Some);
     }
-    match terminal_ready(wait)? {
+    match terminal_ready(terminal, wait)? {
         Ready::HungUp => Err(gone()),
         Ready::Input if event::poll(Duration::ZERO)? => event::read().map(Some),
         Ready::Input | Ready::Nothing => Ok(None),
@@ -101,20 +112,10 @@ enum Ready {
     HungUp,
 }
 
-/// Waits up to `wait` for the terminal crossterm reads (stdin when it is a terminal,
-/// else /dev/tty) to have input or hang up.
-fn terminal_ready(wait: Duration) -> io::Result<Ready> {
+/// Waits up to `wait` for `terminal` to have input or hang up.
+fn terminal_ready(terminal: BorrowedFd<'_>, wait: Duration) -> io::Result<Ready> {
     use rustix::event::{PollFd, PollFlags, Timespec, poll};
-    use std::os::fd::AsFd;
-    let stdin = io::stdin();
-    let tty;
-    let fd = if rustix::termios::isatty(stdin.as_fd()) {
-        stdin.as_fd()
-    } else {
-        tty = std::fs::File::open("/dev/tty")?;
-        tty.as_fd()
-    };
-    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    let mut fds = [PollFd::new(&terminal, PollFlags::IN)];
     let timeout = Timespec::try_from(wait).map_err(|_| io::ErrorKind::InvalidInput)?;
     match poll(&mut fds, Some(&timeout)) {
         Ok(0) => return Ok(Ready::Nothing),
