@@ -50,7 +50,7 @@ pub fn build(
     stages: &[StageMark],
 ) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
-    doc.add_bytes(f.key, &key.to_be_bytes());
+    super::identity::add(f, &mut doc, key, r.audit_id);
     if let Some(t) = r.time() {
         doc.add_date(f.time, DateTime::from_timestamp_micros(t));
     }

@@ -1,6 +1,7 @@
 //! The embedded tantivy index: opening it safely (`store`, after the StrictModes checks
 //! of `trust`), writing requests into it with stage collapse (decided in `collapse`,
-//! applied by `writer`) and checkpoints, the stored form of a request (`document`) and
+//! applied by `writer`, which finds a request's document again by its `identity`) and
+//! checkpoints, the stored form of a request (`document`) and
 //! the terms of its bodies (`body`).
 
 pub mod body;
@@ -9,6 +10,7 @@ pub mod collapse;
 mod collapse_props;
 pub mod columns;
 pub mod document;
+pub mod identity;
 pub mod schema;
 pub mod store;
 pub mod trust;

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 
 use tantivy::collector::TopDocs;
 use tantivy::indexer::UserOperation;
-use tantivy::query::TermQuery;
-use tantivy::schema::IndexRecordOption;
-use tantivy::{IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use tantivy::query::Query;
+use tantivy::{IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument};
 
 use super::collapse::{Deferred, Known, Step};
 use super::document::{self, StageMark, Stored};
+use super::identity;
 use super::store::{Payload, Store};
 use crate::error::{Error, Result};
 use crate::ingest::checkpoint::{Checkpoint, FileMark};
@@ -70,9 +70,10 @@ pub struct Writer {
     uncommitted: bool,
     json_buf: Vec<u8>,
     ops: Vec<UserOperation>,
-    /// Finished requests that received an earlier stage late: their stage lists are
-    /// rewritten right after the next commit, when their documents can be read back.
-    late_stages: Vec<RequestKey>,
+    /// Finished requests that received an earlier stage late, with their auditIDs:
+    /// their stage lists are rewritten right after the next commit, when their
+    /// documents can be read back.
+    late_stages: Vec<(RequestKey, Option<String>)>,
 }
 
 impl Writer {
@@ -147,14 +148,10 @@ impl Writer {
         ))
     }
 
-    fn key_term(&self, key: RequestKey) -> Term {
-        Term::from_field_bytes(self.store.fields.key, &key.to_be_bytes())
-    }
-
     /// The committed document of a request, if any.
-    fn lookup(&self, key: RequestKey) -> Result<Option<Stored>> {
+    fn lookup(&self, key: RequestKey, audit_id: Option<&str>) -> Result<Option<Stored>> {
         let searcher = self.reader.searcher();
-        let query = TermQuery::new(self.key_term(key), IndexRecordOption::Basic);
+        let query = identity::query(&self.store.fields, key, audit_id);
         let hits = searcher
             .search(&query, &TopDocs::with_limit(1).order_by_score())
             .map_err(|e| Error::index(&self.store.dir, e))?;
@@ -175,10 +172,16 @@ impl Writer {
         }
     }
 
-    /// Replaces (or adds) the document of `key`.
-    fn write(&mut self, key: RequestKey, replace: bool, doc: TantivyDocument) -> Result<()> {
-        if replace {
-            self.ops.push(UserOperation::Delete(self.key_term(key)));
+    /// Adds a document, after deleting the documents `replaced` matches (the request's
+    /// earlier document, found by `identity::query`).
+    fn write(&mut self, replaced: Option<Box<dyn Query>>, doc: TantivyDocument) -> Result<()> {
+        if let Some(query) = replaced {
+            // A delete by query is not one of a batch's operations: the adds before it
+            // are sent first, so that it deletes them and not the add that follows.
+            self.send_batch()?;
+            self.writer
+                .delete_query(query)
+                .map_err(|e| self.write_failed(e))?;
         }
         self.ops.push(UserOperation::Add(doc));
         self.uncommitted = true;
@@ -238,11 +241,12 @@ impl Writer {
         let mut buf = std::mem::take(&mut self.json_buf);
         let fields = &self.store.fields;
         let doc = read_stored(json, &mut buf, |r, _| {
-            document::build(fields, key, r, json, stages)
+            let replaced = replace.then(|| identity::query(fields, key, r.audit_id));
+            (replaced, document::build(fields, key, r, json, stages))
         });
         self.json_buf = buf;
         match doc {
-            Some(doc) => self.write(key, replace, doc),
+            Some((replaced, doc)) => self.write(replaced, doc),
             // Stored JSON always parsed once; if it no longer does, keep the document.
             None => Ok(()),
         }
@@ -284,11 +288,11 @@ impl Writer {
     /// Rewrites the documents of requests listed in `late_stages` with every stage seen.
     fn add_late_stages(&mut self) -> Result<()> {
         let late = std::mem::take(&mut self.late_stages);
-        for key in late {
+        for (key, audit_id) in late {
             let Some(stages) = self.pending.get(&key).map(|p| p.stages.clone()) else {
                 continue;
             };
-            if let Some(stored) = self.lookup(key)?
+            if let Some(stored) = self.lookup(key, audit_id.as_deref())?
                 && stored.stages != stages
             {
                 self.rewrite_from(key, true, &stored.event, &stages)?;
@@ -337,7 +341,7 @@ impl Sink for Writer {
             (step, collapsed_or_duplicate(step))
         } else {
             let stored = if self.may_be_indexed(r.received) {
-                self.lookup(key)?
+                self.lookup(key, r.audit_id)?
             } else {
                 None
             };
@@ -365,11 +369,12 @@ impl Sink for Writer {
         };
         match step {
             Step::WriteNew { replace } => {
-                let stages = &self.pending[&key].stages;
-                let doc = document::build(&self.store.fields, key, r, event.json, stages);
-                self.write(key, replace, doc)?;
+                let fields = &self.store.fields;
+                let doc = document::build(fields, key, r, event.json, &self.pending[&key].stages);
+                let replaced = replace.then(|| identity::query(fields, key, r.audit_id));
+                self.write(replaced, doc)?;
             }
-            Step::Late => self.late_stages.push(key),
+            Step::Late => self.late_stages.push((key, r.audit_id.map(str::to_owned))),
             Step::Duplicate | Step::Defer | Step::RewriteStored => {}
         }
         Ok(outcome)

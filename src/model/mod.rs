@@ -226,9 +226,19 @@ pub fn ip_as_v6(ip: std::net::IpAddr) -> std::net::Ipv6Addr {
 /// apiserver reads `comman%64=x` as `command=x`, so kaudit must as well.
 pub fn query_values(uri: &str, key: &str) -> Vec<String> {
     query_pairs(uri)
-        .filter(|(k, _)| k == key)
-        .map(|(_, v)| v)
+        .filter(|&(k, _)| key_is(k, key))
+        .filter_map(|(_, v)| query_unescape(v))
         .collect()
+}
+
+/// Whether a raw parameter name decodes to `key`. Only a name to decode is copied:
+/// every URI of a log is asked whether it is a dry run.
+fn key_is(raw: &str, key: &str) -> bool {
+    if raw.contains(['%', '+']) {
+        query_unescape(raw).is_some_and(|k| k == key)
+    } else {
+        raw == key
+    }
 }
 
 /// The most parameters Go's `url.ParseQuery` reads (`defaultMaxParams`, since Go
@@ -243,15 +253,15 @@ pub const GO_MAX_QUERY_PARAMS: usize = 10_000;
 /// kept, so a reader that was more lenient (or stricter) would see parameters the
 /// apiserver did not, or miss ones it acted on. Go's parameter limit is not applied:
 /// apiservers differ there, and [`is_dry_run`] takes the reading that hides nothing.
-fn query_pairs(uri: &str) -> impl Iterator<Item = (String, String)> + '_ {
+///
+/// The pairs are raw (name, value): a pair counts only when both decode, which
+/// [`query_values`] checks for the pairs it keeps.
+fn query_pairs(uri: &str) -> impl Iterator<Item = (&str, &str)> + '_ {
     let query = uri.split_once('?').map_or("", |(_, query)| query);
     query
         .split('&')
         .filter(|pair| !pair.is_empty() && !pair.contains(';'))
-        .filter_map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            Some((query_unescape(key)?, query_unescape(value)?))
-        })
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
 }
 
 /// Go's `url.QueryUnescape`: `%XX` decoded, `+` a space; `None` (Go's error) when a `%`

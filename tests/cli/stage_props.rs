@@ -31,8 +31,9 @@ fn rank(stage: usize) -> usize {
 #[derive(Debug, Clone)]
 struct Request {
     /// Unrelated requests may share auditIDs, as in test fixtures; their receive times
-    /// differ, so they stay different requests.
-    audit_id: String,
+    /// differ, so they stay different requests. `None`: the event has no auditID (its
+    /// stages are then told apart by content, so such a request has one stage).
+    audit_id: Option<String>,
     verb: &'static str,
     user: &'static str,
     /// requestReceivedTimestamp in ms after 10:00:00.
@@ -87,7 +88,7 @@ impl Request {
 
     /// How a document or row names its request.
     fn row_key(&self) -> (String, String) {
-        (self.audit_id.clone(), self.time(0))
+        (self.audit_id.clone().unwrap_or_default(), self.time(0))
     }
 }
 
@@ -121,7 +122,7 @@ fn by_request(rows: Vec<Value>) -> BTreeMap<(String, String), Vec<Value>> {
     let mut out: BTreeMap<_, Vec<Value>> = BTreeMap::new();
     for row in rows {
         let key = (
-            row["auditID"].as_str().unwrap().to_string(),
+            row["auditID"].as_str().unwrap_or_default().to_string(),
             row["time"].as_str().unwrap().to_string(),
         );
         out.entry(key).or_default().push(row);
@@ -245,7 +246,7 @@ const PANIC: usize = 3;
 /// and a copy of a stage run 0 read.
 fn fixed_case() -> Case {
     let request = |audit_id, verb, user, received_ms, stages: &[usize], code| Request {
-        audit_id: id(audit_id),
+        audit_id: Some(id(audit_id)),
         verb,
         user,
         received_ms,
@@ -296,4 +297,43 @@ fn fixed_case() -> Case {
 #[test]
 fn stages_in_any_order_over_two_runs_collapse_into_one_document() {
     check(&fixed_case()).unwrap();
+}
+
+/// Requests whose auditID cannot find their document (`index::identity`): an empty
+/// one, one too long to be a term (two requests share it), and none at all. Their
+/// stages still collapse over files, commits and runs, a replaced document is the only
+/// one deleted, and copies are still duplicates.
+#[test]
+fn requests_without_a_usable_audit_id_collapse_and_dedupe_as_well() {
+    let long = "x".repeat(70_000);
+    let request = |audit_id: Option<&str>, verb, received_ms, stages: &[usize]| Request {
+        audit_id: audit_id.map(str::to_string),
+        verb,
+        user: "alice",
+        received_ms,
+        stages: stages.to_vec(),
+        code: 200,
+    };
+    let case = Case {
+        requests: vec![
+            request(Some(""), "get", 100, &[RECEIVED, STARTED, COMPLETE]),
+            request(Some(&long), "create", 1200, &[RECEIVED, COMPLETE]),
+            request(Some(&long), "delete", 2300, &[RECEIVED, PANIC]),
+            request(None, "list", 3400, &[COMPLETE]),
+        ],
+        runs: [
+            vec![(0, RECEIVED), (1, RECEIVED), (2, RECEIVED), (3, COMPLETE)],
+            vec![
+                (0, STARTED),
+                (1, COMPLETE),
+                (0, COMPLETE),
+                (2, PANIC),
+                (3, COMPLETE),
+                (1, RECEIVED),
+            ],
+        ],
+        splits: [Some(2), Some(3)],
+        commit_often: true,
+    };
+    check(&case).unwrap();
 }
