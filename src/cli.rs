@@ -74,6 +74,11 @@ enum Sub {
         /// container mounts).
         #[arg(long, requires = "follow")]
         poll: bool,
+        /// Threads that parse lines beside the one that reads them and the index's own
+        /// [default: 0 on up to 2 cores, else (cores - 1) / 2]; 0 parses on the reading
+        /// thread.
+        #[arg(long, value_name = "N")]
+        parse_threads: Option<usize>,
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
@@ -335,6 +340,7 @@ impl Cli {
                 commit_interval,
                 follow,
                 poll,
+                parse_threads,
                 paths,
             }) => {
                 if max_line_bytes == 0 {
@@ -361,6 +367,8 @@ impl Cli {
                     max_line_bytes,
                     commit_interval: std::time::Duration::from_secs_f64(commit_interval),
                     follow: follow.then_some(config::Follow { poll }),
+                    parse_threads: parse_threads
+                        .unwrap_or_else(crate::ingest::default_parse_threads),
                 })
             }
             Some(Sub::Query {

@@ -39,6 +39,24 @@ pub struct Ingest {
     pub commit_interval: Duration,
     /// Keep following the live log after replaying.
     pub follow: Option<Follow>,
+    /// See `ingest::Options::parse_threads`.
+    pub parse_threads: usize,
+}
+
+impl Ingest {
+    /// `kaudit ingest PATHS` with every option at its default.
+    pub fn of(index: PathBuf, paths: Vec<PathBuf>) -> Ingest {
+        let options = crate::ingest::Options::default();
+        Ingest {
+            index,
+            paths,
+            strict: false,
+            max_line_bytes: options.max_line_bytes,
+            commit_interval: Duration::from_secs(10),
+            follow: None,
+            parse_threads: options.parse_threads,
+        }
+    }
 }
 
 /// `kaudit tui`: the index, logs to ingest meanwhile, and the first query.

@@ -11,14 +11,7 @@ pub fn sample_index() -> (tempfile::TempDir, Engine) {
 pub fn index_of(logs: std::path::PathBuf) -> (tempfile::TempDir, Engine) {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("index");
-    let ingest = crate::config::Ingest {
-        index: index.clone(),
-        paths: vec![logs],
-        strict: false,
-        max_line_bytes: crate::ingest::Options::default().max_line_bytes,
-        commit_interval: std::time::Duration::from_secs(10),
-        follow: None,
-    };
+    let ingest = crate::config::Ingest::of(index.clone(), vec![logs]);
     crate::app::run(
         crate::config::Command::Ingest(ingest),
         &crate::config::env::Environment::default(),
@@ -35,12 +28,9 @@ pub fn ingest_lines(dir: &std::path::Path, name: &str, lines: &[String]) -> Engi
     std::fs::write(&log, lines.join("\n") + "\n").unwrap();
     let index = dir.join("index");
     let ingest = crate::config::Ingest {
-        index: index.clone(),
-        paths: vec![log],
         strict: true,
         max_line_bytes: 1 << 20,
-        commit_interval: std::time::Duration::from_secs(10),
-        follow: None,
+        ..crate::config::Ingest::of(index.clone(), vec![log])
     };
     crate::app::run(
         crate::config::Command::Ingest(ingest),

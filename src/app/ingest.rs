@@ -72,6 +72,7 @@ pub(super) fn ingest_paths(cfg: &config::Ingest) -> Result<(Summary, Vec<Error>)
     let bar = Bar::new(&discovery.sources);
     let options = ingest::Options {
         max_line_bytes: cfg.max_line_bytes,
+        parse_threads: cfg.parse_threads,
         stop: None,
     };
     let mut summary = ingest::run(&discovery.sources, &options, &mut writer, &bar)?;
@@ -117,6 +118,7 @@ fn follow_command(cfg: &config::Ingest, follow: &config::Follow) -> Result<Summa
     );
     let options = ingest::Options {
         max_line_bytes: cfg.max_line_bytes,
+        parse_threads: cfg.parse_threads,
         stop: None,
     };
     let follow_options = ingest::follow::FollowOptions {
@@ -194,14 +196,7 @@ pub(super) fn rebuild_command(index: &Path, paths: &[PathBuf]) -> Result<u8> {
             aside.display()
         );
     }
-    let cfg = config::Ingest {
-        index: index.to_path_buf(),
-        paths: found,
-        strict: false,
-        max_line_bytes: ingest::Options::default().max_line_bytes,
-        commit_interval: std::time::Duration::from_secs(10),
-        follow: None,
-    };
+    let cfg = config::Ingest::of(index.to_path_buf(), found);
     let (summary, errors) = ingest_paths(&cfg)?;
     Ok(if report_unreadable(&summary, errors) || !gone.is_empty() {
         2

@@ -20,14 +20,7 @@ pub(super) fn ingest_given(index: &Path, paths: &[PathBuf]) -> Result<u8> {
     if paths.is_empty() {
         return Ok(0);
     }
-    let cfg = config::Ingest {
-        index: index.to_path_buf(),
-        paths: paths.to_vec(),
-        strict: false,
-        max_line_bytes: 16 << 20,
-        commit_interval: std::time::Duration::from_secs(10),
-        follow: None,
-    };
+    let cfg = config::Ingest::of(index.to_path_buf(), paths.to_vec());
     let (summary, errors) = ingest_paths(&cfg)?;
     Ok(if report_unreadable(&summary, errors) {
         2

@@ -98,6 +98,7 @@ pub fn salvage(data: &[u8]) -> Option<String> {
     let mut summary = Summary::default();
     let options = Options {
         max_line_bytes: max_line,
+        parse_threads: 0,
         stop: None,
     };
     let mut parser = Parser::default();
@@ -375,6 +376,7 @@ pub fn salvage_scan(data: &[u8]) {
     let mut summary = Summary::default();
     let options = Options {
         max_line_bytes: max_line,
+        parse_threads: 0,
         stop: None,
     };
     let file: Arc<str> = Arc::from("fuzz");

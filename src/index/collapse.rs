@@ -61,14 +61,15 @@ fn sort(stages: &mut [StageMark]) {
 
 impl Known {
     /// A request read for the first time, with no document in the index: a final stage
-    /// is written now, any other when the next commit comes (`Step::Defer`).
-    pub fn first(mark: StageMark, json: &[u8]) -> (Known, Step) {
+    /// is written now, any other when the next commit comes (`Step::Defer`). `json`
+    /// gives the stage's event JSON, asked for only when it is to be kept (`best`).
+    pub fn first(mark: StageMark, json: impl FnOnce() -> Box<[u8]>) -> (Known, Step) {
         let rank = mark.rank();
         let is_final = Stage::is_final(mark.stage);
         let known = Known {
             rank,
             stages: vec![mark],
-            best: (!is_final).then(|| json.into()),
+            best: (!is_final).then(json),
             written: is_final,
             dirty: !is_final,
         };
@@ -83,7 +84,11 @@ impl Known {
     /// A request first read in this run whose document is already in the index (an
     /// earlier run, or a request forgotten at a commit): its stored stages are merged
     /// with the new one and the document is rewritten now (rare).
-    pub fn from_stored(stored: Vec<StageMark>, mark: StageMark, json: &[u8]) -> (Known, Step) {
+    pub fn from_stored(
+        stored: Vec<StageMark>,
+        mark: StageMark,
+        json: impl FnOnce() -> Box<[u8]>,
+    ) -> (Known, Step) {
         let rank = mark.rank();
         // A document without stage marks was built from a final stage.
         let stored_rank = stored.iter().map(StageMark::rank).max().unwrap_or(3);
@@ -103,7 +108,7 @@ impl Known {
         let known = Known {
             rank: rank.max(stored_rank),
             stages,
-            best: (rank > stored_rank && !is_final).then(|| json.into()),
+            best: (rank > stored_rank && !is_final).then(json),
             written: true,
             dirty: false,
         };
@@ -111,7 +116,7 @@ impl Known {
     }
 
     /// A further stage of a request already read in this run.
-    pub fn add(&mut self, mark: StageMark, json: &[u8]) -> Step {
+    pub fn add(&mut self, mark: StageMark, json: impl FnOnce() -> Box<[u8]>) -> Step {
         if self.stages.iter().any(|m| m.same_stage(&mark)) {
             return Step::Duplicate;
         }
@@ -127,7 +132,7 @@ impl Known {
             Step::WriteNew { replace }
         } else if rank > self.rank {
             self.rank = rank;
-            self.best = Some(json.into());
+            self.best = Some(json());
             self.dirty = true;
             Step::Defer
         } else if self.best.is_some() {

@@ -118,15 +118,15 @@ impl Model {
 
     fn event(&mut self, key: usize, mark: StageMark, json: &[u8]) {
         let (step, new) = match self.pending.get_mut(&key) {
-            Some(known) => (known.add(mark, json), false),
+            Some(known) => (known.add(mark, || json.into()), false),
             None => {
                 let (known, step, new) = match self.lookup(key) {
                     None => {
-                        let (known, step) = Known::first(mark, json);
+                        let (known, step) = Known::first(mark, || json.into());
                         (known, step, true)
                     }
                     Some(stored) => {
-                        let (known, step) = Known::from_stored(stored.stages, mark, json);
+                        let (known, step) = Known::from_stored(stored.stages, mark, || json.into());
                         if step == Step::RewriteStored {
                             self.write(key, true, &stored.event, &known.stages);
                         }

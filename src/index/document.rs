@@ -49,6 +49,22 @@ pub fn build(
     json: &[u8],
     stages: &[StageMark],
 ) -> TantivyDocument {
+    let mut doc = build_request(f, key, r, json);
+    add_stages(f, &mut doc, stages);
+    doc
+}
+
+/// The stage list of a request, and the bytes of all its stages, added to its
+/// document: known only once its stages are collapsed, in log order.
+pub fn add_stages(f: &Fields, doc: &mut TantivyDocument, stages: &[StageMark]) {
+    doc.add_u64(f.bytes, stages.iter().map(|s| s.bytes).sum());
+    let stages = serde_json::to_string(stages).expect("stage marks serialize");
+    doc.add_text(f.stages, &stages);
+}
+
+/// The document of one stage's event without its stage list (`add_stages`): what an
+/// ingest worker thread builds (`index::prepared`).
+pub fn build_request(f: &Fields, key: u128, r: &Request<'_>, json: &[u8]) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
     super::identity::add(f, &mut doc, key, r.audit_id);
     if let Some(t) = r.time() {
@@ -124,15 +140,12 @@ pub fn build(
     for addr in r.source_ips.iter().filter_map(|ip| ip.parse().ok()) {
         doc.add_ip_addr(f.ipaddr, crate::model::ip_as_v6(addr));
     }
-    doc.add_u64(f.bytes, stages.iter().map(|s| s.bytes).sum());
     // Events are UTF-8 (simd-json parsed them); the check is the fast path of a
     // conversion that cannot fail here.
     match std::str::from_utf8(json) {
         Ok(text) => doc.add_text(f.event, text),
         Err(_) => doc.add_text(f.event, String::from_utf8_lossy(json)),
     }
-    let stages = serde_json::to_string(stages).expect("stage marks serialize");
-    doc.add_text(f.stages, &stages);
     doc
 }
 

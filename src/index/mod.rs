@@ -11,6 +11,7 @@ mod collapse_props;
 pub mod columns;
 pub mod document;
 pub mod identity;
+pub mod prepared;
 pub mod schema;
 pub mod store;
 pub mod trust;

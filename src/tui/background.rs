@@ -74,6 +74,7 @@ impl Background {
         let options = ingest::Options {
             max_line_bytes,
             stop: Some(Arc::clone(&stop)),
+            ..ingest::Options::default()
         };
         let (progress, flag) = (Arc::clone(&shared), Arc::clone(&stop));
         let handle = std::thread::spawn(move || {

@@ -15,6 +15,7 @@ mod gke;
 mod habits;
 mod hostile;
 mod ingest;
+mod parallel;
 mod query_syntax;
 mod redaction;
 mod report_goldens;
