@@ -10,13 +10,15 @@
 #
 # Knobs: SIZE (log size per shape, synth's units: 100M, 1G; default 1G), RUNS (runs per
 # figure, the median is printed; default 3), SHAPES (default "default heldout"),
+# DOUBLE=0 skips the ingest of a log twice as big (peak RSS at a larger size),
 # LATENCY=0 skips the last part (the default shape's index grown to twice its requests:
 # term query latency, --by timings and benches/tui.sh), WORK=DIR keeps the files there.
 #
 # Per shape: baselines `cat > /dev/null` and one jq pass answering one question; ingest
 # end to end (the whole process, final commit and merge included, into a fresh index):
 # wall, MB/s, CPU (user+sys), CPU per GB, cores busy (CPU/wall), peak RSS, index size;
-# the same pinned to one core (`taskset -c 0`); a gzip copy (default level 6) replayed;
+# the same pinned to one core (`taskset -c 0`); with other numbers of parsing threads
+# (`--parse-threads` 0, 1, 2 but the default); a log twice as big (peak RSS); a gzip copy (default level 6) replayed;
 # cold ingest + first answer against one jq pass; reading back every format of
 # `query --limit 0 ''`, `--limit 100000`, each report, a warm term query. A summary
 # table (shape, figure, value, issue 16's target) ends the output.
@@ -77,16 +79,20 @@ run_timed() {
 }
 
 # ingest_runs OUT INDEX LOG [PREFIX...]: RUNS ingests of LOG, each into a fresh INDEX,
-# run under PREFIX (e.g. taskset -c 0).
+# run under PREFIX (e.g. taskset -c 0), with the options in INGEST_ARGS if set.
 ingest_runs() {
   local out=$1 index=$2 log=$3
   shift 3
   : > "$out"
   for _ in $(seq "$RUNS"); do
     rm -rf "$index"
-    run_timed "$out" "$@" "$K" ingest --index "$index" "$log"
+    # shellcheck disable=SC2086 # INGEST_ARGS is a list of words
+    run_timed "$out" "$@" "$K" ingest ${INGEST_ARGS:-} --index "$index" "$log"
   done
 }
+# The parsing threads `kaudit ingest` starts by default (ingest::parse_threads_for).
+CORES=$(nproc)
+DEFAULT_PARSE_THREADS=$(( CORES <= 2 ? 0 : (CORES - 1) / 2 ))
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "kaudit $(git rev-parse --short HEAD)$(git diff --quiet || echo '+dirty'), SIZE=$SIZE RUNS=$RUNS (medians of $RUNS unless said), page cache warm for the log"
@@ -140,6 +146,29 @@ for SHAPE in $SHAPES; do
   WALL1=$(med 1 "$WORK/ingest1.txt")
   echo "  $(calc %.2f "$WALL1") s = $(calc %.0f "$MB/$WALL1") MB/s, CPU $(calc %.2f "$(med 2 "$WORK/ingest1.txt")") s: $(calc %.2f "$WALL1/$WALL")x the $(nproc)-core time"
   say "$SHAPE" "ingest 1 core / $(nproc) cores (wall)" "$(calc '%.2fx' "$WALL1/$WALL")" ">= 1.7x"
+
+  for THREADS in 0 1 2; do
+    [ "$THREADS" = "$DEFAULT_PARSE_THREADS" ] && continue
+    echo "== ingest with --parse-threads $THREADS (the default here is $DEFAULT_PARSE_THREADS)"
+    INGEST_ARGS="--parse-threads $THREADS" ingest_runs "$WORK/ingestp.txt" "$WORK/$SHAPE/indexp" "$LOG"
+    rm -rf "$WORK/$SHAPE/indexp"
+    WALLP=$(med 1 "$WORK/ingestp.txt")
+    CPUP=$(med 2 "$WORK/ingestp.txt")
+    echo "  $(calc %.2f "$WALLP") s = $(calc %.0f "$MB/$WALLP") MB/s; CPU $(calc %.2f "$CPUP") s = $(calc %.1f "$CPUP/$GB") s per GB, $(calc %.2f "$CPUP/$WALLP") cores busy; peak RSS $(max 3 "$WORK/ingestp.txt") MB"
+    say "$SHAPE" "ingest --parse-threads $THREADS: wall / default's" "$(calc '%.2fx' "$WALLP/$WALL"), CPU $(calc '%.2fx' "$CPUP/$CPU")"
+  done
+
+  if [ "${DOUBLE:-1}" = 1 ]; then
+    echo "== peak RSS on a log twice as big (seed 2, one run)"
+    $SYNTH noise --shape "$SHAPE" --seed 2 --bytes $((2 * BYTES)) --out "$LOG.2x"
+    : > "$WORK/double.txt"
+    rm -rf "$WORK/$SHAPE/index2"
+    run_timed "$WORK/double.txt" "$K" ingest --index "$WORK/$SHAPE/index2" "$LOG.2x"
+    rm -rf "$WORK/$SHAPE/index2" "$LOG.2x"
+    read -r WALL2 CPU2 RSS2 < "$WORK/double.txt"
+    echo "  $(calc %.2f "$WALL2") s = $(calc %.0f "2*$MB/$WALL2") MB/s; CPU $(calc %.1f "$CPU2/(2*$GB)") s per GB; peak RSS $RSS2 MB"
+    say "$SHAPE" "ingest of twice the log: rate, peak RSS" "$(calc '%.0f MB/s' "2*$MB/$WALL2"), $RSS2 MB" "< 300 MB"
+  fi
 
   echo "== a gzip copy of the log (gzip -6, the default level) replayed"
   gzip -6 -c "$LOG" > "$LOG.gz"
