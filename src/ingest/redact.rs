@@ -126,32 +126,34 @@ fn request_scope(event: &Object<'_>, secrets_request: bool) -> Scope {
 
 /// The resource a request URI names: `/api/v1/[namespaces/NS/]RESOURCE…` or
 /// `/apis/GROUP/VERSION/[namespaces/NS/]RESOURCE…`, as the apiserver routes it.
-fn uri_resource(uri: &str) -> Option<String> {
+fn uri_resource(uri: &str) -> Option<std::borrow::Cow<'_, str>> {
     let path = uri.split(['?', '#']).next().unwrap_or_default();
-    // Decoded only where there is something to decode: this runs for every event.
-    let decode = |s: &str| {
-        if s.contains('%') {
-            percent_decode(s)
-        } else {
-            s.to_string()
-        }
+    // Decoded only where there is something to decode, and nothing copied otherwise:
+    // this runs for every event.
+    let decode = |s| match s {
+        s if str::contains(s, '%') => std::borrow::Cow::Owned(percent_decode(s)),
+        s => std::borrow::Cow::Borrowed(s),
     };
-    let segments: Vec<String> = path
+    let mut segments = path
         .split('/')
         .filter(|s| !s.is_empty())
         .take(6)
-        .map(decode)
-        .collect();
-    let rest = match segments.first().map(String::as_str) {
-        Some("api") => segments.get(2..)?,
-        Some("apis") => segments.get(3..)?,
+        .map(decode);
+    let version_segments = match segments.next()?.as_ref() {
+        "api" => 1,
+        "apis" => 2,
         _ => return None,
     };
-    let rest = match rest {
-        [namespaces, _, rest @ ..] if namespaces == "namespaces" && !rest.is_empty() => rest,
-        rest => rest,
-    };
-    rest.first().cloned()
+    let mut rest = segments.skip(version_segments);
+    let first = rest.next()?;
+    if first == "namespaces" {
+        // `namespaces/NS/RESOURCE…`; without a RESOURCE, the namespaces themselves.
+        let _namespace = rest.next();
+        if let Some(resource) = rest.next() {
+            return Some(resource);
+        }
+    }
+    Some(first)
 }
 
 /// A request or response body; `depth` counts the strings it was read from.
@@ -1604,6 +1606,18 @@ mod tests {
             Some("secrets")
         );
         assert_eq!(uri_resource("/healthz"), None);
+        assert_eq!(uri_resource("/api/v1"), None);
+        let resource = |uri| uri_resource(uri).map(|r| r.into_owned());
+        assert_eq!(
+            resource("/api/v1/namespaces/ns/%73ecrets/x").unwrap(),
+            "secrets"
+        );
+        assert_eq!(
+            resource("/api/v1/namespaces/secrets").unwrap(),
+            "namespaces"
+        );
+        assert_eq!(resource("/api/v1/namespaces").unwrap(), "namespaces");
+        assert_eq!(resource("/apis/g/v1/namespaces/n/x/y").unwrap(), "x");
     }
 
     #[test]
