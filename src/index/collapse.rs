@@ -59,6 +59,14 @@ fn sort(stages: &mut [StageMark]) {
     stages.sort_by_key(|m| (m.rank(), m.time));
 }
 
+/// Adds a stage mark with room for exactly one more: a request has one to four stages,
+/// and `Vec`'s doubling (to four at once) made a two-stage request's list 192 bytes
+/// instead of 96, for each of the hundreds of thousands of requests of a run.
+fn push_stage(stages: &mut Vec<StageMark>, mark: StageMark) {
+    stages.reserve_exact(1);
+    stages.push(mark);
+}
+
 impl Known {
     /// A request read for the first time, with no document in the index: a final stage
     /// is written now, any other when the next commit comes (`Step::Defer`). `json`
@@ -96,7 +104,7 @@ impl Known {
         let step = if stages.iter().any(|m| m.same_stage(&mark)) {
             Step::Duplicate
         } else {
-            stages.push(mark);
+            push_stage(&mut stages, mark);
             sort(&mut stages);
             if rank > stored_rank {
                 Step::WriteNew { replace: true }
@@ -122,7 +130,7 @@ impl Known {
         }
         let rank = mark.rank();
         let is_final = Stage::is_final(mark.stage);
-        self.stages.push(mark);
+        push_stage(&mut self.stages, mark);
         sort(&mut self.stages);
         if rank > self.rank && is_final {
             self.rank = rank;
