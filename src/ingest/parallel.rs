@@ -142,7 +142,7 @@ impl<'scope, P: Send + 'scope> Pool<'scope, P> {
     fn read_lines<S: ParallelSink<Prepared = P>>(
         &mut self,
         reading: &mut Reading<'_>,
-        lines: &mut super::Lines,
+        lines: &mut super::reading::Lines,
         sink: &mut S,
         progress: &dyn Progress,
         parser: &mut Parser,
