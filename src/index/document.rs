@@ -66,7 +66,7 @@ pub fn add_stages(f: &Fields, doc: &mut TantivyDocument, stages: &[StageMark]) {
 /// ingest worker thread builds (`index::prepared`).
 pub fn build_request(f: &Fields, key: u128, r: &Request<'_>, json: &[u8]) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
-    super::identity::add(f, &mut doc, key, r.audit_id);
+    super::identity::add(f, &mut doc, key);
     if let Some(t) = r.time() {
         doc.add_date(f.time, DateTime::from_timestamp_micros(t));
     }
@@ -96,7 +96,7 @@ pub fn build_request(f: &Fields, key: u128, r: &Request<'_>, json: &[u8]) -> Tan
     text(f.decision, r.decision);
     text(f.stage, r.stage.map(Stage::as_str));
     text(f.level, r.level);
-    text(f.audit_id, r.audit_id);
+    text(f.audit_id, r.audit_id.map(audit_id_value).as_deref());
     text(f.ua, r.user_agent);
     text(f.uri, r.request_uri);
     // Also decoded, so `uri:serviceaccount` finds `%2Fserviceaccount%2Ftoken`.
@@ -151,6 +151,31 @@ pub fn build_request(f: &Fields, key: u128, r: &Request<'_>, json: &[u8]) -> Tan
 
 /// Hands each `index::body` term of the request's bodies to `add`, and returns the
 /// exec command its `PodExecOptions` body carries, if any: both from one parse.
+/// Longest auditID kept whole in its column. tantivy cuts a column's values at 64 KiB
+/// without a word, so a hostile client's 70 KB auditID would no longer be found whole;
+/// real ones are 36-character UUIDs.
+pub const MAX_AUDIT_ID: usize = 1024;
+/// Bytes of a longer auditID kept before its hash: every prefix up to this long still
+/// finds it.
+pub const AUDIT_ID_HEAD: usize = MAX_AUDIT_ID - 35;
+
+/// An auditID as its column holds it: itself, or when longer than [`MAX_AUDIT_ID`], its
+/// first [`AUDIT_ID_HEAD`] bytes (at most), `…` and the xxh3 hash of the whole, so that
+/// `auditid:<the whole ID>` still finds exactly its request (`query::build` turns the
+/// value asked for the same way).
+pub fn audit_id_value(id: &str) -> std::borrow::Cow<'_, str> {
+    if id.len() <= MAX_AUDIT_ID {
+        return id.into();
+    }
+    let end = (0..=AUDIT_ID_HEAD)
+        .rev()
+        .find(|&i| id.is_char_boundary(i))
+        .unwrap_or(0);
+    let head = &id[..end];
+    let hash = xxhash_rust::xxh3::xxh3_128(id.as_bytes());
+    format!("{head}…{hash:032x}").into()
+}
+
 fn index_bodies(r: &Request<'_>, json: &[u8], add: &mut dyn FnMut(&str)) -> Option<Vec<String>> {
     if !super::body::may_have_body(json) {
         return None;
@@ -258,5 +283,26 @@ pub fn stored(f: &Fields, doc: &TantivyDocument) -> Stored {
     Stored {
         event: bytes(f.event),
         stages: serde_json::from_slice(&bytes(f.stages)).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_audit_id_is_kept_as_its_head_and_hash() {
+        let short = "3f1c0a52-8d6e-4d9e-9d3b-0c7f7a1e2b44";
+        assert_eq!(audit_id_value(short), short);
+        // Two-byte characters across the cut: the head ends on a character.
+        let long = "é".repeat(1000);
+        let value = audit_id_value(&long);
+        assert!(value.len() <= MAX_AUDIT_ID + 3, "{}", value.len());
+        assert!(long.starts_with(value.split('…').next().unwrap()));
+        assert!(value.split('…').next().unwrap().len() > AUDIT_ID_HEAD - 2);
+        // The whole ID counts: IDs differing past the head are told apart.
+        let other = format!("{}x", "é".repeat(999));
+        assert_ne!(audit_id_value(&other), value);
+        assert_eq!(audit_id_value(&long), value);
     }
 }

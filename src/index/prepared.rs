@@ -17,8 +17,6 @@ pub struct Prepared {
     pub received: Option<i64>,
     /// The time the request is indexed at.
     pub time: Option<i64>,
-    /// Finds the request's document again (`index::identity`).
-    pub audit_id: Option<Box<str>>,
     pub body: Body,
 }
 
@@ -43,7 +41,6 @@ pub fn prepare(f: &Fields, event: &ParsedEvent<'_>) -> Prepared {
         mark: StageMark::of(r, event.bytes),
         received: r.received,
         time: r.time(),
-        audit_id: r.audit_id.map(Box::from),
         body,
     }
 }

@@ -1,21 +1,21 @@
 //! The tantivy schema: one document per API request.
 
 use tantivy::schema::{
-    BytesOptions, DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption, STORED,
-    Schema, TextFieldIndexing, TextOptions,
+    DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption, STORED, Schema,
+    TextFieldIndexing, TextOptions,
 };
 
 /// Bumped when the schema changes incompatibly; an index of another version is refused.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Handles to every field.
 #[derive(Clone)]
 pub struct Fields {
     /// The request key (see `ingest::parse::RequestKey`) folded to 64 bits, columnar
-    /// only: with the `auditid` term it finds a request's document (`index::identity`).
+    /// only: with `bucket` it finds a request's document (`index::identity`).
     pub key: Field,
-    /// The 16-byte request key as a term, only for requests without a usable auditID.
-    pub anonkey: Field,
+    /// The request key's top 16 bits, as a term (`index::identity`).
+    pub bucket: Field,
     /// requestReceivedTimestamp, microseconds: sorting and --since/--until.
     pub time: Field,
     pub verb: Field,
@@ -94,9 +94,9 @@ pub fn build() -> (Schema, Fields) {
     );
     let fields = Fields {
         // Not a term: a unique term per request cost ~10% of ingest CPU and ~40 MB of its
-        // memory (the term dictionary), and `auditid` is indexed already.
+        // memory (the term dictionary).
         key: b.add_u64_field("key", FAST),
-        anonkey: b.add_bytes_field("anonkey", BytesOptions::default().set_indexed()),
+        bucket: b.add_u64_field("bucket", INDEXED),
         // Fast field only: range queries use it directly, and indexing a term per
         // microsecond would add one unique term per request to the term dictionary.
         time: b.add_date_field(
@@ -130,9 +130,9 @@ pub fn build() -> (Schema, Fields) {
         salvaged: b.add_text_field("salvaged", grouped.clone()),
         dryrun: b.add_text_field("dryrun", grouped.clone()),
         ipaddr: b.add_ip_addr_field("ipaddr", FAST),
-        // Not columnar: one value per request, so counting by it says nothing, and a
-        // column of a million distinct IDs would add a second dictionary of them.
-        audit_id: b.add_text_field("auditid", exact.clone()),
+        // Columnar only, for the same reason as `key`: one value per request. Queries
+        // on it read the column (`query::column_scan`), in milliseconds.
+        audit_id: b.add_text_field("auditid", TextOptions::default().set_fast("raw")),
         ua: b.add_text_field("ua", text.clone()),
         // userAgent whole, columnar only: `ua` is indexed by words for search, and
         // reports list agents as they were sent.

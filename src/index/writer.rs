@@ -80,10 +80,9 @@ pub struct Writer {
     uncommitted: bool,
     json_buf: Vec<u8>,
     ops: Vec<UserOperation>,
-    /// Finished requests that received an earlier stage late, with their auditIDs:
-    /// their stage lists are rewritten right after the next commit, when their
+    /// Finished requests that received an earlier stage late: their stage lists are rewritten right after the next commit, when their
     /// documents can be read back.
-    late_stages: Vec<(RequestKey, Option<String>)>,
+    late_stages: Vec<RequestKey>,
 }
 
 impl Writer {
@@ -158,9 +157,9 @@ impl Writer {
     }
 
     /// The committed document of a request, if any.
-    fn lookup(&self, key: RequestKey, audit_id: Option<&str>) -> Result<Option<Stored>> {
+    fn lookup(&self, key: RequestKey) -> Result<Option<Stored>> {
         let searcher = self.reader.searcher();
-        let query = identity::query(&self.store.fields, key, audit_id);
+        let query = identity::query(&self.store.fields, key);
         let hits = searcher
             .search(&query, &TopDocs::with_limit(1).order_by_score())
             .map_err(|e| Error::index(&self.store.dir, e))?;
@@ -250,12 +249,11 @@ impl Writer {
         let mut buf = std::mem::take(&mut self.json_buf);
         let fields = &self.store.fields;
         let doc = read_stored(json, &mut buf, |r, _| {
-            let replaced = replace.then(|| identity::query(fields, key, r.audit_id));
-            (replaced, document::build(fields, key, r, json, stages))
+            document::build(fields, key, r, json, stages)
         });
         self.json_buf = buf;
         match doc {
-            Some((replaced, doc)) => self.write(replaced, doc),
+            Some(doc) => self.write(replace.then(|| identity::query(fields, key)), doc),
             // Stored JSON always parsed once; if it no longer does, keep the document.
             None => Ok(()),
         }
@@ -297,11 +295,11 @@ impl Writer {
     /// Rewrites the documents of requests listed in `late_stages` with every stage seen.
     fn add_late_stages(&mut self) -> Result<()> {
         let late = std::mem::take(&mut self.late_stages);
-        for (key, audit_id) in late {
+        for key in late {
             let Some(stages) = self.pending.get(&key).map(|p| p.stages.clone()) else {
                 continue;
             };
-            if let Some(stored) = self.lookup(key, audit_id.as_deref())?
+            if let Some(stored) = self.lookup(key)?
                 && stored.stages != stages
             {
                 self.rewrite_from(key, true, &stored.event, &stages)?;
@@ -376,7 +374,6 @@ impl ParallelSink for Writer {
             mark,
             received,
             time,
-            audit_id,
             body,
         } = event;
         self.newest_seen = self.newest_seen.max(time);
@@ -392,7 +389,7 @@ impl ParallelSink for Writer {
             (step, collapsed_or_duplicate(step))
         } else {
             let stored = if self.may_be_indexed(received) {
-                self.lookup(key, audit_id.as_deref())?
+                self.lookup(key)?
             } else {
                 None
             };
@@ -434,12 +431,12 @@ impl ParallelSink for Writer {
                     }),
                     (None, None) => unreachable!("a stage that is not final is kept"),
                 };
-                let replaced = replace.then(|| identity::query(fields, key, audit_id.as_deref()));
+                let replaced = replace.then(|| identity::query(fields, key));
                 if let Some(doc) = doc {
                     self.write(replaced, doc)?;
                 }
             }
-            Step::Late => self.late_stages.push((key, audit_id.map(String::from))),
+            Step::Late => self.late_stages.push(key),
             Step::Duplicate | Step::Defer | Step::RewriteStored => {}
         }
         Ok(outcome)

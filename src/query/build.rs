@@ -98,6 +98,8 @@ impl Builder<'_> {
         match field.kind() {
             FieldKind::Numeric | FieldKind::Severity => self.numeric(field, value),
             FieldKind::Text => self.text(field, value),
+            // A column, not a term (`index::schema`): every value form scans it.
+            FieldKind::Exact if field == Field::AuditId => column_scan(field, value),
             FieldKind::Exact => {
                 let f = index_field(self.fields, field);
                 Ok(match value {
@@ -208,12 +210,66 @@ impl Builder<'_> {
 /// them matches. `v` matches as it would after `field:` (a regex whole, an `ip:` block
 /// or class by address).
 fn some_not(field: Field, f: IndexField, inner: &Value) -> Result<Box<dyn Query>> {
+    let matches = value_test(field, inner)?;
+    let test = std::sync::Arc::new(move |term: &[u8]| !matches(term));
+    Ok(Box::new(super::term_scan::TermScan::new(
+        f,
+        vec![Vec::new()],
+        test,
+    )))
+}
+
+/// Any value form on `auditid`, a string column only. Its values are auditIDs as
+/// `document::audit_id_value` writes them: a value asked for is turned the same way, and
+/// a prefix must fit in the part of a long auditID that is kept.
+fn column_scan(field: Field, value: &Value) -> Result<Box<dyn Query>> {
+    let as_stored = |value: &Value| -> Result<Value> {
+        use crate::index::document::{AUDIT_ID_HEAD, MAX_AUDIT_ID, audit_id_value};
+        Ok(match value {
+            Value::Exact(v) => Value::Exact(audit_id_value(v).into_owned()),
+            Value::Prefix(p) if p.len() > AUDIT_ID_HEAD => {
+                return Err(Error::Usage(format!(
+                    "{}: a prefix of {} bytes is too long: auditIDs longer than {MAX_AUDIT_ID} \
+                     bytes are indexed by their first {AUDIT_ID_HEAD} and a hash; ask for the \
+                     whole ID, or a shorter prefix",
+                    field.name(),
+                    p.len()
+                )));
+            }
+            other => other.clone(),
+        })
+    };
+    let value = &as_stored(value)?;
+    let (prefix, test): (&str, super::term_scan::TermTest) = match value {
+        Value::Exact(v) | Value::Prefix(v) => (v, value_test(field, value)?),
+        Value::Any => ("", std::sync::Arc::new(|_: &[u8]| true)),
+        Value::Regex(_) => ("", value_test(field, value)?),
+        Value::SomeNot(inner) => {
+            let matches = value_test(field, &as_stored(inner)?)?;
+            ("", std::sync::Arc::new(move |value: &[u8]| !matches(value)))
+        }
+        Value::Compare(..) | Value::Range(..) | Value::Number(..) => {
+            unreachable!("parser allows comparisons only on numeric and body fields")
+        }
+    };
+    let name = field.name();
+    Ok(Box::new(super::column_scan::ColumnScan::new(
+        name,
+        prefix.as_bytes().to_vec(),
+        test,
+    )))
+}
+
+/// Whether a value (a term's or a column's bytes) is one `value` matches, as it
+/// would after `field:`: equal, starting with a prefix, a regex matching it whole, in
+/// an `ip:` block or class.
+fn value_test(field: Field, value: &Value) -> Result<super::term_scan::TermTest> {
     let regex_error = |pattern: &str, e: regex::Error| Error::Regex {
         field: field.name(),
         pattern: pattern.to_string(),
         reason: e.to_string(),
     };
-    let matches: Box<dyn Fn(&str) -> bool + Send + Sync> = match inner {
+    let matches: Box<dyn Fn(&str) -> bool + Send + Sync> = match value {
         Value::Exact(v) if field == Field::SourceIp && super::cidr::ranges(v).is_some() => {
             let ranges = super::cidr::ranges(v).unwrap_or_default();
             Box::new(move |ip: &str| {
@@ -235,16 +291,11 @@ fn some_not(field: Field, f: IndexField, inner: &Value) -> Result<Box<dyn Query>
             let whole = regex::Regex::new(&format!("^(?:{r})$")).map_err(|e| regex_error(r, e))?;
             Box::new(move |s: &str| whole.is_match(s))
         }
-        _ => unreachable!("the parser gives != a value, prefix or regex"),
+        _ => unreachable!("a value, prefix or regex is tested"),
     };
-    let test = std::sync::Arc::new(move |term: &[u8]| {
-        std::str::from_utf8(term).is_ok_and(|value| !matches(value))
-    });
-    Ok(Box::new(super::term_scan::TermScan::new(
-        f,
-        vec![Vec::new()],
-        test,
-    )))
+    Ok(std::sync::Arc::new(move |bytes: &[u8]| {
+        std::str::from_utf8(bytes).is_ok_and(&matches)
+    }))
 }
 
 /// A boolean query that matches something even when all its clauses are negations.

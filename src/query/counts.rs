@@ -117,6 +117,8 @@ struct Source {
 fn source(schema: &Schema, fields: &Fields, field: Field) -> Option<Source> {
     let indexed = match field {
         Field::UserAgent => fields.agent,
+        // A column (it is queried from one), but of one value per request.
+        Field::AuditId => return None,
         _ if field.kind() == FieldKind::Text => return None,
         _ => index_field(fields, field),
     };

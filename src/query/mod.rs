@@ -4,6 +4,7 @@
 pub mod body;
 pub mod build;
 pub mod cidr;
+pub mod column_scan;
 pub mod counts;
 pub mod histogram;
 pub mod ordered;

@@ -2,7 +2,7 @@
 //! when completing `field:` in the query bar.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::Arc;
 
 use tantivy::InvertedIndexReader;
@@ -26,7 +26,8 @@ impl Engine {
     /// frequent first (ties in value order), as (value, number of requests), at most
     /// `limit` of them.
     ///
-    /// - Exact fields: their whole values, straight from the term dictionary.
+    /// - Exact fields: their whole values, straight from the term dictionary; `auditid`
+    ///   from its column's.
     /// - `code`: the response codes present; its terms are numbers, so `prefix` is
     ///   matched against their decimal form (there are only a few distinct codes).
     /// - `severity`: the names of the severities present (`high`), from their ranks.
@@ -42,6 +43,9 @@ impl Engine {
         }
         match field.kind() {
             FieldKind::Text => Ok(Vec::new()),
+            FieldKind::Exact if field == Field::AuditId => {
+                self.top_column_values(field, prefix, limit)
+            }
             FieldKind::Exact => self.top_terms(field, prefix.as_bytes(), limit, |key| {
                 // Terms of a raw-tokenized field are the UTF-8 values themselves, whole:
                 // `name` too, whether it came from objectRef.name or a fieldSelector.
@@ -63,6 +67,67 @@ impl Engine {
                 value.starts_with(prefix).then(|| value.to_string())
             }),
         }
+    }
+
+    /// `top_terms` for a field that is a string column only (`auditid`): the first
+    /// [`MAX_TERMS_SCANNED`] values with the prefix in each segment's column dictionary,
+    /// counted from the column (live documents only).
+    fn top_column_values(
+        &self,
+        field: Field,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>> {
+        let searcher = self.reader.searcher();
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        for segment in searcher.segment_readers() {
+            let column = segment
+                .fast_fields()
+                .str(field.name())
+                .map_err(|e| self.err(e))?;
+            let Some(column) = column else { continue };
+            let dictionary = column.dictionary();
+            let mut values = dictionary
+                .prefix_range(prefix)
+                .limit(MAX_TERMS_SCANNED as u64)
+                .into_stream()
+                .map_err(|e| self.err(e.into()))?;
+            let mut names = Vec::new();
+            let mut first = None;
+            while values.advance() {
+                first.get_or_insert(values.term_ord());
+                names.push(String::from_utf8_lossy(values.key()).into_owned());
+            }
+            let Some(first) = first else { continue };
+            let last = first + names.len() as u64 - 1;
+            let mut docs = Vec::new();
+            let ords = column.ords();
+            ords.get_docids_for_value_range(first..=last, 0..segment.max_doc(), &mut docs);
+            docs.dedup();
+            let mut found = vec![0u64; names.len()];
+            for doc in docs {
+                if segment
+                    .alive_bitset()
+                    .is_some_and(|alive| !alive.is_alive(doc))
+                {
+                    continue;
+                }
+                for ord in ords
+                    .values_for_doc(doc)
+                    .filter(|o| (first..=last).contains(o))
+                {
+                    found[(ord - first) as usize] += 1;
+                }
+            }
+            for (name, n) in names.into_iter().zip(found).filter(|(_, n)| *n > 0) {
+                *counts.entry(name).or_default() += n;
+            }
+        }
+        let mut top: Vec<(String, u64)> = counts.into_iter().collect();
+        // Most frequent first, ties in value order (the map's order, kept by a stable sort).
+        top.sort_by_key(|(_, n)| Reverse(*n));
+        top.truncate(limit);
+        Ok(top)
     }
 
     /// The `limit` most frequent terms of `field` starting with `key_prefix` that `decode`
@@ -206,6 +271,25 @@ mod tests {
         for field in [Field::UserAgent, Field::RequestUri, Field::Reason] {
             assert_eq!(engine.values(field, "", 10).unwrap(), [], "{field:?}");
         }
+    }
+
+    #[test]
+    fn audit_ids_come_from_their_column() {
+        let (_dir, engine) = samples();
+        let ids = engine.values(Field::AuditId, "", 5).unwrap();
+        assert_eq!(ids.len(), 5, "{ids:?}");
+        for (id, n) in &ids {
+            assert_eq!(*n, count(&engine, &format!("auditid:\"{id}\"")), "{id}");
+        }
+        let (first, _) = &ids[0];
+        let prefix = &first[..first.len() - 1];
+        let some = engine.values(Field::AuditId, prefix, 100).unwrap();
+        assert!(some.iter().any(|(id, _)| id == first), "{some:?}");
+        assert!(
+            some.iter().all(|(id, _)| id.starts_with(prefix)),
+            "{some:?}"
+        );
+        assert_eq!(engine.values(Field::AuditId, "no-such-id", 10).unwrap(), []);
     }
 
     #[test]

@@ -299,10 +299,10 @@ fn stages_in_any_order_over_two_runs_collapse_into_one_document() {
     check(&fixed_case()).unwrap();
 }
 
-/// Requests whose auditID cannot find their document (`index::identity`): an empty
-/// one, one too long to be a term (two requests share it), and none at all. Their
-/// stages still collapse over files, commits and runs, a replaced document is the only
-/// one deleted, and copies are still duplicates.
+/// Requests whose auditID says little: an empty one, one too long to be a term (two
+/// requests share it), and none at all. Documents are found by request key
+/// (`index::identity`), so their stages still collapse over files, commits and runs, a
+/// replaced document is the only one deleted, and copies are still duplicates.
 #[test]
 fn requests_without_a_usable_audit_id_collapse_and_dedupe_as_well() {
     let long = "x".repeat(70_000);
