@@ -18,6 +18,8 @@
 //!   `"securityContext": {}` does not undo an earlier `"privileged": true`;
 //! - a JSON patch is applied as evanphx/json-patch applies it (see [`patch_writes`]).
 
+pub mod posture;
+
 use Severity::{High, Low, Medium};
 use simd_json::prelude::{ValueAsScalar, ValueIntoString};
 use simd_json::tape;

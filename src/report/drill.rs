@@ -27,7 +27,8 @@ pub enum Drill {
     ServiceAccountPod,
     CreatedPod,
     TokenRequest,
-    /// immutability `findings`, `runtime`, `coverage`.
+    /// immutability `workloads`, `findings`, `runtime`, `coverage`.
+    Workload,
     Finding,
     Runtime,
     Coverage,
@@ -60,6 +61,7 @@ impl Drill {
             (Kind::ServiceAccounts(_), "pods") => ServiceAccountPod,
             (Kind::ServiceAccounts(_), "createdPods") => CreatedPod,
             (Kind::ServiceAccounts(_), "tokenRequests") => TokenRequest,
+            (Kind::Immutability(_), "workloads") => Workload,
             (Kind::Immutability(_), "findings") => Finding,
             (Kind::Immutability(_), "runtime") => Runtime,
             (Kind::Immutability(_), "coverage") => Coverage,
@@ -88,6 +90,7 @@ impl Drill {
             Drill::ServiceAccountPod => service_account_pod(row),
             Drill::CreatedPod => created_pod(row),
             Drill::TokenRequest => token_request(row),
+            Drill::Workload => workload(row),
             Drill::Finding => finding(row),
             Drill::Runtime => runtime(row),
             Drill::Coverage => coverage(row),
@@ -246,6 +249,52 @@ fn finding(row: &Row<'_>) -> Option<Expr> {
         row.is(Field::Risk, "kind")?,
     ]);
     Some(and(parts))
+}
+
+/// A workload's own spec writes, and the writes of and sessions into its pods (those
+/// its row lists; a bare pod is its own).
+fn workload(row: &Row<'_>) -> Option<Expr> {
+    let kind = row.text("kind")?;
+    let resource = match kind {
+        "Pod" => "pods",
+        "Deployment" => "deployments",
+        "StatefulSet" => "statefulsets",
+        "DaemonSet" => "daemonsets",
+        "ReplicaSet" => "replicasets",
+        "Job" => "jobs",
+        "CronJob" => "cronjobs",
+        "ReplicationController" => "replicationcontrollers",
+        "PodTemplate" => "podtemplates",
+        _ => return None,
+    };
+    let spec_writes = || and(vec![absent(Field::Subresource), writes(), not_dry_run()]);
+    let sessions = ["exec", "attach", "portforward", "ephemeralcontainers"]
+        .map(|sub| exact(Field::Subresource, sub));
+    let own = and(vec![
+        exact(Field::Resource, resource),
+        spec_writes(),
+        written_name(row)?,
+    ]);
+    let mut pods: Vec<Expr> = match row.cell("pods")? {
+        // `(+N more)` is not a pod.
+        Cell::List(names) => (names.iter())
+            .filter(|n| !n.starts_with("(+"))
+            .map(|n| exact(Field::Name, n))
+            .collect(),
+        _ => return None,
+    };
+    if kind == "Pod" {
+        pods.push(row.is(Field::Name, "name")?);
+    }
+    let mut alternatives = vec![own];
+    if let Some(names) = or(pods) {
+        let about_pods = or(vec![spec_writes(), Expr::Or(sessions.to_vec())])?;
+        alternatives.push(and(vec![exact(Field::Resource, "pods"), names, about_pods]));
+    }
+    Some(and(vec![
+        row.is(Field::Namespace, "namespace")?,
+        or(alternatives)?,
+    ]))
 }
 
 /// The exec, attach, port-forward or ephemeral container. Without an audit ID, those of

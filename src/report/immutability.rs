@@ -1,5 +1,7 @@
 //! `report immutability`: the container-immutability checklist.
 //!
+//! - `workloads`: one row per workload, its verdict (immutable, mutable, unknown) and
+//!   why, its writable surface and the hardening seen (`immutability/workloads.rs`).
 //! - `findings`: pods and pod templates written with privileged or mutable containers
 //!   (checks in `podspec`), one row per container and check. A request's `kind`s,
 //!   `cap`s and worst `severity` are what the index holds for it in `risk`, `cap` and
@@ -9,6 +11,8 @@
 //! - `coverage`: pod writes logged without bodies (Metadata level) cannot be inspected;
 //!   how many there were, and the audit Policy rule that would show them; and those
 //!   whose body kaudit could not read (salvaged lines), which are also findings.
+
+mod workloads;
 
 use std::collections::BTreeMap;
 
@@ -77,6 +81,7 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
     ]);
     let mut coverage: BTreeMap<String, Coverage> = BTreeMap::new();
     let mut findings = Vec::new();
+    let mut workloads = workloads::Workloads::default();
     each_event(engine, &within(scope, writes), &mut |e| {
         let r = e.request;
         // Server-side dry runs started nothing. Told by the parameter as the apiserver
@@ -93,6 +98,7 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
             c.rejected += 1;
         }
         let checked = podspec::check_write(r, e.json);
+        workloads.write(r, e.json, &checked);
         match checked.seen {
             Seen::Body => c.inspected += 1,
             Seen::NoBody => c.metadata_only += 1,
@@ -152,13 +158,13 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
     );
     found.rows = findings.into_iter().map(|f| f.cells).collect();
 
-    let runtime = runtime_section(engine, scope)?;
+    let runtime = runtime_section(engine, scope, &mut workloads)?;
     let coverage = coverage_section(&coverage);
     let flagged = (found.rows.len() + runtime.rows.len()) as u64;
     Ok(Report {
         name: "immutability",
-        sections: vec![found, runtime, coverage],
-        primary: "findings",
+        sections: vec![workloads.section(), found, runtime, coverage],
+        primary: "workloads",
         json: None,
         flagged,
     })
@@ -215,8 +221,12 @@ fn coverage_section(coverage: &BTreeMap<String, Coverage>) -> Section {
     section
 }
 
-/// Ways into running containers.
-fn runtime_section(engine: &Engine, scope: &Search) -> Result<Section> {
+/// Ways into running containers, each also counted for its pod's workload.
+fn runtime_section(
+    engine: &Engine,
+    scope: &Search,
+    workloads: &mut workloads::Workloads,
+) -> Result<Section> {
     let any = |field, values: &[&str]| Expr::Or(values.iter().map(|v| is(field, v)).collect());
     // Opening a stream is create (SPDY) or get (WebSocket); adding an ephemeral
     // container is a write. Reading pods/ephemeralcontainers opens nothing.
@@ -260,6 +270,7 @@ fn runtime_section(engine: &Engine, scope: &Search) -> Result<Section> {
             }
             None => return,
         };
+        workloads.session(r.namespace, r.name);
         rows.push((
             r.time(),
             vec![

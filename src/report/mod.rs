@@ -69,7 +69,7 @@ pub const CATALOGUE: [(&str, &str); 4] = [
     ),
     (
         "immutability",
-        "privileged or mutable containers, exec, attach, debug",
+        "which workloads are immutable and why not; exec, attach, debug",
     ),
     (
         "stats",

@@ -40,6 +40,21 @@ impl Distinct {
         }
     }
 
+    /// Adds every value of `other`, and what it counted beyond them.
+    pub fn merge(&mut self, other: Distinct) {
+        for value in other.values {
+            self.add(&value);
+        }
+        for hash in other.more {
+            if self.more.len() < OVERFLOW_CAP {
+                self.more.insert(hash);
+            } else {
+                self.saturated = true;
+            }
+        }
+        self.saturated |= other.saturated;
+    }
+
     /// Says that values were left out before they reached this set.
     pub fn mark_saturated(&mut self) {
         self.saturated = true;

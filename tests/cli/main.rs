@@ -26,3 +26,4 @@ mod samples;
 mod stage_props;
 mod trust;
 mod tui;
+mod workloads;

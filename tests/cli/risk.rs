@@ -126,7 +126,15 @@ fn explicit_risks_are_told_from_defaulted_ones() {
     // The table and CSV show the kind as it is queried.
     let table = k.run(&["report", "immutability"]).stdout;
     assert!(table.contains("runAsRoot:default"), "{table}");
-    let csv = k.run(&["report", "immutability", "--format", "csv"]).stdout;
+    let csv = (k.run(&[
+        "report",
+        "immutability",
+        "--format",
+        "csv",
+        "--section",
+        "findings",
+    ]))
+    .stdout;
     assert!(csv.contains(",runAsRoot:default,"), "{csv}");
     let markdown = k
         .run(&["report", "immutability", "--format", "markdown"])

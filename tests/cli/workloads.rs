@@ -1,0 +1,274 @@
+//! `report immutability`'s workloads table: a verdict per workload, why, its writable
+//! surface and the hardening seen, on the cases of issue 18's story.
+
+use serde_json::{Value, json};
+
+use crate::common::{Kaudit, event};
+
+fn write(
+    n: u32,
+    verb: &str,
+    resource: &str,
+    ns: &str,
+    name: &str,
+    at: &str,
+    body: Value,
+) -> String {
+    let mut fields = json!({
+        "auditID": format!("00000000-0000-4000-8000-{n:012}"),
+        "level": "Request", "verb": verb, "user": {"username": "alice@example.com"},
+        "requestURI": format!("/api/v1/namespaces/{ns}/{resource}"),
+        "objectRef": {"resource": resource, "namespace": ns, "name": name, "apiVersion": "v1"},
+        "responseStatus": {"code": 201},
+        "requestReceivedTimestamp": at, "stageTimestamp": at,
+    });
+    if !body.is_null() {
+        fields["requestObject"] = body;
+    }
+    if resource == "deployments" {
+        fields["objectRef"]["apiGroup"] = json!("apps");
+    }
+    event(fields)
+}
+
+fn pod(name: &str, spec: Value) -> Value {
+    json!({"kind": "Pod", "apiVersion": "v1", "metadata": {"name": name}, "spec": spec})
+}
+
+/// The workloads table of the report, by name.
+fn workloads(k: &Kaudit) -> Vec<Value> {
+    let report = k.report("immutability", &[]);
+    report["workloads"]
+        .as_array()
+        .expect("a workloads table")
+        .clone()
+}
+
+fn row<'a>(rows: &'a [Value], name: &str) -> &'a Value {
+    rows.iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("no row {name}: {rows:#?}"))
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn each_workload_gets_a_verdict_with_its_reasons_and_writable_surface() {
+    let k = Kaudit::new();
+    let mutable_nginx = json!({"containers": [{"name": "nginx", "image": "nginx:1.27",
+        "securityContext": {"privileged": true, "allowPrivilegeEscalation": true,
+            "runAsUser": 0, "readOnlyRootFilesystem": false}}]});
+    let immutable_nginx = json!({
+        "securityContext": {"runAsNonRoot": true, "runAsUser": 101},
+        "containers": [{"name": "nginx", "image": "nginx@sha256:4c0fdaa8b6341bfdeca5f18f7837462c80cff90527ee35ef185571e1c327beac",
+            "securityContext": {"readOnlyRootFilesystem": true, "allowPrivilegeEscalation": false,
+                "capabilities": {"drop": ["ALL"]}},
+            "volumeMounts": [{"name": "cache", "mountPath": "/var/cache/nginx"},
+                {"name": "run", "mountPath": "/var/run"}]}],
+        "volumes": [{"name": "cache", "emptyDir": {}}, {"name": "run", "emptyDir": {}}]});
+    let httpd = json!({"containers": [{"name": "httpd", "image": "httpd:2.4",
+        "securityContext": {"runAsUser": 1000, "allowPrivilegeEscalation": false},
+        "startupProbe": {"exec": {"command": ["rm", "/bin/bash"]}}}]});
+    let deployment = json!({"kind": "Deployment", "metadata": {"name": "shop"},
+        "spec": {"template": {"spec": immutable_nginx.clone()}}});
+    let set_image = json!({"spec": {"template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.28"}]}}}});
+    let lines = [
+        write(
+            1,
+            "create",
+            "pods",
+            "web",
+            "nginx",
+            "2026-11-20T10:00:00Z",
+            pod("nginx", mutable_nginx),
+        ),
+        write(
+            2,
+            "create",
+            "pods",
+            "web",
+            "nginx",
+            "2026-11-20T10:05:00Z",
+            pod("nginx", immutable_nginx.clone()),
+        ),
+        write(
+            3,
+            "create",
+            "pods",
+            "web",
+            "httpd",
+            "2026-11-20T10:01:00Z",
+            pod("httpd", httpd),
+        ),
+        write(
+            4,
+            "create",
+            "deployments",
+            "shop",
+            "shop",
+            "2026-11-20T10:02:00Z",
+            deployment,
+        ),
+        write(
+            5,
+            "patch",
+            "deployments",
+            "shop",
+            "shop",
+            "2026-11-20T10:03:00Z",
+            set_image,
+        ),
+        write(
+            6,
+            "update",
+            "deployments",
+            "shop",
+            "legacy",
+            "2026-11-20T10:04:00Z",
+            Value::Null,
+        ),
+    ];
+    let log = k.write("audit.log", &lines);
+    k.ingest(&[&log]);
+    let rows = workloads(&k);
+
+    // Created privileged, then (deleted and) recreated hardened: the latest spec counts.
+    let nginx = row(&rows, "nginx");
+    assert_eq!(nginx["verdict"], "immutable", "{nginx:#}");
+    assert_eq!(
+        strings(&nginx["writablePaths"]),
+        [
+            "nginx: /var/cache/nginx (emptyDir)",
+            "nginx: /var/run (emptyDir)"
+        ]
+    );
+    assert_eq!(
+        strings(&nginx["hardening"]),
+        [
+            "nginx: read-only root",
+            "nginx: non-root",
+            "nginx: drops ALL"
+        ]
+    );
+    assert_eq!(nginx["imagePinned"], "yes");
+    assert_eq!(nginx["revisions"], 2);
+
+    // Tools removed at start, but a writable root: hardening seen, still mutable.
+    let httpd = row(&rows, "httpd");
+    assert_eq!(httpd["verdict"], "mutable");
+    assert_eq!(
+        strings(&httpd["reasons"]),
+        ["httpd: readOnlyRootFilesystem:default"]
+    );
+    assert_eq!(
+        strings(&httpd["hardening"]),
+        [
+            "httpd: non-root",
+            "httpd: removes tools at start (rm /bin/bash)"
+        ]
+    );
+
+    // A Deployment patched with a new image: a revision, the verdict of its spec.
+    let shop = row(&rows, "shop");
+    assert_eq!(
+        (&shop["kind"], &shop["verdict"]),
+        (&json!("Deployment"), &json!("immutable"))
+    );
+    assert_eq!(shop["revisions"], 2);
+    assert!(
+        shop["lastChange"]
+            .as_str()
+            .unwrap()
+            .contains("patch by alice@example.com")
+    );
+
+    // Logged at Metadata level only: unknown, and said why.
+    let legacy = row(&rows, "legacy");
+    assert_eq!(legacy["verdict"], "unknown");
+    assert_eq!(
+        strings(&legacy["reasons"]),
+        ["no body logged (Metadata level)"]
+    );
+
+    // The table shows the workloads first (the report's default view).
+    let table = k.run(&["report", "immutability"]).stdout;
+    assert!(table.starts_with("Workloads"), "{table}");
+    let csv = k.run(&["report", "immutability", "--format", "csv"]).stdout;
+    assert!(csv.starts_with("namespace,kind,name,verdict"), "{csv}");
+}
+
+#[test]
+fn pods_are_grouped_under_their_controllers_with_their_sessions() {
+    let k = Kaudit::new();
+    let spec = json!({"containers": [{"name": "app", "image": "app:1",
+        "securityContext": {"readOnlyRootFilesystem": true, "runAsNonRoot": true,
+            "allowPrivilegeEscalation": false}}]});
+    let deployment =
+        json!({"metadata": {"name": "api"}, "spec": {"template": {"spec": spec.clone()}}});
+    let rs = json!({"metadata": {"name": "api-6b9f5", "ownerReferences": [
+        {"kind": "Deployment", "name": "api", "controller": true}]},
+        "spec": {"template": {"spec": spec.clone()}}});
+    let owned_pod = json!({"metadata": {"name": "api-6b9f5-k2x7q", "ownerReferences": [
+        {"kind": "ReplicaSet", "name": "api-6b9f5", "controller": true}]}, "spec": spec.clone()});
+    let exec = event(
+        json!({"auditID": "00000000-0000-4000-8000-000000000009", "verb": "create",
+        "requestURI": "/api/v1/namespaces/prod/pods/api-6b9f5-k2x7q/exec?command=sh&container=app",
+        "objectRef": {"resource": "pods", "subresource": "exec", "namespace": "prod", "name": "api-6b9f5-k2x7q", "apiVersion": "v1"},
+        "responseStatus": {"code": 101}, "requestReceivedTimestamp": "2026-11-20T10:10:00Z"}),
+    );
+    let mut rs_write = write(
+        2,
+        "create",
+        "replicasets",
+        "prod",
+        "api-6b9f5",
+        "2026-11-20T10:01:00Z",
+        rs,
+    );
+    rs_write = rs_write.replace(
+        "\"apiVersion\":\"v1\",\"name\":\"api-6b9f5\"",
+        "\"apiGroup\":\"apps\",\"apiVersion\":\"v1\",\"name\":\"api-6b9f5\"",
+    );
+    let lines = [
+        write(
+            1,
+            "create",
+            "deployments",
+            "prod",
+            "api",
+            "2026-11-20T10:00:00Z",
+            deployment,
+        ),
+        rs_write,
+        write(
+            3,
+            "create",
+            "pods",
+            "prod",
+            "api-6b9f5-k2x7q",
+            "2026-11-20T10:02:00Z",
+            owned_pod,
+        ),
+        exec,
+    ];
+    let log = k.write("audit.log", &lines);
+    k.ingest(&[&log]);
+    let rows = workloads(&k);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    let api = &rows[0];
+    assert_eq!(
+        (&api["kind"], &api["name"]),
+        (&json!("Deployment"), &json!("api"))
+    );
+    assert_eq!(api["verdict"], "immutable", "{api:#}");
+    assert_eq!(strings(&api["pods"]), ["api-6b9f5-k2x7q"]);
+    assert_eq!(api["runtimeSessions"], 1);
+    // The controller's ReplicaSet and pod creates are not revisions of the Deployment.
+    assert_eq!(api["revisions"], 1);
+}
