@@ -7,11 +7,13 @@
 //!   `cap`s and worst `severity` are what the index holds for it in `risk`, `cap` and
 //!   `severity` (`index::document`), so a query finds exactly the writes listed here.
 //! - `runtime`: exec, attach, `kubectl cp`, port-forward and ephemeral containers: ways
-//!   into a running container, with the decoded command.
+//!   into a running container, with the decoded command, its workload, and whether the
+//!   command tried to change the container and could (`immutability/drift.rs`).
 //! - `coverage`: pod writes logged without bodies (Metadata level) cannot be inspected;
 //!   how many there were, and the audit Policy rule that would show them; and those
 //!   whose body kaudit could not read (salvaged lines), which are also findings.
 
+mod drift;
 mod workloads;
 
 use std::collections::BTreeMap;
@@ -158,7 +160,9 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
     );
     found.rows = findings.into_iter().map(|f| f.cells).collect();
 
-    let runtime = runtime_section(engine, scope, &mut workloads)?;
+    let sessions = runtime_sessions(engine, scope, &mut workloads)?;
+    workloads.fold_into_owners();
+    let runtime = runtime_section(sessions, &mut workloads);
     let coverage = coverage_section(&coverage);
     let flagged = (found.rows.len() + runtime.rows.len()) as u64;
     Ok(Report {
@@ -221,12 +225,22 @@ fn coverage_section(coverage: &BTreeMap<String, Coverage>) -> Section {
     section
 }
 
+/// A way into a running container, its cells but the workload's.
+struct Session {
+    time: Option<i64>,
+    cells: Vec<Cell>,
+    namespace: Option<String>,
+    pod: Option<String>,
+    container: Option<String>,
+    command: Vec<String>,
+}
+
 /// Ways into running containers, each also counted for its pod's workload.
-fn runtime_section(
+fn runtime_sessions(
     engine: &Engine,
     scope: &Search,
     workloads: &mut workloads::Workloads,
-) -> Result<Section> {
+) -> Result<Vec<Session>> {
     let any = |field, values: &[&str]| Expr::Or(values.iter().map(|v| is(field, v)).collect());
     // Opening a stream is create (SPDY) or get (WebSocket); adding an ephemeral
     // container is a write. Reading pods/ephemeralcontainers opens nothing.
@@ -243,7 +257,7 @@ fn runtime_section(
             ]),
         ]),
     ]);
-    let mut rows = Vec::new();
+    let mut sessions = Vec::new();
     each_event(engine, &within(scope, selection), &mut |e| {
         let r = e.request;
         let mut image = None;
@@ -271,24 +285,37 @@ fn runtime_section(
             None => return,
         };
         workloads.session(r.namespace, r.name);
-        rows.push((
-            r.time(),
-            vec![
+        // Only a command run in the container changes it (an ephemeral container's runs
+        // beside it; a port-forward runs nothing).
+        let run = matches!(kind, "exec" | "attach" | "cp").then(|| command.clone());
+        sessions.push(Session {
+            time: r.time(),
+            cells: vec![
                 Cell::opt(r.audit_id),
                 Cell::Time(r.time()),
                 Cell::opt(r.user),
                 Cell::opt(r.impersonated_user),
                 Cell::opt(r.namespace),
                 Cell::opt(r.name),
-                Cell::Text(container),
+                Cell::Text(container.clone()),
                 Cell::text(kind),
                 Cell::Argv(command),
                 Cell::Text(image),
                 r.code.map_or(Cell::Text(None), Cell::Count),
             ],
-        ));
+            namespace: r.namespace.map(str::to_string),
+            pod: r.name.map(str::to_string),
+            container,
+            command: run.unwrap_or_default(),
+        });
     })?;
-    rows.sort_by_key(|(time, _)| *time);
+    sessions.sort_by_key(|s| s.time);
+    Ok(sessions)
+}
+
+/// The runtime section: each session with its workload, and whether its command tried
+/// to change the container (`drift`) and could, under the workload's latest spec.
+fn runtime_section(sessions: Vec<Session>, workloads: &mut workloads::Workloads) -> Section {
     let mut section = Section::new(
         "runtime",
         "Exec, attach, cp, port-forward and ephemeral containers",
@@ -304,10 +331,30 @@ fn runtime_section(
             "command",
             "image",
             "code",
+            "workload",
+            "mutationAttempt",
+            "writable",
         ],
     );
-    section.rows = rows.into_iter().map(|(_, cells)| cells).collect();
-    Ok(section)
+    for mut session in sessions {
+        let (key, container) = workloads.container(
+            session.namespace.as_deref(),
+            session.pod.as_deref(),
+            session.container.as_deref(),
+        );
+        let attempt = drift::attempt(&session.command);
+        let writable = attempt.as_ref().map(|a| drift::writable(a, container));
+        if let (Some(key), Some(_)) = (&key, &attempt) {
+            workloads.attempted(key);
+        }
+        session.cells.extend([
+            Cell::Text(key.map(|(_, kind, name)| format!("{kind}/{name}"))),
+            Cell::List(attempt.map(|a| a.commands).unwrap_or_default()),
+            Cell::Text(writable),
+        ]);
+        section.rows.push(session.cells);
+    }
+    section
 }
 
 /// An ephemeral container added by a request.

@@ -31,6 +31,18 @@ fn write(
     event(fields)
 }
 
+/// An exec into pod `ns/name` with the URI's query `query`, at 2026-11-20T`at`Z.
+fn exec(n: u32, ns: &str, name: &str, query: &str, at: &str) -> String {
+    let at = format!("2026-11-20T{at}Z");
+    event(
+        json!({"auditID": format!("00000000-0000-4000-8000-{n:012}"), "verb": "create",
+        "user": {"username": "bob@example.com"},
+        "requestURI": format!("/api/v1/namespaces/{ns}/pods/{name}/exec?{query}"),
+        "objectRef": {"resource": "pods", "subresource": "exec", "namespace": ns, "name": name, "apiVersion": "v1"},
+        "responseStatus": {"code": 101}, "requestReceivedTimestamp": at, "stageTimestamp": at}),
+    )
+}
+
 fn pod(name: &str, spec: Value) -> Value {
     json!({"kind": "Pod", "apiVersion": "v1", "metadata": {"name": name}, "spec": spec})
 }
@@ -133,6 +145,35 @@ fn each_workload_gets_a_verdict_with_its_reasons_and_writable_surface() {
             "2026-11-20T10:04:00Z",
             Value::Null,
         ),
+        exec(
+            7,
+            "web",
+            "nginx",
+            "command=apt-get&command=install&command=-y&command=curl&container=nginx",
+            "10:06:00",
+        ),
+        // `kubectl cp ./conf nginx:/var/cache/nginx/conf`: tar extracting into the pod.
+        exec(
+            8,
+            "web",
+            "nginx",
+            "command=tar&command=xmf&command=-&command=-C&command=%2Fvar%2Fcache%2Fnginx%2Fconf",
+            "10:07:00",
+        ),
+        exec(
+            9,
+            "web",
+            "httpd",
+            "command=sh&command=-c&command=echo%20x%20%3E%2Fusr%2Flocal%2Fapache2%2Fhtdocs%2Findex.html",
+            "10:08:00",
+        ),
+        exec(
+            10,
+            "web",
+            "nginx",
+            "command=cat&command=%2Fetc%2Fnginx%2Fnginx.conf",
+            "10:09:00",
+        ),
     ];
     let log = k.write("audit.log", &lines);
     k.ingest(&[&log]);
@@ -158,6 +199,45 @@ fn each_workload_gets_a_verdict_with_its_reasons_and_writable_surface() {
     );
     assert_eq!(nginx["imagePinned"], "yes");
     assert_eq!(nginx["revisions"], 2);
+
+    // Sessions into it: an install outside its writable paths, a copy into one of them,
+    // and a read, which is no attempt.
+    assert_eq!(
+        (&nginx["runtimeSessions"], &nginx["mutationAttempts"]),
+        (&json!(3), &json!(2))
+    );
+    let report = k.report("immutability", &[]);
+    let runtime = report["runtime"].as_array().unwrap();
+    let session = |n: u32| {
+        let id = format!("00000000-0000-4000-8000-{n:012}");
+        runtime
+            .iter()
+            .find(|r| r["auditID"] == id.as_str())
+            .unwrap()
+            .clone()
+    };
+    let install = session(7);
+    assert_eq!(install["workload"], "Pod/nginx");
+    assert_eq!(
+        strings(&install["mutationAttempt"]),
+        ["apt-get install -y curl"]
+    );
+    assert_eq!(
+        install["writable"],
+        "no: read-only root, outside its writable paths"
+    );
+    let copy = session(8);
+    assert_eq!(copy["kind"], "cp");
+    assert_eq!(copy["writable"], "yes: /var/cache/nginx (emptyDir)");
+    let redirect = session(9);
+    assert_eq!(
+        strings(&redirect["mutationAttempt"]),
+        ["echo x > /usr/local/apache2/htdocs/index.html"]
+    );
+    assert_eq!(redirect["writable"], "yes: root filesystem writable");
+    let read = session(10);
+    assert_eq!(strings(&read["mutationAttempt"]), Vec::<String>::new());
+    assert_eq!(read["writable"], Value::Null);
 
     // Tools removed at start, but a writable root: hardening seen, still mutable.
     let httpd = row(&rows, "httpd");

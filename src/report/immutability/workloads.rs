@@ -13,16 +13,16 @@
 //! - Revisions are the accepted writes of its spec: its own, and edits of its pods
 //!   (a pod's create by its controller is an instance, not a revision).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::super::Cell;
 use super::super::tally::Distinct;
 use crate::model::Request;
-use crate::podspec::posture::{Owner, Posture};
+use crate::podspec::posture::{ContainerPosture, Owner, Posture};
 use crate::podspec::{Checked, Finding, Seen};
 
 /// A workload: namespace, kind, name.
-type Key = (String, &'static str, String);
+pub type Key = (String, &'static str, String);
 
 /// The kind of the objects of a resource that holds a pod spec.
 fn kind_of(resource: &str) -> Option<&'static str> {
@@ -62,6 +62,8 @@ struct Workload {
     last_change: Option<(Option<i64>, String, String)>,
     pods: Distinct,
     sessions: u64,
+    /// Sessions whose command writes or installs (`drift`).
+    attempts: u64,
     /// The controller named by its latest body.
     owner: Option<Owner>,
     /// Writes of it were logged without a body.
@@ -72,6 +74,8 @@ struct Workload {
 #[derive(Debug, Default)]
 pub struct Workloads {
     by_key: BTreeMap<Key, Workload>,
+    /// Where each folded pod (namespace, name) went.
+    folded: HashMap<(String, String), Key>,
 }
 
 impl Workloads {
@@ -145,9 +149,41 @@ impl Workloads {
         self.by_key.entry(key).or_default().sessions += 1;
     }
 
-    /// The section, pods folded into the workloads that own them.
-    pub fn section(mut self) -> super::super::Section {
-        self.fold_into_owners();
+    /// The workload a pod belongs to (after `fold_into_owners`), and the posture of its
+    /// container `container` (else its first app container) in the workload's latest
+    /// spec.
+    pub fn container(
+        &self,
+        namespace: Option<&str>,
+        pod: Option<&str>,
+        container: Option<&str>,
+    ) -> (Option<Key>, Option<&ContainerPosture>) {
+        let (namespace, pod) = (namespace.unwrap_or_default(), pod.unwrap_or("(unnamed)"));
+        let bare = (namespace.to_string(), "Pod", pod.to_string());
+        let key = match self.folded.get(&(namespace.to_string(), pod.to_string())) {
+            Some(key) => key.clone(),
+            None if self.by_key.contains_key(&bare) => bare,
+            None => return (None, None),
+        };
+        let w = &self.by_key[&key];
+        let spec = w.own.as_ref().or(w.from_pod.as_ref());
+        let containers = spec.and_then(|s| s.posture.as_ref()).map(|p| &p.containers);
+        let found = containers.and_then(|all| match container {
+            Some(name) => all.iter().find(|c| c.name == name),
+            None => all.iter().find(|c| c.list == "containers"),
+        });
+        (Some(key), found)
+    }
+
+    /// Counts a session that tried to change a container of `key`.
+    pub fn attempted(&mut self, key: &Key) {
+        if let Some(w) = self.by_key.get_mut(key) {
+            w.attempts += 1;
+        }
+    }
+
+    /// The section (after `fold_into_owners`).
+    pub fn section(&self) -> super::super::Section {
         let mut section = super::super::Section::new(
             "workloads",
             "Workloads: immutable or not, and why",
@@ -163,6 +199,7 @@ impl Workloads {
                 "revisions",
                 "lastChange",
                 "runtimeSessions",
+                "mutationAttempts",
                 "pods",
             ],
         );
@@ -185,6 +222,7 @@ impl Workloads {
                     format!("{at} {verb} by {user}")
                 })),
                 Cell::Count(w.sessions),
+                Cell::Count(w.attempts),
                 Cell::List(w.pods.list()),
             ]);
         }
@@ -203,8 +241,10 @@ impl Workloads {
         section
     }
 
-    /// Moves each owned pod, ReplicaSet and Job into its owner's row.
-    fn fold_into_owners(&mut self) {
+    /// Moves each owned pod, ReplicaSet and Job into its owner's row, once all writes
+    /// and sessions are in.
+    pub fn fold_into_owners(&mut self) {
+        let mut moved: HashMap<Key, Key> = HashMap::new();
         // Kinds folded first into what owns them, ReplicaSets and Jobs after the pods
         // they own have been folded into them.
         for kind in ["Pod", "ReplicaSet", "Job"] {
@@ -218,6 +258,7 @@ impl Workloads {
                 let Some(w) = self.by_key.remove(&key) else {
                     continue;
                 };
+                moved.insert(key.clone(), owner.clone());
                 let target = self.by_key.entry(owner).or_default();
                 if kind == "Pod" {
                     target.pods.add(&key.2);
@@ -241,6 +282,16 @@ impl Workloads {
                     replace_if_later(&mut target.from_pod, spec);
                 }
             }
+        }
+        // A pod folded into a ReplicaSet that was folded into a Deployment is the
+        // Deployment's.
+        for (key, _) in moved.iter().filter(|((_, kind, _), _)| *kind == "Pod") {
+            let mut at = key;
+            while let Some(next) = moved.get(at) {
+                at = next;
+            }
+            self.folded
+                .insert((key.0.clone(), key.2.clone()), at.clone());
         }
     }
 
