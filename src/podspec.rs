@@ -163,6 +163,23 @@ pub enum Seen {
 pub struct Checked {
     pub findings: Vec<Finding>,
     pub seen: Seen,
+    /// The body checked was a whole object (a create, an update, a response), not a
+    /// patch: settings it leaves out take their defaults.
+    pub whole: bool,
+}
+
+impl Checked {
+    /// What this write says of its workload's immutability, the `verdict` field:
+    /// `mutable` when it fails a check, `immutable` when a whole body fails none,
+    /// `unknown` when there was no body to read, it could not be read, or a patch
+    /// writes nothing risky (what it leaves out is unchanged, not known).
+    pub fn verdict(&self) -> &'static str {
+        match self.seen {
+            Seen::Body if !self.findings.is_empty() => "mutable",
+            Seen::Body if self.whole => "immutable",
+            _ => "unknown",
+        }
+    }
 }
 
 const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
@@ -207,7 +224,7 @@ pub fn check_write(r: &Request<'_>, event: &[u8]) -> Checked {
     let tape = simd_json::to_tape(&mut buf).ok();
     let event = tape.as_ref().map(tape::Tape::as_value);
     let resource = r.resource.unwrap_or_default();
-    let (mut findings, mut seen) = (Vec::new(), Seen::NoBody);
+    let (mut findings, mut seen, mut whole) = (Vec::new(), Seen::NoBody, false);
     if let Some((object, mut body)) = event.and_then(|e| body_to_inspect(e, resource, r.verb)) {
         // Only what an ephemeral-containers write adds is its own doing.
         if r.subresource == Some("ephemeralcontainers") {
@@ -215,6 +232,7 @@ pub fn check_write(r: &Request<'_>, event: &[u8]) -> Checked {
         }
         findings = inspect(resource, object, body);
         seen = Seen::Body;
+        whole = body == Body::Full && object.as_array().is_none();
     }
     let unreadable = |e: Json<'_>| {
         ["requestObject", "responseObject"]
@@ -228,7 +246,11 @@ pub fn check_write(r: &Request<'_>, event: &[u8]) -> Checked {
         findings.insert(0, unchecked(detail));
         seen = Seen::Unreadable;
     }
-    Checked { findings, seen }
+    Checked {
+        findings,
+        seen,
+        whole,
+    }
 }
 
 /// An unreadable body is ranked high: it could hold anything, and a client can make
@@ -965,6 +987,33 @@ mod tests {
     const PRIVILEGED: &str = "
         c privileged high: securityContext.privileged: true
         c allowPrivilegeEscalation medium: allowPrivilegeEscalation implied by privileged";
+
+    #[test]
+    fn a_verdict_needs_a_whole_body_to_say_immutable() {
+        let finding = || unchecked(String::new());
+        let checked = |findings: Vec<Finding>, seen, whole| Checked {
+            findings,
+            seen,
+            whole,
+        };
+        assert_eq!(checked(vec![], Seen::Body, true).verdict(), "immutable");
+        assert_eq!(
+            checked(vec![finding()], Seen::Body, true).verdict(),
+            "mutable"
+        );
+        // A patch that writes something risky makes it mutable; one that does not
+        // leaves the rest unknown.
+        assert_eq!(
+            checked(vec![finding()], Seen::Body, false).verdict(),
+            "mutable"
+        );
+        assert_eq!(checked(vec![], Seen::Body, false).verdict(), "unknown");
+        assert_eq!(checked(vec![], Seen::NoBody, false).verdict(), "unknown");
+        assert_eq!(
+            checked(vec![finding()], Seen::Unreadable, true).verdict(),
+            "unknown"
+        );
+    }
 
     #[test]
     fn severity_round_trips_and_orders() {

@@ -124,7 +124,8 @@ pub fn build_request(f: &Fields, key: u128, r: &Request<'_>, json: &[u8]) -> Tan
     for image in images(r, json) {
         text(f.image, Some(&image));
     }
-    let risk = risks(r, json);
+    let (risk, verdict) = risks(r, json);
+    text(f.verdict, verdict);
     for kind in &risk.kinds {
         text(f.risk, Some(kind));
     }
@@ -236,12 +237,14 @@ fn images(r: &Request<'_>, json: &[u8]) -> Vec<String> {
 /// findings `report immutability` lists, request by request. The body is read whenever
 /// the event has one, whatever `level` says (log shippers drop it), with the parser and
 /// depth limit of ingest; `risk:unchecked` marks a salvaged body.
-fn risks(r: &Request<'_>, json: &[u8]) -> podspec::Risk {
+/// With them, the write's `verdict` (`podspec::Checked::verdict`), for writes of a spec
+/// itself (not an ephemeral container added).
+fn risks(r: &Request<'_>, json: &[u8]) -> (podspec::Risk, Option<&'static str>) {
     if !r
         .resource
         .is_some_and(|res| podspec::POD_RESOURCES.contains(&res))
     {
-        return podspec::Risk::default();
+        return (podspec::Risk::default(), None);
     }
     let ephemeral = r.resource == Some("pods") && r.subresource == Some("ephemeralcontainers");
     let dry_run = r.request_uri.is_some_and(crate::model::is_dry_run);
@@ -249,9 +252,11 @@ fn risks(r: &Request<'_>, json: &[u8]) -> podspec::Risk {
         && (r.subresource.is_none_or(str::is_empty) || ephemeral)
         && !dry_run;
     if !writes_spec {
-        return podspec::Risk::default();
+        return (podspec::Risk::default(), None);
     }
-    podspec::Risk::of(&podspec::check_write(r, json).findings)
+    let checked = podspec::check_write(r, json);
+    let verdict = (!ephemeral).then(|| checked.verdict());
+    (podspec::Risk::of(&checked.findings), verdict)
 }
 
 /// The stored part of a document.

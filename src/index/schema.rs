@@ -6,7 +6,7 @@ use tantivy::schema::{
 };
 
 /// Bumped when the schema changes incompatibly; an index of another version is refused.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// Handles to every field.
 #[derive(Clone)]
@@ -51,6 +51,9 @@ pub struct Fields {
     pub cap: Field,
     /// The worst finding of a pod or workload write as a rank (`Severity::rank`).
     pub severity: Field,
+    /// What a pod or workload write says of its workload: immutable, mutable, unknown
+    /// (`podspec::Checked::verdict`).
+    pub verdict: Field,
     /// Why the request's line was salvaged (`Request::salvaged`).
     pub salvaged: Field,
     /// `true` for a server-side dry run (`model::is_dry_run`): reports leave them out,
@@ -128,6 +131,7 @@ pub fn build() -> (Schema, Fields) {
         // Fast for `severity:*` and `!=` (tantivy's ExistsQuery reads the column).
         severity: b.add_u64_field("severity", INDEXED | FAST),
         salvaged: b.add_text_field("salvaged", grouped.clone()),
+        verdict: b.add_text_field("verdict", grouped.clone()),
         dryrun: b.add_text_field("dryrun", grouped.clone()),
         ipaddr: b.add_ip_addr_field("ipaddr", FAST),
         // Columnar only, for the same reason as `key`: one value per request. Queries

@@ -50,6 +50,7 @@ pub fn index_field(fields: &Fields, f: Field) -> IndexField {
         Field::Risk => fields.risk,
         Field::Cap => fields.cap,
         Field::Severity => fields.severity,
+        Field::Verdict => fields.verdict,
         Field::Salvaged => fields.salvaged,
         Field::DryRun => fields.dryrun,
     }

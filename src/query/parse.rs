@@ -117,6 +117,7 @@ fields! {
     Risk             "risk"     Exact   "container check failed by a pod or workload body: privileged, capabilities, hostNetwork, hostPID, hostIPC, hostPath, allowPrivilegeEscalation, runAsRoot, readOnlyRootFilesystem (as written), the last three with :default when left unset (risk:runAsRoot:default; risk:runAsRoot* for both), unchecked";
     Cap              "cap"      Exact   "each capability a pod or workload body adds (capabilities.add), upper-case without CAP_: cap:SYS_ADMIN cap:NET_ADMIN cap:ALL";
     Severity         "severity" Severity "worst finding of a pod or workload write, as report immutability ranks it: low, medium, high; severity:>=medium severity:!=low severity:*";
+    Verdict          "verdict"  Exact   "what a pod or workload write (no subresource) says of its workload's immutability, as report immutability judges it: mutable (fails a check), immutable (a whole body that fails none), unknown (no body, unreadable, or a patch writing nothing risky)";
     Salvaged         "salvaged" Exact   "why a request's line could not be read whole and only its envelope was indexed: too-long, too-deep, invalid-utf8, bad-string, bad-number, invalid-json";
     DryRun           "dryrun"   Exact   "true for a server-side dry run, which changed nothing: a dryRun parameter whose every value is All, read as the apiserver reads the URI";
 }

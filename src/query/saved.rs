@@ -44,6 +44,7 @@ const BUILTIN: &[(&str, &str)] = builtin!(
     "images-outside-registry",
     "impersonation",
     "ingress-without-tls",
+    "mutable-workloads",
     "node-reads-secrets",
     "nodeport-services",
     "port-forward",

@@ -468,7 +468,7 @@ mod tests {
         let c = run("ver:get", 2).0.unwrap();
         assert_eq!(
             (c.start, c.end, c.candidates.clone()),
-            (0, 4, strings(&["verb:"]))
+            (0, 4, strings(&["verb:", "verdict:"]))
         );
         assert_eq!(apply("ver:get", &c, "verb:"), "verb:get");
         // At the start of a word nothing is typed: insert there.

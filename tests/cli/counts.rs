@@ -258,7 +258,7 @@ fn table_and_csv_cells_are_sanitized_and_json_exact() {
 fn usage_errors_name_what_is_allowed() {
     let k = burst();
     let fields = "fields: verb, user, group, sa, pod, node, as, resource, sub, apigroup, ns, \
-                  name, code, decision, stage, level, ip, ua, image, risk, cap, severity, salvaged, dryrun";
+                  name, code, decision, stage, level, ip, ua, image, risk, cap, severity, verdict, salvaged, dryrun";
     for (args, says) in [
         (&["--by", "nope"][..], "\"nope\": unknown field"),
         (&["--by", "uri"], "uri is matched by words"),

@@ -276,6 +276,29 @@ fn each_workload_gets_a_verdict_with_its_reasons_and_writable_surface() {
         ["no body logged (Metadata level)"]
     );
 
+    // Each spec write carries its own verdict; a gate can stop on the mutable ones.
+    assert_eq!(
+        ["mutable", "immutable", "unknown"].map(|v| k.count(&format!("verdict:{v}"))),
+        [2, 2, 2]
+    );
+    assert_eq!(k.count("@mutable-workloads"), 2);
+    assert_eq!(
+        k.count("verdict:unknown verb:patch"),
+        1,
+        "the set-image patch"
+    );
+    let gate = |verdict: &str| {
+        let args = [
+            "report",
+            "immutability",
+            "--where",
+            verdict,
+            "--fail-on-findings",
+        ];
+        k.run(&args).code
+    };
+    assert_eq!((gate("verdict:mutable"), gate("verdict:immutable")), (1, 0));
+
     // The table shows the workloads first (the report's default view).
     let table = k.run(&["report", "immutability"]).stdout;
     assert!(table.starts_with("Workloads"), "{table}");
