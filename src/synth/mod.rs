@@ -17,6 +17,7 @@ mod noise;
 mod shape;
 mod story;
 mod story_bodies;
+mod story_immutability;
 
 pub use bodies::add_bodies;
 pub use noise::Noise;

@@ -33,7 +33,7 @@ pub mod facts {
     pub const FILE_CURRENT: &str = "audit.log";
     pub const FILES: [&str; 3] = [FILE_OLDEST, FILE_MIDDLE, FILE_CURRENT];
     /// Lines per file (uncompressed), in FILES order; audit.log's last line has no newline.
-    pub const LINES: [usize; 3] = [643, 615, 762];
+    pub const LINES: [usize; 3] = [643, 615, 775];
 
     pub const SECRET: &str = "payments/db-password";
     pub const SECRET_NAMESPACE: &str = "payments";
@@ -188,15 +188,30 @@ pub mod facts {
     pub const CLIENT_CSR: &str = "bob-break-glass";
     pub const ID_KUBELET_CSR: &str = "a1d17000-0000-4000-8000-000000000037";
 
+    // Immutability (namespace `web`, `story_immutability`).
+    /// 10:50 pod `web/httpd`: a startupProbe removes bash, its root stays writable.
+    pub const ID_HTTPD_POD: &str = "a1d17000-0000-4000-8000-000000000038";
+    /// 10:51 pod `web/nginx` privileged, as root, escalating, with a writable root; 10:52
+    /// deleted; 10:53 recreated read-only with emptyDir on /var/cache/nginx and /var/run.
+    pub const ID_NGINX_PRIVILEGED: &str = "a1d17000-0000-4000-8000-000000000039";
+    pub const ID_NGINX_DELETE: &str = "a1d17000-0000-4000-8000-000000000040";
+    pub const ID_NGINX_HARDENED: &str = "a1d17000-0000-4000-8000-000000000041";
+    pub const NGINX_IMAGE: &str = "registry.example.com/web/nginx@sha256:4c0fdaa8b6341bfdeca5f18f7837462c80cff90527ee35ef185571e1c327beac";
+    /// 10:54 `kubectl set image deployment/web-frontend web=registry.example.com/web/nginx:1.27.3`.
+    pub const ID_SET_IMAGE: &str = "a1d17000-0000-4000-8000-000000000042";
+    /// 10:55 bob runs `apt-get install -y curl` in the read-only nginx.
+    pub const ID_EXEC_INSTALL: &str = "a1d17000-0000-4000-8000-000000000043";
+    pub const EXEC_INSTALL_URI: &str = "/api/v1/namespaces/web/pods/nginx/exec?command=apt-get&command=install&command=-y&command=curl&container=nginx&stderr=true&stdout=true";
+
     // 1-based line numbers of the broken lines in audit.log (FILE_CURRENT).
     /// `{"kind":"Event","apiVersion":`
-    pub const MALFORMED_LINE: usize = 729;
+    pub const MALFORMED_LINE: usize = 742;
     /// `{"kind":0}`
-    pub const WRONG_TYPES_LINE: usize = 740;
+    pub const WRONG_TYPES_LINE: usize = 753;
     /// An event whose userAgent holds the bytes C3 28 FF.
-    pub const INVALID_UTF8_LINE: usize = 751;
+    pub const INVALID_UTF8_LINE: usize = 764;
     /// The last line: the next event cut in half, with no trailing newline.
-    pub const TRUNCATED_LINE: usize = 762;
+    pub const TRUNCATED_LINE: usize = 775;
     pub const MALFORMED_TEXT: &str = r#"{"kind":"Event","apiVersion":"#;
     pub const WRONG_TYPES_TEXT: &str = r#"{"kind":0}"#;
 }
@@ -674,6 +689,7 @@ fn scenes() -> (Vec<Req>, Vec<Req>) {
     out.push(r);
 
     later.extend(super::story_bodies::scenes(&alice, &bob, &kubelet));
+    later.extend(super::story_immutability::scenes(&alice, &bob));
     later.sort_by_key(|r| r.t_received);
 
     // 8b. 10:47 an anonymous scanner: /version is public, listing secrets is not.

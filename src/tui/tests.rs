@@ -1058,13 +1058,13 @@ mod worker {
         let cx = context(&saved, dir.path(), &cancel);
         let (mut state, effects) = State::new("@exec-into-pods", Vec::new(), Vec::new());
         settle(&engine, &cx, &mut state, effects);
-        assert_eq!(state.results.total, Some(3));
+        assert_eq!(state.results.total, Some(4));
         let first = state.results.selected_row().unwrap().clone();
         assert_eq!(first.actor, "bob@example.com");
         assert_eq!(first.subresource.as_deref(), Some("exec"));
         assert_eq!(
             first.command.as_deref(),
-            Some(&["/bin/bash".to_string()][..])
+            Some(&["apt-get", "install", "-y", "curl"].map(String::from)[..])
         );
         assert!(first.event.as_deref().unwrap().contains("\"auditID\""));
 
@@ -1108,14 +1108,14 @@ mod worker {
         assert_eq!(values.field, Field::User);
         assert_eq!(
             values.rows,
-            [(Some(Key::Text("bob@example.com".into())), 3)]
+            [(Some(Key::Text("bob@example.com".into())), 4)]
         );
-        assert_eq!((values.keys, values.requests), (1, 3));
+        assert_eq!((values.keys, values.requests), (1, 4));
         // Enter: the saved query narrowed to the value finds the same requests.
         let effects = state.update(Action::OpenDetail);
         settle(&engine, &cx, &mut state, effects);
         assert_eq!(state.bar.text, "@exec-into-pods user:bob@example.com");
-        assert_eq!(state.results.total, Some(3));
+        assert_eq!(state.results.total, Some(4));
     }
 
     #[test]
