@@ -189,14 +189,19 @@ enum ReportSub {
         #[command(flatten)]
         fail: FailArg,
     },
-    /// Privileged or mutable containers in pod and workload writes; exec, attach, cp,
-    /// port-forward and ephemeral containers; and what the audit level hid.
+    /// Which workloads are immutable and why not; privileged or mutable containers in pod
+    /// and workload writes; exec, attach, cp, port-forward and ephemeral containers, and
+    /// which tried to change a container; and what the audit level hid.
     Immutability {
         #[command(flatten)]
         common: ReportArgs,
         /// Leave out findings below this severity.
         #[arg(long, value_enum, default_value_t = SeverityArg::Low)]
         min_severity: SeverityArg,
+        /// The report as of time T: only requests received up to T (included) are read,
+        /// so each workload's verdict is that of its latest spec then.
+        #[arg(long, value_name = "T", conflicts_with = "until")]
+        at: Option<String>,
         #[command(flatten)]
         fail: FailArg,
     },
@@ -466,6 +471,7 @@ fn namespaced(flag: &str, value: &str) -> Result<(String, String)> {
 fn report_config(index: PathBuf, sub: ReportSub, env: &Environment) -> Result<config::Report> {
     use crate::podspec::Severity;
     use crate::report::{Kind, immutability, secrets, serviceaccounts, stats};
+    let mut as_of = None;
     let (common, kind, fail) = match sub {
         ReportSub::Secrets {
             common,
@@ -494,8 +500,10 @@ fn report_config(index: PathBuf, sub: ReportSub, env: &Environment) -> Result<co
         ReportSub::Immutability {
             common,
             min_severity,
+            at,
             fail,
         } => {
+            as_of = at;
             let min_severity = match min_severity {
                 SeverityArg::Low => Severity::Low,
                 SeverityArg::Medium => Severity::Medium,
@@ -516,7 +524,11 @@ fn report_config(index: PathBuf, sub: ReportSub, env: &Environment) -> Result<co
         kind,
         filter: common.filter.unwrap_or_default(),
         since: time(common.since)?,
-        until: time(common.until)?,
+        // `--at T` reads up to T included: `--until` is exclusive.
+        until: match as_of {
+            Some(at) => time(Some(at))?.map(|t| t.saturating_add(1)),
+            None => time(common.until)?,
+        },
         format: match common.format {
             ReportFormatArg::Table => ReportFormat::Table,
             ReportFormatArg::Json => ReportFormat::Json,

@@ -239,6 +239,33 @@ fn each_workload_gets_a_verdict_with_its_reasons_and_writable_surface() {
     assert_eq!(strings(&read["mutationAttempt"]), Vec::<String>::new());
     assert_eq!(read["writable"], Value::Null);
 
+    // As of 10:02, before the recreate: the privileged draft, four reasons.
+    let draft = k.report("immutability", &["--at", "2026-11-20T10:02:00Z"]);
+    let then = row(draft["workloads"].as_array().unwrap(), "nginx").clone();
+    assert_eq!(then["verdict"], "mutable");
+    assert_eq!(
+        strings(&then["reasons"]),
+        [
+            "nginx: privileged",
+            "nginx: allowPrivilegeEscalation",
+            "nginx: runAsRoot",
+            "nginx: readOnlyRootFilesystem"
+        ]
+    );
+    // Up to T included: the recreate at 10:05 counts as of 10:05.
+    let at_recreate = k.report("immutability", &["--at", "2026-11-20T10:05:00Z"]);
+    let now = row(at_recreate["workloads"].as_array().unwrap(), "nginx").clone();
+    assert_eq!(now["verdict"], "immutable");
+    let both = k.run(&[
+        "report",
+        "immutability",
+        "--at",
+        "10:00",
+        "--until",
+        "10:00",
+    ]);
+    assert_eq!(both.code, 2, "{}", both.stderr);
+
     // Tools removed at start, but a writable root: hardening seen, still mutable.
     let httpd = row(&rows, "httpd");
     assert_eq!(httpd["verdict"], "mutable");
