@@ -55,7 +55,11 @@ fn simple_commands(argv: &[String]) -> Vec<Vec<String>> {
     let program = argv.first().map(|p| basename(p)).unwrap_or_default();
     let script = SHELLS
         .contains(&program)
-        .then(|| argv.iter().position(|a| a == "-c"))
+        .then(|| {
+            // `-c`, or a cluster holding it (`bash -lc SCRIPT`, `sh -ec SCRIPT`).
+            let is_c = |a: &String| a.starts_with('-') && !a.starts_with("--") && a.contains('c');
+            argv.iter().position(is_c)
+        })
         .flatten()
         .and_then(|at| argv.get(at + 1));
     let Some(script) = script else {
@@ -250,6 +254,11 @@ mod tests {
         .unwrap();
         assert_eq!(a.targets, ["/etc/motd"]);
         assert_eq!(a.commands, ["echo pwned > /etc/motd"]);
+        // Option clusters holding -c run a script too.
+        assert_eq!(
+            targets(&["bash", "-lc", "apk add curl"]),
+            Some(vec!["/usr".into()])
+        );
     }
 
     #[test]
