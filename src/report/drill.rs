@@ -27,8 +27,9 @@ pub enum Drill {
     ServiceAccountPod,
     CreatedPod,
     TokenRequest,
-    /// immutability `workloads`, `findings`, `runtime`, `coverage`.
+    /// immutability `workloads`, `revisions`, `findings`, `runtime`, `coverage`.
     Workload,
+    Revision,
     Finding,
     Runtime,
     Coverage,
@@ -62,6 +63,7 @@ impl Drill {
             (Kind::ServiceAccounts(_), "createdPods") => CreatedPod,
             (Kind::ServiceAccounts(_), "tokenRequests") => TokenRequest,
             (Kind::Immutability(_), "workloads") => Workload,
+            (Kind::Immutability(_), "revisions") => Revision,
             (Kind::Immutability(_), "findings") => Finding,
             (Kind::Immutability(_), "runtime") => Runtime,
             (Kind::Immutability(_), "coverage") => Coverage,
@@ -91,6 +93,7 @@ impl Drill {
             Drill::CreatedPod => created_pod(row),
             Drill::TokenRequest => token_request(row),
             Drill::Workload => workload(row),
+            Drill::Revision => revision(row),
             Drill::Finding => finding(row),
             Drill::Runtime => runtime(row),
             Drill::Coverage => coverage(row),
@@ -251,11 +254,9 @@ fn finding(row: &Row<'_>) -> Option<Expr> {
     Some(and(parts))
 }
 
-/// A workload's own spec writes, and the writes of and sessions into its pods (those
-/// its row lists; a bare pod is its own).
-fn workload(row: &Row<'_>) -> Option<Expr> {
-    let kind = row.text("kind")?;
-    let resource = match kind {
+/// The resource whose objects are of workload kind `kind`.
+fn resource_of_kind(kind: &str) -> Option<&'static str> {
+    Some(match kind {
         "Pod" => "pods",
         "Deployment" => "deployments",
         "StatefulSet" => "statefulsets",
@@ -266,7 +267,32 @@ fn workload(row: &Row<'_>) -> Option<Expr> {
         "ReplicationController" => "replicationcontrollers",
         "PodTemplate" => "podtemplates",
         _ => return None,
-    };
+    })
+}
+
+/// The one write of a revision. Without an audit ID, the writes of its object (`Kind/name`)
+/// by that user with that verb (its time is not expressible as a query).
+fn revision(row: &Row<'_>) -> Option<Expr> {
+    if let Some(id) = row.audit_id() {
+        return Some(id);
+    }
+    let (kind, name) = row.text("object")?.split_once('/')?;
+    Some(and(vec![
+        exact(Field::Resource, resource_of_kind(kind)?),
+        absent(Field::Subresource),
+        row.is(Field::Verb, "verb")?,
+        not_dry_run(),
+        row.is(Field::Namespace, "namespace")?,
+        Expr::Or(vec![exact(Field::Name, name), absent(Field::Name)]),
+        row.is(Field::User, "user")?,
+    ]))
+}
+
+/// A workload's own spec writes, and the writes of and sessions into its pods (those
+/// its row lists; a bare pod is its own).
+fn workload(row: &Row<'_>) -> Option<Expr> {
+    let kind = row.text("kind")?;
+    let resource = resource_of_kind(kind)?;
     let spec_writes = || and(vec![absent(Field::Subresource), writes(), not_dry_run()]);
     let sessions = ["exec", "attach", "portforward", "ephemeralcontainers"]
         .map(|sub| exact(Field::Subresource, sub));

@@ -2,6 +2,8 @@
 //!
 //! - `workloads`: one row per workload, its verdict (immutable, mutable, unknown) and
 //!   why, its writable surface and the hardening seen (`immutability/workloads.rs`).
+//! - `revisions`: the spec writes of each workload and the edits of its running pods,
+//!   with what each changed (`immutability/revisions.rs`).
 //! - `findings`: pods and pod templates written with privileged or mutable containers
 //!   (checks in `podspec`), one row per container and check. A request's `kind`s,
 //!   `cap`s and worst `severity` are what the index holds for it in `risk`, `cap` and
@@ -14,6 +16,7 @@
 //!   whose body kaudit could not read (salvaged lines), which are also findings.
 
 mod drift;
+mod revisions;
 mod workloads;
 
 use std::collections::BTreeMap;
@@ -167,7 +170,13 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
     let flagged = (found.rows.len() + runtime.rows.len()) as u64;
     Ok(Report {
         name: "immutability",
-        sections: vec![workloads.section(), found, runtime, coverage],
+        sections: vec![
+            workloads.section(),
+            workloads.revisions_section(),
+            found,
+            runtime,
+            coverage,
+        ],
         primary: "workloads",
         json: None,
         flagged,

@@ -6,6 +6,7 @@
 //! distinct rows, never with the number of requests. A report is a list of sections (tables); `render` writes them as a
 //! table, JSON, CSV or Markdown.
 
+pub mod diff;
 pub mod drill;
 pub mod immutability;
 pub mod render;

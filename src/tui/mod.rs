@@ -8,7 +8,6 @@ pub mod background;
 pub mod bar;
 pub mod complete;
 pub mod counts;
-pub mod diff;
 pub mod history;
 mod input;
 pub mod json;

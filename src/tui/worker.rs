@@ -2,7 +2,6 @@
 //! runs on its own thread so that the UI never waits on a query; `perform` itself is
 //! synchronous and is tested directly.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,8 +13,8 @@ use crate::query::{Engine, Search, parse_query};
 use crate::report;
 
 use super::complete::complete;
-use super::diff;
 use super::state::{Action, Ask, BUCKETS, Effect, ExportFormat, PAGE, Row};
+use crate::report::diff;
 
 /// What the worker needs besides the index.
 pub struct Context<'a> {
@@ -202,55 +201,13 @@ fn page(engine: &Engine, cx: &Context<'_>, ask: &Ask, first: usize) -> Result<Ve
     Ok(rows)
 }
 
-/// What each write in a history changed. A whole body is compared with the last whole
-/// body of the same kind (a Scale or an Eviction is not the object); a refused write
-/// changed nothing and is not a baseline; a patch logged without its result is shown
-/// as the paths it sets.
+/// What each write in a history changed (`diff::History`).
 fn annotate_changes(rows: &mut [Row]) {
-    let mut last_of_kind: HashMap<String, serde_json::Value> = HashMap::new();
+    let mut history = diff::History::default();
     for row in rows {
         let stored = row.event.as_deref().unwrap_or_default();
         let event: serde_json::Value = serde_json::from_str(stored).unwrap_or_default();
-        let refused = row.code.filter(|&c| c >= 400);
-        let lines: Vec<String> = match diff::body_of(&event) {
-            None if row.verb.as_deref() == Some("delete") && refused.is_none() => {
-                vec!["deleted".into()]
-            }
-            None => vec![diff::missing_body(stored)],
-            Some(body) => {
-                let kind = body.value["kind"].as_str().unwrap_or_default().to_string();
-                let mut lines: Vec<String> = match (body.kind, last_of_kind.get(&kind)) {
-                    (diff::BodyKind::Patch, _) => diff::patch_summary(body.value)
-                        .iter()
-                        .map(|c| format!("patch {c}"))
-                        .collect(),
-                    (diff::BodyKind::Object, Some(before)) => {
-                        let changes = diff::changes(before, body.value);
-                        if changes.is_empty() {
-                            vec!["no change outside status and bookkeeping fields".into()]
-                        } else {
-                            changes.iter().map(ToString::to_string).collect()
-                        }
-                    }
-                    (diff::BodyKind::Object, None) => {
-                        vec![format!(
-                            "first {} body seen",
-                            if kind.is_empty() { "object" } else { &kind }
-                        )]
-                    }
-                };
-                if let Some(code) = refused {
-                    lines.insert(
-                        0,
-                        format!("refused ({code}), nothing changed; it asked for:"),
-                    );
-                } else if matches!(body.kind, diff::BodyKind::Object) {
-                    last_of_kind.insert(kind, body.value.clone());
-                }
-                lines
-            }
-        };
-        row.changes = Some(lines);
+        row.changes = Some(history.next(&event, row.code, || diff::missing_body(stored)));
     }
 }
 

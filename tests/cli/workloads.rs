@@ -402,3 +402,180 @@ fn pods_are_grouped_under_their_controllers_with_their_sessions() {
     // The controller's ReplicaSet and pod creates are not revisions of the Deployment.
     assert_eq!(api["revisions"], 1);
 }
+
+#[test]
+fn revisions_list_each_spec_edit_with_what_it_changed() {
+    let k = Kaudit::new();
+    let spec = |image: &str| {
+        json!({"containers": [{"name": "app", "image": image,
+            "securityContext": {"readOnlyRootFilesystem": true, "runAsNonRoot": true,
+                "allowPrivilegeEscalation": false}}]})
+    };
+    let deployment = |image: &str, rv: &str| {
+        json!({"kind": "Deployment", "metadata": {"name": "api", "resourceVersion": rv},
+            "spec": {"template": {"spec": spec(image)}}})
+    };
+    let rs = json!({"kind": "ReplicaSet", "metadata": {"name": "api-6b9f5", "ownerReferences": [
+        {"kind": "Deployment", "name": "api", "controller": true}]},
+        "spec": {"replicas": 3, "template": {"spec": spec("app:1")}}});
+    let owned_pod = json!({"kind": "Pod", "metadata": {"name": "api-6b9f5-k2x7q", "ownerReferences": [
+        {"kind": "ReplicaSet", "name": "api-6b9f5", "controller": true}]}, "spec": spec("app:1")});
+    let edit = json!({"spec": {"containers": [{"name": "app",
+        "securityContext": {"privileged": true}}]}});
+    let set_image = json!({"spec": {"template": {"spec": {"containers": [
+        {"name": "app", "image": "app:3"}]}}}});
+    let apps = |line: String| {
+        line.replace(
+            "\"apiVersion\":\"v1\",",
+            "\"apiGroup\":\"apps\",\"apiVersion\":\"v1\",",
+        )
+    };
+    // Out of time order in the log: revisions are told in time order all the same.
+    let lines = [
+        write(
+            2,
+            "update",
+            "deployments",
+            "prod",
+            "api",
+            "2026-11-20T10:05:00Z",
+            deployment("app:2", "11"),
+        ),
+        write(
+            1,
+            "create",
+            "deployments",
+            "prod",
+            "api",
+            "2026-11-20T10:00:00Z",
+            deployment("app:1", "10"),
+        ),
+        apps(write(
+            3,
+            "update",
+            "replicasets",
+            "prod",
+            "api-6b9f5",
+            "2026-11-20T10:01:00Z",
+            rs,
+        )),
+        write(
+            4,
+            "create",
+            "pods",
+            "prod",
+            "api-6b9f5-k2x7q",
+            "2026-11-20T10:02:00Z",
+            owned_pod,
+        ),
+        write(
+            5,
+            "patch",
+            "pods",
+            "prod",
+            "api-6b9f5-k2x7q",
+            "2026-11-20T10:03:00Z",
+            edit,
+        ),
+        write(
+            6,
+            "patch",
+            "deployments",
+            "prod",
+            "api",
+            "2026-11-20T10:06:00Z",
+            set_image,
+        ),
+        write(
+            7,
+            "update",
+            "deployments",
+            "prod",
+            "api",
+            "2026-11-20T10:07:00Z",
+            Value::Null,
+        ),
+    ];
+    let log = k.write("audit.log", &lines);
+    k.ingest(&[&log]);
+    let report = k.report("immutability", &[]);
+    let revisions = report["revisions"].as_array().expect("a revisions table");
+    let told: Vec<(String, String, Vec<String>)> = revisions
+        .iter()
+        .map(|r| {
+            assert_eq!(
+                (&r["kind"], &r["name"]),
+                (&json!("Deployment"), &json!("api"))
+            );
+            let id = r["auditID"].as_str().unwrap();
+            (
+                id[id.len() - 1..].to_string(),
+                r["object"].as_str().unwrap().to_string(),
+                strings(&r["changes"]),
+            )
+        })
+        .collect();
+    let expected = [
+        ("1", "Deployment/api", vec!["first Deployment body seen"]),
+        // The pod its ReplicaSet created is an instance; the edit of it is a revision.
+        (
+            "5",
+            "Pod/api-6b9f5-k2x7q",
+            vec![
+                r#"patch ~ spec.containers: [{"name":"app","securityContext":{"privileged":true}}]"#,
+            ],
+        ),
+        (
+            "2",
+            "Deployment/api",
+            vec![r#"~ spec.template.spec.containers[0].image: "app:1" → "app:2""#],
+        ),
+        (
+            "6",
+            "Deployment/api",
+            vec![r#"patch ~ spec.template.spec.containers: [{"name":"app","image":"app:3"}]"#],
+        ),
+        (
+            "7",
+            "Deployment/api",
+            vec!["no body logged (audit level Metadata)"],
+        ),
+    ];
+    let expected: Vec<(String, String, Vec<String>)> = expected
+        .iter()
+        .map(|(n, o, c)| {
+            (
+                n.to_string(),
+                o.to_string(),
+                c.iter().map(|s| s.to_string()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(told, expected);
+    // The ReplicaSet's update is its Deployment controller's doing: not listed, not counted.
+    let api = row(report["workloads"].as_array().unwrap(), "api");
+    assert_eq!(api["revisions"], revisions.len());
+    assert_eq!(
+        api["lastChange"],
+        "2026-11-20T10:07:00.000000Z update by alice@example.com"
+    );
+    // The edit of its running pod made it privileged until the next whole spec (whose
+    // rollout replaces that pod).
+    let at = |t: &str| {
+        let report = k.report("immutability", &["--at", t]);
+        row(report["workloads"].as_array().unwrap(), "api")["verdict"].clone()
+    };
+    assert_eq!(
+        [
+            at("2026-11-20T10:02:00Z"),
+            at("2026-11-20T10:04:00Z"),
+            api["verdict"].clone()
+        ],
+        ["immutable", "mutable", "immutable"]
+    );
+    // Each row drills to its one write in the TUI; the table lists the section.
+    let table = k
+        .run(&["report", "immutability", "--section", "revisions"])
+        .stdout;
+    assert!(table.starts_with("Revisions"), "{table}");
+}

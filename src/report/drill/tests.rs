@@ -114,7 +114,8 @@ fn expected_count(report: &str, section: &Section, cells: &[Cell]) -> Option<u64
         }
         ("serviceaccounts", "pods" | "tokenRequests") => row.count("requests"),
         // One request each, by audit ID.
-        ("serviceaccounts", "createdPods") | ("immutability", "findings" | "runtime") => Some(1),
+        ("serviceaccounts", "createdPods")
+        | ("immutability", "findings" | "runtime" | "revisions") => Some(1),
         ("immutability", "coverage") => row.count("writes"),
         // Its writes and sessions, and the refused or later writes of its pods too.
         ("immutability", "workloads") => None,
@@ -315,8 +316,8 @@ fn rows_without_an_audit_id_drill_to_their_object_and_actor() {
         let its_request = and(vec![query(text), exact(Field::AuditId, id)]);
         assert_eq!(count(&engine, its_request), 1, "{key} {id}: {text}");
     }
-    // 7 created pods, 19 findings, 6 ways into containers in sample-logs.
-    assert_eq!(drills.len(), 7 + 19 + 6);
+    // 7 created pods, 19 findings, 6 ways into containers, 17 revisions in sample-logs.
+    assert_eq!(drills.len(), 7 + 19 + 6 + 17);
 }
 
 /// The TUI shows the report's findings as the CLI does: a defaulted setting by its
@@ -448,9 +449,10 @@ fn drills_leave_out_dry_runs_as_the_reports_do() {
     assert_every_drill_finds_its_rows(&engine, "", &kinds);
     let dry_run = exact(Field::AuditId, "id-0");
     let drills = id_less_drills(&engine);
-    // Four real creates: each a created pod and four findings (a privileged
-    // container, which also escalates, runs as root on a writable root filesystem).
-    assert_eq!(drills.len(), 4 + 4 * 4);
+    // Four real creates: each a created pod, four findings (a privileged container,
+    // which also escalates, runs as root on a writable root filesystem) and a revision
+    // (a bare pod's create).
+    assert_eq!(drills.len(), 4 + 4 * 4 + 4);
     for (key, id, text) in &drills {
         let its_request = and(vec![query(text), exact(Field::AuditId, id)]);
         assert_eq!(count(&engine, its_request), 1, "{key} {id}: {text}");

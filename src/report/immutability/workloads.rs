@@ -15,8 +15,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::super::Cell;
 use super::super::tally::Distinct;
+use super::super::{Cell, Section};
+use super::revisions::Revisions;
 use crate::model::Request;
 use crate::podspec::posture::{ContainerPosture, Owner, Posture};
 use crate::podspec::{Checked, Finding, Seen};
@@ -57,9 +58,13 @@ struct Workload {
     from_pod: Option<Spec>,
     /// Risky settings written by patches (as reasons), each with its latest time.
     patched: BTreeMap<String, Option<i64>>,
-    /// Accepted writes of the spec, and the latest: (time, user, verb).
+    /// Accepted writes of its own spec, and the latest: (time, user, verb).
     revisions: u64,
-    last_change: Option<(Option<i64>, String, String)>,
+    last_change: Option<Change>,
+    /// Accepted edits of its pods (not their creates), and the latest, carried through
+    /// every fold: a pod's edit is an edit of the Deployment above its ReplicaSet.
+    pod_edits: u64,
+    last_pod_edit: Option<Change>,
     pods: Distinct,
     sessions: u64,
     /// Sessions whose command writes or installs (`drift`).
@@ -74,8 +79,10 @@ struct Workload {
 #[derive(Debug, Default)]
 pub struct Workloads {
     by_key: BTreeMap<Key, Workload>,
-    /// Where each folded pod (namespace, name) went.
-    folded: HashMap<(String, String), Key>,
+    /// Where each object folded into an owner went, in the end (a pod of a ReplicaSet of
+    /// a Deployment: the Deployment).
+    moved_to: HashMap<Key, Key>,
+    revisions: Revisions,
 }
 
 impl Workloads {
@@ -98,16 +105,19 @@ impl Workloads {
             .or_else(|| posture.as_ref().and_then(|p| p.name.clone()))
             .unwrap_or_else(|| "(unnamed)".to_string());
         let key = (r.namespace.unwrap_or_default().to_string(), kind, name);
-        let w = self.by_key.entry(key).or_default();
         let time = r.time();
         let verb = r.verb.unwrap_or_default();
+        // A pod its controller created is an instance of the workload, not a revision.
         if !(kind == "Pod" && verb == "create")
             || posture.as_ref().is_none_or(|p| p.owner.is_none())
         {
+            self.revisions.add(key.clone(), r, json);
+            let w = self.by_key.entry(key.clone()).or_default();
             let user = r.user.unwrap_or_default().to_string();
             w.revisions += 1;
             later_change(&mut w.last_change, (time, user, verb.to_string()));
         }
+        let w = self.by_key.entry(key).or_default();
         match (checked.seen, posture) {
             (Seen::NoBody, _) => w.metadata_only = true,
             (Seen::Unreadable, _) => {
@@ -160,7 +170,7 @@ impl Workloads {
     ) -> (Option<Key>, Option<&ContainerPosture>) {
         let (namespace, pod) = (namespace.unwrap_or_default(), pod.unwrap_or("(unnamed)"));
         let bare = (namespace.to_string(), "Pod", pod.to_string());
-        let key = match self.folded.get(&(namespace.to_string(), pod.to_string())) {
+        let key = match self.moved_to.get(&bare) {
             Some(key) => key.clone(),
             None if self.by_key.contains_key(&bare) => bare,
             None => return (None, None),
@@ -182,9 +192,15 @@ impl Workloads {
         }
     }
 
+    /// The `revisions` section (after `fold_into_owners`).
+    pub fn revisions_section(&mut self) -> Section {
+        let moved_to = &self.moved_to;
+        std::mem::take(&mut self.revisions).section(|key| moved_to.get(key).cloned())
+    }
+
     /// The section (after `fold_into_owners`).
-    pub fn section(&self) -> super::super::Section {
-        let mut section = super::super::Section::new(
+    pub fn section(&self) -> Section {
+        let mut section = Section::new(
             "workloads",
             "Workloads: immutable or not, and why",
             &[
@@ -216,8 +232,8 @@ impl Workloads {
                 Cell::List(row.writable),
                 Cell::List(row.hardening),
                 Cell::Text(row.pinned.map(|p| if p { "yes" } else { "no" }.to_string())),
-                Cell::Count(w.revisions),
-                Cell::Text(w.last_change.as_ref().map(|(t, user, verb)| {
+                Cell::Count(w.revisions + w.pod_edits),
+                Cell::Text(w.last_change().map(|(t, user, verb)| {
                     let at = t.map_or_else(|| "-".to_string(), crate::model::format_micros);
                     format!("{at} {verb} by {user}")
                 })),
@@ -272,11 +288,14 @@ impl Workloads {
                 }
                 // An owned object's revisions are its controller's doing, but edits of
                 // a pod (not its create) are edits of the running workload.
-                if kind == "Pod" {
-                    target.revisions += w.revisions;
-                    if let Some(change) = w.last_change {
-                        later_change(&mut target.last_change, change);
-                    }
+                let (edits, last_edit) = if kind == "Pod" {
+                    (w.revisions, w.last_change)
+                } else {
+                    (0, None)
+                };
+                target.pod_edits += w.pod_edits + edits;
+                for change in [w.last_pod_edit, last_edit].into_iter().flatten() {
+                    later_change(&mut target.last_pod_edit, change);
                 }
                 for spec in [w.own, w.from_pod].into_iter().flatten() {
                     replace_if_later(&mut target.from_pod, spec);
@@ -285,13 +304,12 @@ impl Workloads {
         }
         // A pod folded into a ReplicaSet that was folded into a Deployment is the
         // Deployment's.
-        for (key, _) in moved.iter().filter(|((_, kind, _), _)| *kind == "Pod") {
+        for key in moved.keys() {
             let mut at = key;
             while let Some(next) = moved.get(at) {
                 at = next;
             }
-            self.folded
-                .insert((key.0.clone(), key.2.clone()), at.clone());
+            self.moved_to.insert(key.clone(), at.clone());
         }
     }
 
@@ -344,10 +362,20 @@ fn kind_of_name(kind: &str) -> Option<&'static str> {
     .find(|k| *k == kind)
 }
 
-fn later_change(
-    slot: &mut Option<(Option<i64>, String, String)>,
-    change: (Option<i64>, String, String),
-) {
+/// A write: (time, user, verb).
+type Change = (Option<i64>, String, String);
+
+impl Workload {
+    /// Its latest revision: of its own spec or an edit of one of its pods.
+    fn last_change(&self) -> Option<&Change> {
+        match (&self.last_change, &self.last_pod_edit) {
+            (Some(own), Some(edit)) => Some(if edit.0 > own.0 { edit } else { own }),
+            (own, edit) => own.as_ref().or(edit.as_ref()),
+        }
+    }
+}
+
+fn later_change(slot: &mut Option<Change>, change: Change) {
     if slot.as_ref().is_none_or(|old| change.0 >= old.0) {
         *slot = Some(change);
     }

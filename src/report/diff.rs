@@ -1,12 +1,15 @@
-//! What changed between two writes of one object, for the object history: which body an
-//! audit event carries (`body_of`), a structural diff of two whole objects (`changes`) and
-//! what a patch document sets (`patch_summary`). Plain data in, lines out; no terminal.
+//! What changed between two writes of one object, for the TUI's object history and the
+//! revisions of `report immutability`: which body an audit event carries (`body_of`), a
+//! structural diff of two whole objects (`changes`), what a patch document sets
+//! (`patch_summary`), and the successive writes of one object told in time order
+//! (`History`). Plain data in, lines out; no terminal.
 //!
 //! Values were redacted at ingest (`<redacted: N bytes>`) and are shown exactly as they
 //! are, so a secret rotated to a value of the same length shows no change: both sides
 //! read the same marker. Keys and values are attacker-controlled text; the view passes
 //! them through `sanitize::for_terminal` like everything else it draws.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde_json::{Map, Value};
@@ -90,6 +93,65 @@ pub fn missing_body(event: &str) -> String {
             "body logged, nested too deep to compare (over 128 levels)".into()
         }
         (None, true) => "body logged, but not the object (a Status or options)".into(),
+    }
+}
+
+/// The writes of one object, told one by one in time order: what each changed. A whole
+/// body is compared with the last whole body of the same kind (a Scale or an Eviction is
+/// not the object); a refused write changed nothing and is not a baseline; a patch
+/// logged without its result is shown as the paths it sets.
+#[derive(Debug, Default)]
+pub struct History {
+    last_of_kind: HashMap<String, Value>,
+}
+
+impl History {
+    /// What the write `event` (its `verb` and bodies; the next write in time) changed,
+    /// one line per change. `code` is its response code; `missing` says why a write
+    /// that is not a delete shows no body (`missing_body` of the stored event).
+    pub fn next(
+        &mut self,
+        event: &Value,
+        code: Option<u64>,
+        missing: impl FnOnce() -> String,
+    ) -> Vec<String> {
+        let refused = code.filter(|&c| c >= 400);
+        let Some(body) = body_of(event) else {
+            let deleted = event.get("verb").and_then(Value::as_str) == Some("delete");
+            return vec![if deleted && refused.is_none() {
+                "deleted".into()
+            } else {
+                missing()
+            }];
+        };
+        let kind = body.value["kind"].as_str().unwrap_or_default().to_string();
+        let mut lines: Vec<String> = match (body.kind, self.last_of_kind.get(&kind)) {
+            (BodyKind::Patch, _) => patch_summary(body.value)
+                .iter()
+                .map(|c| format!("patch {c}"))
+                .collect(),
+            (BodyKind::Object, Some(before)) => {
+                let changes = changes(before, body.value);
+                if changes.is_empty() {
+                    vec!["no change outside status and bookkeeping fields".into()]
+                } else {
+                    changes.iter().map(ToString::to_string).collect()
+                }
+            }
+            (BodyKind::Object, None) => vec![format!(
+                "first {} body seen",
+                if kind.is_empty() { "object" } else { &kind }
+            )],
+        };
+        if let Some(code) = refused {
+            lines.insert(
+                0,
+                format!("refused ({code}), nothing changed; it asked for:"),
+            );
+        } else if matches!(body.kind, BodyKind::Object) {
+            self.last_of_kind.insert(kind, body.value.clone());
+        }
+        lines
     }
 }
 
