@@ -50,9 +50,9 @@ pub struct Body<'a> {
 /// The body an audit event carries, or None when it logged none (level Metadata).
 pub fn body_of(event: &Value) -> Option<Body<'_>> {
     // The response is the object as stored after the write; a Status is only an outcome.
-    let stored = event.get("responseObject").filter(|response| {
-        response.is_object() && response.get("kind").and_then(Value::as_str) != Some("Status")
-    });
+    let stored = event
+        .get("responseObject")
+        .filter(|response| is_stored_object(response));
     if let Some(value) = stored {
         return Some(Body {
             kind: BodyKind::Object,
@@ -70,6 +70,11 @@ pub fn body_of(event: &Value) -> Option<Body<'_>> {
         _ => BodyKind::Object,
     };
     Some(Body { kind, value })
+}
+
+/// Whether a response body is the object as stored (not a Status, the outcome only).
+pub fn is_stored_object(response: &Value) -> bool {
+    response.is_object() && response.get("kind").and_then(Value::as_str) != Some("Status")
 }
 
 /// What the history says of a write in which `body_of` found no body to show: why, and
@@ -107,16 +112,17 @@ pub struct History {
 
 impl History {
     /// What the write `event` (its `verb` and bodies; the next write in time) changed,
+    /// taken by value so that its body becomes the next baseline without a copy;
     /// one line per change. `code` is its response code; `missing` says why a write
     /// that is not a delete shows no body (`missing_body` of the stored event).
     pub fn next(
         &mut self,
-        event: &Value,
+        mut event: Value,
         code: Option<u64>,
         missing: impl FnOnce() -> String,
     ) -> Vec<String> {
         let refused = code.filter(|&c| c >= 400);
-        let Some(body) = body_of(event) else {
+        let Some(body) = body_of(&event) else {
             let deleted = event.get("verb").and_then(Value::as_str) == Some("delete");
             return vec![if deleted && refused.is_none() {
                 "deleted".into()
@@ -143,13 +149,21 @@ impl History {
                 if kind.is_empty() { "object" } else { &kind }
             )],
         };
+        let baseline = matches!(body.kind, BodyKind::Object);
         if let Some(code) = refused {
             lines.insert(
                 0,
                 format!("refused ({code}), nothing changed; it asked for:"),
             );
-        } else if matches!(body.kind, BodyKind::Object) {
-            self.last_of_kind.insert(kind, body.value.clone());
+        } else if baseline {
+            // The body `body_of` read, moved out of the event rather than copied.
+            let key = match event.get("responseObject") {
+                Some(response) if is_stored_object(response) => "responseObject",
+                _ => "requestObject",
+            };
+            if let Some(body) = event.as_object_mut().and_then(|e| e.remove(key)) {
+                self.last_of_kind.insert(kind, body);
+            }
         }
         lines
     }
@@ -204,11 +218,14 @@ impl fmt::Display for Change {
 /// `after` reads, each object's removed keys after its other keys, so it is stable.
 pub fn changes(before: &Value, after: &Value) -> Vec<Change> {
     let mut out = Vec::new();
-    diff_values("", before, after, &mut out);
+    diff_values(&mut String::new(), before, after, &mut out);
     out
 }
 
-fn diff_values(path: &str, before: &Value, after: &Value, out: &mut Vec<Change>) {
+/// `path` is where `before` and `after` are, grown and cut back as the walk goes down
+/// and up, so that a path is only copied for a change (most keys of two writes of one
+/// object are equal).
+fn diff_values(path: &mut String, before: &Value, after: &Value, out: &mut Vec<Change>) {
     match (before, after) {
         (Value::Object(before), Value::Object(after)) => diff_objects(path, before, after, out),
         (Value::Array(before), Value::Array(after)) => diff_arrays(path, before, after, out),
@@ -220,38 +237,43 @@ fn diff_values(path: &str, before: &Value, after: &Value, out: &mut Vec<Change>)
 }
 
 fn diff_objects(
-    path: &str,
+    path: &mut String,
     before: &Map<String, Value>,
     after: &Map<String, Value>,
     out: &mut Vec<Change>,
 ) {
+    let parent = path.len();
     for (key, new) in after {
-        let child = key_path(path, key);
-        if IGNORED_PATHS.contains(&child.as_str()) {
-            continue;
+        push_key(path, key);
+        if !IGNORED_PATHS.contains(&path.as_str()) {
+            match before.get(key) {
+                Some(old) => diff_values(path, old, new, out),
+                None => out.push(Change::new(path, Added, None, Some(new))),
+            }
         }
-        match before.get(key) {
-            Some(old) => diff_values(&child, old, new, out),
-            None => out.push(Change::new(&child, Added, None, Some(new))),
-        }
+        path.truncate(parent);
     }
     for (key, old) in before.iter().filter(|(key, _)| !after.contains_key(*key)) {
-        let child = key_path(path, key);
-        if !IGNORED_PATHS.contains(&child.as_str()) {
-            out.push(Change::new(&child, Removed, Some(old), None));
+        push_key(path, key);
+        if !IGNORED_PATHS.contains(&path.as_str()) {
+            out.push(Change::new(path, Removed, Some(old), None));
         }
+        path.truncate(parent);
     }
 }
 
 /// By index, not by name: predictable, and a reordered list reads as what it is.
-fn diff_arrays(path: &str, before: &[Value], after: &[Value], out: &mut Vec<Change>) {
+fn diff_arrays(path: &mut String, before: &[Value], after: &[Value], out: &mut Vec<Change>) {
+    use std::fmt::Write;
+    let parent = path.len();
     for index in 0..before.len().max(after.len()) {
-        let child = format!("{path}[{index}]");
+        let _ = write!(path, "[{index}]");
         match (before.get(index), after.get(index)) {
-            (Some(old), Some(new)) => diff_values(&child, old, new, out),
-            (None, new) => out.push(Change::new(&child, Added, None, new)),
-            (old, None) => out.push(Change::new(&child, Removed, old, None)),
+            (Some(old), Some(new)) => diff_values(path, old, new, out),
+            (None, new) => out.push(Change::new(path, Added, None, new)),
+            (old, None) => out.push(Change::new(path, Removed, old, None)),
         }
+        path.truncate(parent);
     }
 }
 
@@ -321,18 +343,33 @@ fn pointer_path(pointer: &str) -> String {
     })
 }
 
-/// `parent.key`, or `parent["key"]` (JSON-quoted) when the key is not identifier-like.
-fn key_path(parent: &str, key: &str) -> String {
+/// `key_path` in place: `path` grown by `.key` or `["key"]`.
+fn push_key(path: &mut String, key: &str) {
+    if is_identifier(key) {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+    } else {
+        path.push('[');
+        path.push_str(&Value::from(key).to_string());
+        path.push(']');
+    }
+}
+
+fn is_identifier(key: &str) -> bool {
     let mut chars = key.chars();
-    let identifier = chars
+    chars
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    match (identifier, parent.is_empty()) {
-        (true, true) => key.to_string(),
-        (true, false) => format!("{parent}.{key}"),
-        (false, _) => format!("{parent}[{}]", Value::from(key)),
-    }
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `parent.key`, or `parent["key"]` (JSON-quoted) when the key is not identifier-like.
+fn key_path(parent: &str, key: &str) -> String {
+    let mut path = parent.to_string();
+    push_key(&mut path, key);
+    path
 }
 
 fn render(value: &Value) -> String {

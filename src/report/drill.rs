@@ -14,6 +14,7 @@
 //! exec) drill to its audit ID. Time is not part of the query language, so a row that
 //! is a time span (stats `hours`) has no drill query, nor has the `total`.
 
+use super::immutability::resource_of_kind;
 use super::{Cell, Kind, Report, Section};
 use crate::query::parse::{CmpOp, Expr, Field, Value};
 
@@ -252,22 +253,6 @@ fn finding(row: &Row<'_>) -> Option<Expr> {
         row.is(Field::Risk, "kind")?,
     ]);
     Some(and(parts))
-}
-
-/// The resource whose objects are of workload kind `kind`.
-fn resource_of_kind(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "Pod" => "pods",
-        "Deployment" => "deployments",
-        "StatefulSet" => "statefulsets",
-        "DaemonSet" => "daemonsets",
-        "ReplicaSet" => "replicasets",
-        "Job" => "jobs",
-        "CronJob" => "cronjobs",
-        "ReplicationController" => "replicationcontrollers",
-        "PodTemplate" => "podtemplates",
-        _ => return None,
-    })
 }
 
 /// The one write of a revision. Without an audit ID, the writes of its object (`Kind/name`)

@@ -19,9 +19,13 @@ mod drift;
 mod revisions;
 mod workloads;
 
+pub use workloads::resource_of_kind;
+
 use std::collections::BTreeMap;
 
-use super::{Cell, Event, Report, Section, each_event, has, is, str_at, within};
+use super::{
+    Cell, Event, Report, Section, each_event, each_event_by_time, has, is, str_at, within,
+};
 use crate::error::Result;
 use crate::model::{is_dry_run, query_values};
 use crate::podspec::{self, POD_RESOURCES, Seen, Severity};
@@ -87,7 +91,7 @@ pub fn run(engine: &Engine, filter: &Filter, scope: &Search) -> Result<Report> {
     let mut coverage: BTreeMap<String, Coverage> = BTreeMap::new();
     let mut findings = Vec::new();
     let mut workloads = workloads::Workloads::default();
-    each_event(engine, &within(scope, writes), &mut |e| {
+    each_event_by_time(engine, &within(scope, writes), &mut |e| {
         let r = e.request;
         // Server-side dry runs started nothing. Told by the parameter as the apiserver
         // reads it, not by the word: a namespace or pod named `dryrun` is a real write,

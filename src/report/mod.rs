@@ -131,6 +131,25 @@ fn each_event(engine: &Engine, search: &Search, visit: &mut dyn FnMut(&Event<'_>
     })
 }
 
+/// `each_event` in the order requests were received (`Engine::scan_stored_by_time`).
+fn each_event_by_time(
+    engine: &Engine,
+    search: &Search,
+    visit: &mut dyn FnMut(&Event<'_>),
+) -> Result<()> {
+    let mut buf = Vec::new();
+    engine.scan_stored_by_time(search, &mut |stored| {
+        stored.read(&mut buf, |request, value| {
+            visit(&Event {
+                request,
+                value,
+                json: &stored.event,
+            })
+        });
+        Ok(())
+    })
+}
+
 /// A string at a path of a JSON value.
 fn str_at<'v>(value: &'v simd_json::BorrowedValue<'_>, path: &[&str]) -> Option<&'v str> {
     use simd_json::prelude::{ValueAsScalar, ValueObjectAccess};

@@ -207,7 +207,7 @@ fn annotate_changes(rows: &mut [Row]) {
     for row in rows {
         let stored = row.event.as_deref().unwrap_or_default();
         let event: serde_json::Value = serde_json::from_str(stored).unwrap_or_default();
-        row.changes = Some(history.next(&event, row.code, || diff::missing_body(stored)));
+        row.changes = Some(history.next(event, row.code, || diff::missing_body(stored)));
     }
 }
 

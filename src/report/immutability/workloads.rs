@@ -25,20 +25,32 @@ use crate::podspec::{Checked, Finding, Seen};
 /// A workload: namespace, kind, name.
 pub type Key = (String, &'static str, String);
 
+/// The resources whose objects hold a pod spec, and the kind of their objects.
+const KINDS: [(&str, &str); 9] = [
+    ("pods", "Pod"),
+    ("deployments", "Deployment"),
+    ("statefulsets", "StatefulSet"),
+    ("daemonsets", "DaemonSet"),
+    ("replicasets", "ReplicaSet"),
+    ("jobs", "Job"),
+    ("cronjobs", "CronJob"),
+    ("replicationcontrollers", "ReplicationController"),
+    ("podtemplates", "PodTemplate"),
+];
+
 /// The kind of the objects of a resource that holds a pod spec.
 fn kind_of(resource: &str) -> Option<&'static str> {
-    Some(match resource {
-        "pods" => "Pod",
-        "deployments" => "Deployment",
-        "statefulsets" => "StatefulSet",
-        "daemonsets" => "DaemonSet",
-        "replicasets" => "ReplicaSet",
-        "jobs" => "Job",
-        "cronjobs" => "CronJob",
-        "replicationcontrollers" => "ReplicationController",
-        "podtemplates" => "PodTemplate",
-        _ => return None,
-    })
+    KINDS.iter().find(|(r, _)| *r == resource).map(|(_, k)| *k)
+}
+
+/// The resource of a workload kind (`Deployment`: `deployments`).
+pub fn resource_of_kind(kind: &str) -> Option<&'static str> {
+    KINDS.iter().find(|(_, k)| *k == kind).map(|(r, _)| *r)
+}
+
+/// The kind as an owner reference spells it, if it is one of ours.
+fn kind_of_name(kind: &str) -> Option<&'static str> {
+    KINDS.iter().find(|(_, k)| *k == kind).map(|(_, k)| *k)
 }
 
 /// A whole spec seen in a write.
@@ -75,6 +87,44 @@ struct Workload {
     metadata_only: bool,
 }
 
+/// An accepted write of a pod's or workload's spec.
+struct SpecWrite {
+    /// The object written.
+    key: Key,
+    /// What its body says, when it carries a whole spec.
+    posture: Option<Posture>,
+    /// Whether it is a revision: not a pod its controller created (an instance).
+    revision: bool,
+}
+
+/// What a pod or workload write (not a dry run, its checks made) writes; None for a
+/// subresource, another resource, or a refused write (which changed nothing).
+fn spec_write(r: &Request<'_>, json: &[u8], checked: &Checked) -> Option<SpecWrite> {
+    let (Some(kind), None) = (kind_of(r.resource.unwrap_or_default()), r.subresource) else {
+        return None;
+    };
+    if r.code.is_some_and(|code| code >= 400) {
+        return None;
+    }
+    let posture = match checked.seen {
+        Seen::Body => crate::podspec::posture::of_write(r, json),
+        _ => None,
+    };
+    let name = r
+        .name
+        .map(str::to_string)
+        .or_else(|| posture.as_ref().and_then(|p| p.name.clone()))
+        .unwrap_or_else(|| "(unnamed)".to_string());
+    let instance = kind == "Pod"
+        && r.verb == Some("create")
+        && posture.as_ref().is_some_and(|p| p.owner.is_some());
+    Some(SpecWrite {
+        key: (r.namespace.unwrap_or_default().to_string(), kind, name),
+        posture,
+        revision: !instance,
+    })
+}
+
 /// Collects writes and runtime sessions, then folds pods into their workloads.
 #[derive(Debug, Default)]
 pub struct Workloads {
@@ -86,36 +136,27 @@ pub struct Workloads {
 }
 
 impl Workloads {
-    /// One pod or workload write (not a dry run), its checks already made.
+    /// One pod or workload write (not a dry run), its checks already made, in the order
+    /// requests were received (so each revision is told against the one before).
     pub fn write(&mut self, r: &Request<'_>, json: &[u8], checked: &Checked) {
-        let (Some(kind), None) = (kind_of(r.resource.unwrap_or_default()), r.subresource) else {
+        let Some(SpecWrite {
+            key,
+            posture,
+            revision,
+        }) = spec_write(r, json, checked)
+        else {
             return;
         };
-        // A refused write changed nothing.
-        if r.code.is_some_and(|code| code >= 400) {
-            return;
-        }
-        let posture = match checked.seen {
-            Seen::Body => crate::podspec::posture::of_write(r, json),
-            _ => None,
-        };
-        let name = r
-            .name
-            .map(str::to_string)
-            .or_else(|| posture.as_ref().and_then(|p| p.name.clone()))
-            .unwrap_or_else(|| "(unnamed)".to_string());
-        let key = (r.namespace.unwrap_or_default().to_string(), kind, name);
         let time = r.time();
-        let verb = r.verb.unwrap_or_default();
-        // A pod its controller created is an instance of the workload, not a revision.
-        if !(kind == "Pod" && verb == "create")
-            || posture.as_ref().is_none_or(|p| p.owner.is_none())
-        {
+        if revision {
             self.revisions.add(key.clone(), r, json);
             let w = self.by_key.entry(key.clone()).or_default();
             let user = r.user.unwrap_or_default().to_string();
             w.revisions += 1;
-            later_change(&mut w.last_change, (time, user, verb.to_string()));
+            later_change(
+                &mut w.last_change,
+                (time, user, r.verb.unwrap_or_default().to_string()),
+            );
         }
         let w = self.by_key.entry(key).or_default();
         match (checked.seen, posture) {
@@ -343,23 +384,6 @@ impl Workloads {
             .map(|kind| (namespace.clone(), *kind, parent_name.to_string()))
             .find(|parent| self.by_key.contains_key(parent))
     }
-}
-
-/// The kind as an owner reference spells it, if it is one of ours.
-fn kind_of_name(kind: &str) -> Option<&'static str> {
-    [
-        "Pod",
-        "Deployment",
-        "StatefulSet",
-        "DaemonSet",
-        "ReplicaSet",
-        "Job",
-        "CronJob",
-        "ReplicationController",
-        "PodTemplate",
-    ]
-    .into_iter()
-    .find(|k| *k == kind)
 }
 
 /// A write: (time, user, verb).
