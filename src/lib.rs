@@ -18,6 +18,7 @@ pub mod ingest;
 pub mod model;
 pub mod output;
 pub mod podspec;
+pub mod policy;
 pub mod query;
 pub mod report;
 pub mod sanitize;

@@ -1,0 +1,131 @@
+//! The audit Policy (`audit.k8s.io/v1` `Policy`, the `--audit-policy-file` of
+//! kube-apiserver): read and validated as the apiserver reads it (`policy/load.rs`), and
+//! evaluated for a request as its policy checker does (`policy/check.rs`), so kaudit can
+//! say what level a Policy gives each request it holds.
+//!
+//! Depends on `model` only: a request is judged by the attributes the apiserver's
+//! checker sees (`Attributes::of`).
+
+pub mod check;
+pub mod load;
+
+use crate::model::Request;
+
+/// How much of a request a rule logs. Ordered: None < Metadata < Request <
+/// RequestResponse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    None,
+    Metadata,
+    Request,
+    RequestResponse,
+}
+
+impl Level {
+    pub const NAMES: [&'static str; 4] = ["None", "Metadata", "Request", "RequestResponse"];
+
+    pub fn from_name(name: &str) -> Option<Level> {
+        Some(match name {
+            "None" => Level::None,
+            "Metadata" => Level::Metadata,
+            "Request" => Level::Request,
+            "RequestResponse" => Level::RequestResponse,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Level::NAMES[self as usize]
+    }
+}
+
+/// The stages a Policy may omit, as the apiserver spells them.
+pub const STAGES: [&str; 4] = [
+    "RequestReceived",
+    "ResponseStarted",
+    "ResponseComplete",
+    "Panic",
+];
+
+/// One entry of a rule's `resources`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupResources {
+    /// "" is the core group; "*" any group.
+    pub group: String,
+    /// `pods`, `pods/log`, `*`, `pods/*`, `*/status`; empty: every resource of the group.
+    pub resources: Vec<String>,
+    pub resource_names: Vec<String>,
+}
+
+/// One rule, with the line it starts on in its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub line: usize,
+    pub level: Level,
+    pub users: Vec<String>,
+    pub user_groups: Vec<String>,
+    pub verbs: Vec<String>,
+    pub resources: Vec<GroupResources>,
+    /// "" is the non-namespaced requests.
+    pub namespaces: Vec<String>,
+    pub non_resource_urls: Vec<String>,
+    /// The rule's own, and the Policy's (the checker takes their union).
+    pub omit_stages: Vec<String>,
+    pub omit_managed_fields: Option<bool>,
+}
+
+/// A Policy that loaded and validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub rules: Vec<Rule>,
+    pub omit_stages: Vec<String>,
+    pub omit_managed_fields: bool,
+}
+
+/// What the apiserver's checker sees of a request (`authorizer.Attributes`), read from
+/// its audit event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attributes<'a> {
+    /// None for a request without an authenticated user.
+    pub user: Option<&'a str>,
+    pub groups: Vec<&'a str>,
+    pub verb: &'a str,
+    /// A request for an API object (`objectRef` logged), not a non-resource URL.
+    pub resource_request: bool,
+    pub api_group: &'a str,
+    pub resource: &'a str,
+    pub subresource: &'a str,
+    pub namespace: &'a str,
+    pub name: &'a str,
+    /// The URL path, without its query.
+    pub path: &'a str,
+}
+
+impl<'a> Attributes<'a> {
+    /// The attributes of a logged request. The user is the one who authenticated (the
+    /// checker runs before impersonation), as `user` is logged. The name is the one in
+    /// the URL: the apiserver fills a create's `objectRef.name` from its body after the
+    /// Policy was checked, so a create (not of a subresource) is judged without a name
+    /// and a rule's `resourceNames` never matches it, as in the apiserver.
+    pub fn of(r: &Request<'a>) -> Attributes<'a> {
+        let resource = r.resource.unwrap_or_default();
+        let uri = r.request_uri.unwrap_or_default();
+        let create_of_collection = r.verb == Some("create") && r.subresource.is_none();
+        Attributes {
+            user: r.user,
+            groups: r.groups.clone(),
+            verb: r.verb.unwrap_or_default(),
+            resource_request: !resource.is_empty(),
+            api_group: r.api_group.unwrap_or_default(),
+            resource,
+            subresource: r.subresource.unwrap_or_default(),
+            namespace: r.namespace.unwrap_or_default(),
+            name: if create_of_collection {
+                ""
+            } else {
+                r.name.unwrap_or_default()
+            },
+            path: uri.split_once('?').map_or(uri, |(path, _)| path),
+        }
+    }
+}
