@@ -139,6 +139,12 @@ enum Sub {
         #[command(subcommand)]
         report: ReportSub,
     },
+    /// The audit Policy: the level a Policy file gives each request the index holds,
+    /// as kube-apiserver would decide it.
+    Policy {
+        #[command(subcommand)]
+        action: PolicySub,
+    },
     /// List the saved queries (use them as `kaudit query @name`).
     Queries,
     /// Show what the index holds: requests, time span, files read and how far.
@@ -213,6 +219,36 @@ enum ReportSub {
         /// Rows per ranked table (0: all).
         #[arg(long, value_name = "N", default_value_t = 10)]
         top: usize,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PolicySub {
+    /// For each request (or each QUERY matches), oldest first: the level POLICY gives
+    /// it, the rule that matched (its index, from 0; none: level None), the stages it
+    /// omits. POLICY is an audit.k8s.io/v1 Policy file (YAML or JSON), read and
+    /// validated as the apiserver reads --audit-policy-file. Exit status 0 when
+    /// something matched, 1 when nothing did.
+    #[command(after_help = crate::config::QUERY_HELP)]
+    Eval {
+        /// The Policy file.
+        #[arg(value_name = "POLICY")]
+        policy: PathBuf,
+        #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+        format: FormatArg,
+        /// Requests received at or after T: RFC 3339 or an age (15m, 2h, 7d).
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+        /// Requests received before T: RFC 3339 or an age (15m, 2h, 7d).
+        #[arg(long, value_name = "T")]
+        until: Option<String>,
+        /// Only requests matching this query [default: all requests].
+        #[arg(
+            value_name = "QUERY",
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
+        query: Vec<String>,
     },
 }
 
@@ -426,6 +462,28 @@ impl Cli {
                 })
             }
             Some(Sub::Report { report }) => Command::Report(report_config(index, report, env)?),
+            Some(Sub::Policy {
+                action:
+                    PolicySub::Eval {
+                        policy,
+                        format,
+                        since,
+                        until,
+                        query,
+                    },
+            }) => {
+                let now = env.now()?;
+                let time =
+                    |t: Option<String>| t.map(|t| crate::query::parse_time(&t, now)).transpose();
+                Command::PolicyEval(config::PolicyEval {
+                    index,
+                    policy,
+                    text: query.join(" "),
+                    format: format.into(),
+                    since: time(since)?,
+                    until: time(until)?,
+                })
+            }
             Some(Sub::Queries) => Command::Queries,
             Some(Sub::Status) => Command::Status { index },
             Some(Sub::Index {

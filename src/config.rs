@@ -17,6 +17,7 @@ pub enum Command {
     Tui(Tui),
     Query(Query),
     Report(Report),
+    PolicyEval(PolicyEval),
     Queries,
     Status {
         index: PathBuf,
@@ -97,6 +98,18 @@ pub struct Report {
     pub section: Option<String>,
     /// Exit 1 when the report flags something.
     pub fail_on_findings: bool,
+}
+
+/// `kaudit policy eval POLICY [QUERY]`.
+pub struct PolicyEval {
+    pub index: PathBuf,
+    /// The Policy file, read when the command runs.
+    pub policy: PathBuf,
+    /// The query selecting the requests ("" for all).
+    pub text: String,
+    pub format: Format,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
 }
 
 pub const QUERY_HELP: &str = "\

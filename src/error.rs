@@ -72,6 +72,13 @@ pub enum Error {
     #[error("index column {field} cannot be read ({reason}); re-ingest into a new --index")]
     Column { field: String, reason: String },
 
+    /// An audit Policy file kube-apiserver would refuse: every problem, each with its line.
+    #[error("audit Policy {path} cannot be used (kube-apiserver would refuse it too); fix these lines:\n{}", .problems.iter().map(|p| format!("  {}:{p}", .path.display())).collect::<Vec<_>>().join("\n"))]
+    Policy {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
+
     #[error("{0}")]
     Usage(String),
 

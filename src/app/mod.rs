@@ -6,6 +6,7 @@
 
 mod ingest;
 mod overview;
+mod policy;
 mod query;
 mod report;
 mod resolved;
@@ -29,6 +30,7 @@ pub fn run(command: Command, env: &Environment) -> Result<u8> {
         Command::Rebuild { index, paths } => ingest::rebuild_command(&index, &paths),
         Command::Query(cfg) => query::query_command(&cfg, &Resolved::open(&cfg.index, env)?),
         Command::Report(cfg) => report::report_command(&cfg, &Resolved::open(&cfg.index, env)?),
+        Command::PolicyEval(cfg) => policy::eval_command(&cfg, &Resolved::open(&cfg.index, env)?),
         Command::Queries => status::queries_command(&load_saved(env)?),
         Command::Status { index } => status::status_command(&index, &Engine::open(&index)?),
         Command::Overview { index, paths } => {

@@ -16,6 +16,7 @@ mod habits;
 mod hostile;
 mod ingest;
 mod parallel;
+mod policy;
 mod query_syntax;
 mod redaction;
 mod report_goldens;
