@@ -239,3 +239,48 @@ fn a_policy_the_apiserver_would_refuse_is_refused_with_its_lines() {
         missing.stderr
     );
 }
+
+/// The README's worked example: `policies/first-try.yaml` over `sample-logs/`.
+#[test]
+fn the_sample_policy_over_the_sample_logs_is_as_the_readme_says() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let k = Kaudit::new();
+    k.ingest(&[&root.join("sample-logs")]);
+    let policy = root.join("policies/first-try.yaml").display().to_string();
+    let all = k.run(&["policy", "eval", "--format", "ndjson", &policy]);
+    assert!(
+        all.stderr.contains(
+            "932 request(s) under this Policy: None 55, Metadata 444, Request 309, RequestResponse 124"
+        ),
+        "{}",
+        all.stderr
+    );
+    let create = k.run(&[
+        "policy",
+        "eval",
+        "--format",
+        "ndjson",
+        &policy,
+        "resource:secrets",
+        "verb:create",
+    ]);
+    let row: Value = serde_json::from_str(create.stdout.trim()).unwrap();
+    assert_eq!(
+        (&row["name"], &row["level"], &row["rule"]),
+        (&json!("db-password"), &json!("RequestResponse"), &json!(1))
+    );
+    let pods = k.run(&[
+        "policy",
+        "eval",
+        "--format",
+        "ndjson",
+        &policy,
+        "resource:pods -sub:* verb:create",
+    ]);
+    let levels: Vec<Value> = pods
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["level"].clone())
+        .collect();
+    assert_eq!(levels, vec![json!("Metadata"); 6]);
+}
