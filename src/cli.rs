@@ -250,6 +250,25 @@ enum PolicySub {
         )]
         query: Vec<String>,
     },
+    /// What POLICY would do to the requests the index holds: per rule, the requests it
+    /// takes and the bytes it would write (rules that never match, or cannot); the
+    /// Secret values it would log (leaks); what an investigation would miss under it
+    /// (blind spots); the log's bytes per day today and under it. Each leak and blind
+    /// spot comes with the rule that fixes it.
+    Check(PolicyCheckArgs),
+}
+
+#[derive(Args, Debug)]
+struct PolicyCheckArgs {
+    /// The Policy file.
+    #[arg(value_name = "POLICY")]
+    policy: PathBuf,
+    #[command(flatten)]
+    common: ReportArgs,
+    /// Exit with status 1 when the Policy leaks Secret values or leaves a blind spot
+    /// (for CI checks of a Policy).
+    #[arg(long)]
+    fail_on_findings: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -484,6 +503,23 @@ impl Cli {
                     until: time(until)?,
                 })
             }
+            Some(Sub::Policy {
+                action: PolicySub::Check(args),
+            }) => {
+                let now = env.now()?;
+                let time =
+                    |t: Option<String>| t.map(|t| crate::query::parse_time(&t, now)).transpose();
+                Command::PolicyCheck(config::PolicyCheck {
+                    index,
+                    policy: args.policy,
+                    filter: args.common.filter.unwrap_or_default(),
+                    since: time(args.common.since)?,
+                    until: time(args.common.until)?,
+                    format: report_format(args.common.format),
+                    section: args.common.section,
+                    fail_on_findings: args.fail_on_findings,
+                })
+            }
             Some(Sub::Queries) => Command::Queries,
             Some(Sub::Status) => Command::Status { index },
             Some(Sub::Index {
@@ -587,13 +623,17 @@ fn report_config(index: PathBuf, sub: ReportSub, env: &Environment) -> Result<co
             Some(at) => time(Some(at))?.map(|t| t.saturating_add(1)),
             None => time(common.until)?,
         },
-        format: match common.format {
-            ReportFormatArg::Table => ReportFormat::Table,
-            ReportFormatArg::Json => ReportFormat::Json,
-            ReportFormatArg::Csv => ReportFormat::Csv,
-            ReportFormatArg::Markdown => ReportFormat::Markdown,
-        },
+        format: report_format(common.format),
         section: common.section,
         fail_on_findings: fail,
     })
+}
+
+fn report_format(format: ReportFormatArg) -> ReportFormat {
+    match format {
+        ReportFormatArg::Table => ReportFormat::Table,
+        ReportFormatArg::Json => ReportFormat::Json,
+        ReportFormatArg::Csv => ReportFormat::Csv,
+        ReportFormatArg::Markdown => ReportFormat::Markdown,
+    }
 }

@@ -18,6 +18,7 @@ pub enum Command {
     Query(Query),
     Report(Report),
     PolicyEval(PolicyEval),
+    PolicyCheck(PolicyCheck),
     Queries,
     Status {
         index: PathBuf,
@@ -110,6 +111,20 @@ pub struct PolicyEval {
     pub format: Format,
     pub since: Option<i64>,
     pub until: Option<i64>,
+}
+
+/// `kaudit policy check POLICY`.
+pub struct PolicyCheck {
+    pub index: PathBuf,
+    pub policy: PathBuf,
+    /// `--where`: the requests judged ("" for all).
+    pub filter: String,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub format: crate::report::render::Format,
+    pub section: Option<String>,
+    /// Exit 1 on any leak or blind spot.
+    pub fail_on_findings: bool,
 }
 
 pub const QUERY_HELP: &str = "\

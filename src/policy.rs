@@ -8,6 +8,7 @@
 
 pub mod check;
 pub mod load;
+pub mod shadow;
 
 use crate::model::Request;
 

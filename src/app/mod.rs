@@ -31,6 +31,7 @@ pub fn run(command: Command, env: &Environment) -> Result<u8> {
         Command::Query(cfg) => query::query_command(&cfg, &Resolved::open(&cfg.index, env)?),
         Command::Report(cfg) => report::report_command(&cfg, &Resolved::open(&cfg.index, env)?),
         Command::PolicyEval(cfg) => policy::eval_command(&cfg, &Resolved::open(&cfg.index, env)?),
+        Command::PolicyCheck(cfg) => policy::check_command(&cfg, &Resolved::open(&cfg.index, env)?),
         Command::Queries => status::queries_command(&load_saved(env)?),
         Command::Status { index } => status::status_command(&index, &Engine::open(&index)?),
         Command::Overview { index, paths } => {

@@ -100,6 +100,29 @@ pub(super) fn eval_command(cfg: &config::PolicyEval, resolved: &Resolved) -> Res
     Ok(if total == 0 { 1 } else { 0 })
 }
 
+/// Runs `policy check`: exit 1 on a leak or blind spot with `--fail-on-findings`.
+pub(super) fn check_command(cfg: &config::PolicyCheck, resolved: &Resolved) -> Result<u8> {
+    let policy = load_policy(&cfg.policy)?;
+    let Resolved { engine, saved } = resolved;
+    let scope = Search {
+        expr: query::parse_query(&cfg.filter, saved)?,
+        since: cfg.since,
+        until: cfg.until,
+    };
+    let report = crate::report::policy_check::run(engine, &policy, &scope)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    crate::report::render::write(&mut out, &report, cfg.format, cfg.section.as_deref())?;
+    out.flush().map_err(|e| Error::io("<stdout>", e))?;
+    if cfg.fail_on_findings && report.flagged > 0 {
+        eprintln!(
+            "kaudit: policy check found {} leak or blind spot row(s) (--fail-on-findings)",
+            report.flagged
+        );
+        return Ok(1);
+    }
+    Ok(0)
+}
+
 /// One request's row, as JSON values under `COLUMNS`.
 fn row(r: &crate::model::Request<'_>, d: &Decision) -> Vec<Value> {
     let text = |s: Option<&str>| s.map_or(Value::Null, Value::from);

@@ -283,4 +283,241 @@ fn the_sample_policy_over_the_sample_logs_is_as_the_readme_says() {
         .map(|l| serde_json::from_str::<Value>(l).unwrap()["level"].clone())
         .collect();
     assert_eq!(levels, vec![json!("Metadata"); 6]);
+    // And `policy check` finds the leak at rule 1 and the blind spot at rule 2.
+    let check = k.run(&["policy", "check", "--format", "json", &policy]);
+    let report: Value = serde_json::from_str(&check.stdout).unwrap();
+    let rows = |section: &str| -> Vec<(Value, Value)> {
+        report[section]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["rule"].clone(), r["requests"].clone()))
+            .collect()
+    };
+    assert_eq!(
+        rows("leaks"),
+        [(json!(1), json!(24)), (json!(1), json!(85))]
+    );
+    assert_eq!(rows("blindSpots"), [(json!(2), json!(6))]);
+    let cost = &report["cost"][0];
+    assert_eq!(
+        (&cost["today"], &cost["projected"]),
+        (&json!(2023535), &json!(1076028))
+    );
+    assert!(
+        report["notes"]["cost"]
+            .as_str()
+            .unwrap()
+            .contains("419 with none to learn from")
+    );
+}
+
+/// One request of each kind `policy check` watches, at Metadata today.
+fn watched_requests() -> Vec<String> {
+    let at = |n: u32| format!("2026-11-20T10:{n:02}:00.000000Z");
+    let mut lines = Vec::new();
+    let mut add = |n: u32, fields: Value| {
+        let mut fields = fields;
+        fields["auditID"] = json!(id(n));
+        fields["requestReceivedTimestamp"] = json!(at(n));
+        fields["stageTimestamp"] = json!(at(n));
+        lines.push(event(fields));
+    };
+    let obj = |resource: &str, sub: Option<&str>, group: &str, ns: &str, name: &str| {
+        let mut o =
+            json!({"resource": resource, "namespace": ns, "name": name, "apiVersion": "v1"});
+        if let Some(sub) = sub {
+            o["subresource"] = json!(sub);
+        }
+        if !group.is_empty() {
+            o["apiGroup"] = json!(group);
+        }
+        o
+    };
+    add(
+        1,
+        json!({"verb": "get", "objectRef": obj("secrets", None, "", "payments", "db")}),
+    );
+    add(
+        2,
+        json!({"verb": "create", "objectRef": obj("secrets", None, "", "payments", "db")}),
+    );
+    add(
+        3,
+        json!({"verb": "create", "objectRef": obj("serviceaccounts", Some("token"), "", "ci", "deployer")}),
+    );
+    add(
+        4,
+        json!({"verb": "create", "objectRef": obj("tokenreviews", None, "authentication.k8s.io", "", "")}),
+    );
+    add(
+        5,
+        json!({"verb": "create", "objectRef": obj("pods", None, "", "web", "nginx")}),
+    );
+    add(
+        6,
+        json!({"verb": "create", "objectRef": obj("pods", Some("exec"), "", "web", "nginx")}),
+    );
+    add(
+        7,
+        json!({"verb": "create", "objectRef": obj("clusterrolebindings", None, "rbac.authorization.k8s.io", "", "admins")}),
+    );
+    // A pod create that logged its body: what the others' bodies are estimated from.
+    add(
+        8,
+        json!({"verb": "create", "level": "Request", "objectRef": obj("pods", None, "", "web", "app"),
+        "requestObject": {"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "app"},
+            "spec": {"containers": [{"name": "app", "image": "registry.example.com/app:1"}]}}}),
+    );
+    lines
+}
+
+fn check(k: &Kaudit, policy: &str, extra: &[&str]) -> (i32, Value) {
+    let path = k.path("check.yaml");
+    std::fs::write(&path, policy).unwrap();
+    let path = path.display().to_string();
+    let mut args = vec!["policy", "check", &path, "--format", "json"];
+    args.extend(extra);
+    let run = k.run(&args);
+    (
+        run.code,
+        serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", run.stdout, run.stderr)),
+    )
+}
+
+fn whats(report: &Value, section: &str) -> Vec<(String, Value, u64)> {
+    report[section]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["what"]
+                    .as_str()
+                    .unwrap()
+                    .split(' ')
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                r["rule"].clone(),
+                r["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn check_finds_each_leak_and_blind_spot_with_its_rule_and_fix() {
+    let k = Kaudit::new();
+    let log = k.write("audit.log", &watched_requests());
+    k.ingest(&[&log]);
+    // Everything at RequestResponse: every leak.
+    let everything =
+        "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: RequestResponse\n";
+    let (code, report) = check(&k, everything, &["--fail-on-findings"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        whats(&report, "leaks"),
+        [
+            ("Secret values in".into(), json!(0), 1), // the create's request
+            ("Secret values in".into(), json!(0), 1), // the get's response
+            ("a ServiceAccount token".into(), json!(0), 1),
+            ("the reviewed bearer".into(), json!(0), 1),
+        ]
+    );
+    assert_eq!(whats(&report, "blindSpots"), []);
+    // Nothing logged: every blind spot, no leak.
+    let nothing = "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: None\n";
+    let (_, report) = check(&k, nothing, &[]);
+    assert_eq!(whats(&report, "leaks"), []);
+    assert_eq!(
+        whats(&report, "blindSpots"),
+        [
+            ("pod and workload".into(), json!(0), 2),
+            ("exec, attach, port-forward".into(), json!(0), 1),
+            ("RBAC changes logged".into(), json!(0), 1),
+            ("secret reads and".into(), json!(0), 2),
+        ]
+    );
+    // None writes nothing.
+    let cost = &report["cost"][0];
+    assert_eq!(
+        (&cost["measure"], &cost["projected"]),
+        (&json!("bytes"), &json!(0))
+    );
+    // Each fix, added first, clears what it is for.
+    let fixes: Vec<String> = report["blindSpots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["fix"].as_str().unwrap().to_string())
+        .collect();
+    let fixed = format!(
+        "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n{}\n- level: RequestResponse\n",
+        fixes.join("\n")
+    );
+    let (code, report) = check(&k, &fixed, &["--fail-on-findings"]);
+    assert_eq!(
+        (whats(&report, "leaks"), whats(&report, "blindSpots")),
+        (vec![], vec![])
+    );
+    assert_eq!(code, 0, "{report:#}");
+}
+
+#[test]
+fn check_projects_bytes_and_says_when_it_estimates() {
+    let k = Kaudit::new();
+    let log = k.write("audit.log", &watched_requests());
+    k.ingest(&[&log]);
+    // Pod creates at Request: one of the two logged no body today, so its body is
+    // estimated from the other's, and the projection is a lower bound.
+    let policy = |level: &str| {
+        format!(
+            "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n\
+             - level: {level}\n  resources: [{{resources: [pods]}}]\n\
+             - level: Metadata\n  resources: [{{resources: [pods]}}]\n\
+             - level: None\n"
+        )
+    };
+    let (_, report) = check(&k, &policy("Request"), &[]);
+    let rules = report["rules"].as_array().unwrap();
+    assert_eq!(rules[0]["requests"], 2, "{rules:#?}");
+    assert!(
+        rules[0]["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("lower bound")
+    );
+    assert!(
+        rules[1]["note"]
+            .as_str()
+            .unwrap()
+            .starts_with("never matches: rule 0")
+    );
+    assert_eq!(rules[2]["requests"], 6);
+    assert_eq!(rules[2]["projectedBytes"], 0);
+    assert!(
+        report["notes"]["cost"]
+            .as_str()
+            .unwrap()
+            .contains("lower bound")
+    );
+    // Against Metadata, Request adds the logged body once (one stage after
+    // RequestReceived) and the same again as the estimate for the other create.
+    let (_, metadata) = check(&k, &policy("Metadata"), &[]);
+    let bytes = |r: &Value| r["rules"][0]["projectedBytes"].as_u64().unwrap();
+    let body = serde_json::to_string(
+        &json!({"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "app"},
+        "spec": {"containers": [{"name": "app", "image": "registry.example.com/app:1"}]}}),
+    )
+    .unwrap()
+    .len() as u64;
+    assert_eq!(bytes(&report) - bytes(&metadata), 2 * body);
+    assert!(
+        !metadata["notes"]["cost"]
+            .as_str()
+            .unwrap()
+            .contains("lower bound")
+    );
 }
