@@ -256,6 +256,31 @@ enum PolicySub {
     /// (blind spots); the log's bytes per day today and under it. Each leak and blind
     /// spot comes with the rule that fixes it.
     Check(PolicyCheckArgs),
+    /// Write an audit Policy from the traffic the index holds: health checks and the
+    /// read-only chatter of the system components seen at None; Secrets, tokens and
+    /// ConfigMaps at Metadata; pod and workload writes and sessions into pods at
+    /// Request; RBAC changes at RequestResponse; the rest at Metadata; each rule with a
+    /// comment of what it took and its bytes. `policy check` on it finds no leak and no
+    /// blind spot.
+    Suggest {
+        #[arg(long, value_enum, default_value_t = SuggestFormatArg::Yaml)]
+        format: SuggestFormatArg,
+        /// Learn from requests received at or after T: RFC 3339 or an age (15m, 2h, 7d).
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+        /// Learn from requests received before T.
+        #[arg(long, value_name = "T")]
+        until: Option<String>,
+        /// Learn only from requests matching this query.
+        #[arg(long = "where", value_name = "QUERY", allow_hyphen_values = true)]
+        filter: Option<String>,
+    },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum SuggestFormatArg {
+    Yaml,
+    Json,
 }
 
 #[derive(Args, Debug)]
@@ -518,6 +543,26 @@ impl Cli {
                     format: report_format(args.common.format),
                     section: args.common.section,
                     fail_on_findings: args.fail_on_findings,
+                })
+            }
+            Some(Sub::Policy {
+                action:
+                    PolicySub::Suggest {
+                        format,
+                        since,
+                        until,
+                        filter,
+                    },
+            }) => {
+                let now = env.now()?;
+                let time =
+                    |t: Option<String>| t.map(|t| crate::query::parse_time(&t, now)).transpose();
+                Command::PolicySuggest(config::PolicySuggest {
+                    index,
+                    filter: filter.unwrap_or_default(),
+                    since: time(since)?,
+                    until: time(until)?,
+                    json: matches!(format, SuggestFormatArg::Json),
                 })
             }
             Some(Sub::Queries) => Command::Queries,

@@ -19,6 +19,7 @@ pub enum Command {
     Report(Report),
     PolicyEval(PolicyEval),
     PolicyCheck(PolicyCheck),
+    PolicySuggest(PolicySuggest),
     Queries,
     Status {
         index: PathBuf,
@@ -125,6 +126,16 @@ pub struct PolicyCheck {
     pub section: Option<String>,
     /// Exit 1 on any leak or blind spot.
     pub fail_on_findings: bool,
+}
+
+/// `kaudit policy suggest`.
+pub struct PolicySuggest {
+    pub index: PathBuf,
+    pub filter: String,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    /// JSON instead of commented YAML.
+    pub json: bool,
 }
 
 pub const QUERY_HELP: &str = "\

@@ -32,6 +32,9 @@ pub fn run(command: Command, env: &Environment) -> Result<u8> {
         Command::Report(cfg) => report::report_command(&cfg, &Resolved::open(&cfg.index, env)?),
         Command::PolicyEval(cfg) => policy::eval_command(&cfg, &Resolved::open(&cfg.index, env)?),
         Command::PolicyCheck(cfg) => policy::check_command(&cfg, &Resolved::open(&cfg.index, env)?),
+        Command::PolicySuggest(cfg) => {
+            policy::suggest_command(&cfg, &Resolved::open(&cfg.index, env)?)
+        }
         Command::Queries => status::queries_command(&load_saved(env)?),
         Command::Status { index } => status::status_command(&index, &Engine::open(&index)?),
         Command::Overview { index, paths } => {

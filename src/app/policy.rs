@@ -123,6 +123,22 @@ pub(super) fn check_command(cfg: &config::PolicyCheck, resolved: &Resolved) -> R
     Ok(0)
 }
 
+/// Runs `policy suggest`: the Policy on stdout.
+pub(super) fn suggest_command(cfg: &config::PolicySuggest, resolved: &Resolved) -> Result<u8> {
+    let Resolved { engine, saved } = resolved;
+    let scope = Search {
+        expr: query::parse_query(&cfg.filter, saved)?,
+        since: cfg.since,
+        until: cfg.until,
+    };
+    let text = crate::report::policy_suggest::suggest(engine, &scope, cfg.json)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io("<stdout>", e))?;
+    Ok(0)
+}
+
 /// One request's row, as JSON values under `COLUMNS`.
 fn row(r: &crate::model::Request<'_>, d: &Decision) -> Vec<Value> {
     let text = |s: Option<&str>| s.map_or(Value::Null, Value::from);

@@ -10,6 +10,7 @@ pub mod diff;
 pub mod drill;
 pub mod immutability;
 pub mod policy_check;
+pub mod policy_suggest;
 pub mod render;
 pub mod secret_access;
 pub mod secrets;

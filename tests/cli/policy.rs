@@ -521,3 +521,65 @@ fn check_projects_bytes_and_says_when_it_estimates() {
             .contains("lower bound")
     );
 }
+
+/// `policy suggest` writes a Policy that loads, that `policy check` finds clean on the
+/// traffic it was written from, and that says what each rule took.
+#[test]
+fn a_suggested_policy_loads_and_checks_clean() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let k = Kaudit::new();
+    let log = k.write("watched.log", &watched_requests());
+    k.ingest(&[&root.join("sample-logs"), &log]);
+    let yaml = k.run(&["policy", "suggest"]);
+    assert_eq!(yaml.code, 0, "{}", yaml.stderr);
+    assert!(
+        yaml.stdout
+            .contains("# `kaudit policy check` on it: 0 leak(s), 0 blind spot(s)."),
+        "{}",
+        yaml.stdout
+    );
+    assert!(
+        yaml.stdout
+            .contains("users: [\"system:kube-controller-manager\""),
+        "{}",
+        yaml.stdout
+    );
+    for (name, text) in [
+        ("suggested.yaml", yaml.stdout.clone()),
+        (
+            "suggested.json",
+            k.run(&["policy", "suggest", "--format", "json"]).stdout,
+        ),
+    ] {
+        let path = k.path(name);
+        std::fs::write(&path, &text).unwrap();
+        let path = path.display().to_string();
+        let check = k.run(&[
+            "policy",
+            "check",
+            "--fail-on-findings",
+            "--format",
+            "json",
+            &path,
+        ]);
+        assert_eq!(check.code, 0, "{name}: {}\n{}", check.stdout, check.stderr);
+        let report: Value = serde_json::from_str(&check.stdout).unwrap();
+        assert_eq!(
+            (
+                report["leaks"].as_array().unwrap().len(),
+                report["blindSpots"].as_array().unwrap().len()
+            ),
+            (0, 0)
+        );
+        // Every rule takes something in the traffic it was learnt from.
+        for rule in report["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| !r["rule"].is_null())
+        {
+            assert!(rule["requests"].as_u64().unwrap() > 0, "{name}: {rule}");
+        }
+        assert!(check.stderr.is_empty(), "{}", check.stderr);
+    }
+}
