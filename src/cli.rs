@@ -51,6 +51,10 @@ enum Sub {
         /// The first query [default: all requests].
         #[arg(long, short = 'q', value_name = "QUERY", allow_hyphen_values = true)]
         query: Option<String>,
+        /// An audit Policy file: `s` lists its `policy check`, and each request's
+        /// detail says which of its rules takes it.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
@@ -393,6 +397,7 @@ impl Cli {
                         paths: self.paths,
                         follow: None,
                         query: String::new(),
+                        policy: None,
                     })
                 } else {
                     Command::Overview {
@@ -405,6 +410,7 @@ impl Cli {
                 follow,
                 poll,
                 query,
+                policy,
                 paths,
             }) => {
                 if follow && paths.len() != 1 {
@@ -417,6 +423,7 @@ impl Cli {
                     paths,
                     follow: follow.then_some(config::Follow { poll }),
                     query: query.unwrap_or_default(),
+                    policy,
                 })
             }
             Some(Sub::Ingest {

@@ -68,6 +68,8 @@ pub struct Tui {
     pub paths: Vec<PathBuf>,
     pub follow: Option<Follow>,
     pub query: String,
+    /// `--policy FILE`: read when the TUI starts.
+    pub policy: Option<PathBuf>,
 }
 
 pub struct Follow {

@@ -10,6 +10,8 @@ pub mod check;
 pub mod load;
 pub mod shadow;
 
+use std::path::PathBuf;
+
 use crate::model::Request;
 
 /// How much of a request a rule logs. Ordered: None < Metadata < Request <
@@ -128,5 +130,34 @@ impl<'a> Attributes<'a> {
             },
             path: uri.split_once('?').map_or(uri, |(path, _)| path),
         }
+    }
+}
+
+/// A Policy with the file it was read from, as the TUI's `--policy` holds it.
+#[derive(Debug, Clone)]
+pub struct PolicyFile {
+    pub path: PathBuf,
+    pub policy: Policy,
+}
+
+impl PolicyFile {
+    /// What this Policy decides for `r`, in a line: `rule 1 (line 14): RequestResponse,
+    /// omits RequestReceived (policy.yaml)`.
+    pub fn describe(&self, r: &Request<'_>) -> String {
+        let d = check::evaluate(&self.policy, &Attributes::of(r));
+        let rule = match d.rule {
+            Some(i) => format!("rule {i} (line {})", self.policy.rules[i].line),
+            None => "no rule".to_string(),
+        };
+        let omits = if d.omit_stages.is_empty() {
+            String::new()
+        } else {
+            format!(", omits {}", d.omit_stages.join(","))
+        };
+        format!(
+            "{rule}: {}{omits} ({})",
+            d.level.as_str(),
+            self.path.display()
+        )
     }
 }

@@ -44,10 +44,12 @@ pub fn run(command: Command, env: &Environment) -> Result<u8> {
             overview::overview_command(&index, &resolved, env).map(|()| status)
         }
         Command::Tui(cfg) => {
+            // A Policy that cannot be used stops the TUI before anything starts.
+            let policy = cfg.policy.as_deref().map(policy::policy_file).transpose()?;
             // The background ingest creates the index the TUI then opens.
             let background = tui::start_ingest(&cfg)?;
             let resolved = Resolved::open(&cfg.index, env)?;
-            tui::tui_command(&cfg, background, resolved, env)
+            tui::tui_command(&cfg, background, resolved, policy, env)
         }
         Command::Print(text) => {
             let mut out = std::io::stdout().lock();

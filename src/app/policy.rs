@@ -62,6 +62,14 @@ pub(super) fn load_policy(path: &Path) -> Result<Policy> {
     }
 }
 
+/// `--policy FILE` of the TUI, read before anything starts.
+pub(super) fn policy_file(path: &Path) -> Result<crate::policy::PolicyFile> {
+    Ok(crate::policy::PolicyFile {
+        path: path.to_path_buf(),
+        policy: load_policy(path)?,
+    })
+}
+
 /// Runs `policy eval`: exit 0 when some request matched the query, 1 when none did.
 pub(super) fn eval_command(cfg: &config::PolicyEval, resolved: &Resolved) -> Result<u8> {
     let policy = load_policy(&cfg.policy)?;

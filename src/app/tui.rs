@@ -73,6 +73,7 @@ pub(super) fn tui_command(
     cfg: &config::Tui,
     ingesting: Ingesting,
     resolved: Resolved,
+    policy: Option<crate::policy::PolicyFile>,
     env: &Environment,
 ) -> Result<u8> {
     let Ingesting {
@@ -89,6 +90,7 @@ pub(super) fn tui_command(
         started,
         color: env.color(),
         trace: env.tui_trace_path(),
+        policy,
     };
     let Resolved { engine, saved } = resolved;
     let shown = crate::tui::terminal::run(engine, saved, options, background.as_ref());

@@ -53,6 +53,8 @@ pub struct Row {
     pub event: Option<String>,
     /// In an object's history (TUI): what this write changed since the one before it.
     pub changes: Option<Vec<String>>,
+    /// With `kaudit tui --policy FILE`: the rule of that Policy that takes this request.
+    pub policy: Option<String>,
 }
 
 fn own(s: Option<&str>) -> Option<String> {
@@ -109,6 +111,7 @@ impl Row {
             command: r.exec_command(),
             event: None,
             changes: None,
+            policy: None,
         }
     }
 

@@ -477,6 +477,20 @@ impl State {
         Vec::new()
     }
 
+    /// Lists `policy check` in the picker, after the reports (`--policy FILE`).
+    pub fn offer_policy_check(&mut self) {
+        let at = self
+            .picks
+            .iter()
+            .take_while(|p| matches!(p, Pick::Report { .. }))
+            .count();
+        let pick = Pick::Report {
+            name: super::worker::POLICY_CHECK,
+            about: "what the --policy file would log, leak, miss and cost here",
+        };
+        self.picks.insert(at, pick);
+    }
+
     fn picker(&mut self, action: Action) -> Vec<Effect> {
         let last = self.picks.len().saturating_sub(1);
         match action {

@@ -112,6 +112,8 @@ pub struct Options {
     pub color: bool,
     /// Where to append timings (`$KAUDIT_TUI_TRACE`, for benches/tui.sh), if anywhere.
     pub trace: Option<PathBuf>,
+    /// `--policy FILE`, loaded.
+    pub policy: Option<crate::policy::PolicyFile>,
 }
 
 enum Message {
@@ -217,12 +219,16 @@ fn run_loop(
         .map(|q| (q.name.clone(), q.description.clone()))
         .collect();
     let (mut state, effects) = State::new(&options.query, history, names);
+    if options.policy.is_some() {
+        state.offer_policy_check();
+    }
     let (to_loop, messages) = mpsc::channel::<Message>();
     let (to_worker, work) = mpsc::channel::<Effect>();
     let cancel = Arc::new(AtomicU64::new(0));
     spawn_worker(
         engine,
         saved,
+        options.policy.clone(),
         options.export_dir.clone(),
         &cancel,
         work,
@@ -327,6 +333,7 @@ fn tick(started: Instant) -> u64 {
 fn spawn_worker(
     engine: Engine,
     saved: Vec<SavedQuery>,
+    policy: Option<crate::policy::PolicyFile>,
     export_dir: PathBuf,
     cancel: &Arc<AtomicU64>,
     work: mpsc::Receiver<Effect>,
@@ -338,6 +345,7 @@ fn spawn_worker(
             saved: &saved,
             export_dir: &export_dir,
             cancel: &cancel,
+            policy: policy.as_ref(),
         };
         let mut last_reload = Instant::now();
         let mut reload_failed = false;

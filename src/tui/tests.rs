@@ -1038,7 +1038,54 @@ mod worker {
             saved,
             export_dir: dir,
             cancel,
+            policy: None,
         }
+    }
+
+    /// With `--policy FILE`: the picker lists `policy check`, it runs as a report, and
+    /// each request's detail names the rule that takes it.
+    #[test]
+    fn a_policy_given_to_the_tui_is_checked_and_named_in_the_detail() {
+        let (dir, engine) = samples();
+        let (saved, cancel) = (saved(), AtomicU64::new(0));
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/first-try.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let policy = crate::policy::PolicyFile {
+            path: "first-try.yaml".into(),
+            policy: crate::policy::load::load(&text).unwrap().0,
+        };
+        let cx = Context {
+            policy: Some(&policy),
+            ..context(&saved, dir.path(), &cancel)
+        };
+        let (mut state, effects) =
+            State::new("resource:secrets verb:create", Vec::new(), Vec::new());
+        state.offer_policy_check();
+        settle(&engine, &cx, &mut state, effects);
+        let row = state.results.selected_row().unwrap().clone();
+        assert_eq!(
+            row.policy.as_deref(),
+            Some("rule 1 (line 14): RequestResponse, omits RequestReceived (first-try.yaml)")
+        );
+        // The picker: the four reports, then `policy check`, then the saved queries.
+        let names: Vec<&str> = state
+            .picks
+            .iter()
+            .filter_map(|p| match p {
+                Pick::Report { name, .. } => Some(*name),
+                Pick::Saved { .. } => None,
+            })
+            .collect();
+        assert_eq!(names.last(), Some(&"policy check"));
+        state.update(Action::Picker);
+        state.picked = names.len() - 1;
+        let effects = state.update(Action::OpenDetail);
+        settle(&engine, &cx, &mut state, effects);
+        let Screen::Report(report) = &state.screen else {
+            panic!("no report on screen: {:?}", state.notice);
+        };
+        let titles: Vec<&str> = report.view.sections.iter().map(|s| s.title).collect();
+        assert_eq!(titles[1], "Leaks: Secret values this Policy would log");
     }
 
     /// Applies the worker's answers to `effects`, and to the effects they cause.

@@ -325,6 +325,7 @@ fn derived(row: &ResultRow) -> Vec<(&'static str, String)> {
         "command",
         row.command.as_ref().map(|argv| text(&shell_words(argv))),
     );
+    add("policy", row.policy.as_deref().map(text));
     out
 }
 

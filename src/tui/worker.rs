@@ -24,7 +24,12 @@ pub struct Context<'a> {
     /// The task the user cancelled last (set by the UI thread): an export checks it
     /// between pages and stops if it is its own.
     pub cancel: &'a AtomicU64,
+    /// `--policy FILE`: its `policy check` report, and the rule of each request shown.
+    pub policy: Option<&'a crate::policy::PolicyFile>,
 }
+
+/// The picker's entry for `policy check` (with `--policy FILE`).
+pub const POLICY_CHECK: &str = "policy check";
 
 fn search_of(ask: &Ask, saved: &[SavedQuery]) -> Result<Search> {
     Ok(Search {
@@ -187,11 +192,15 @@ fn page(engine: &Engine, cx: &Context<'_>, ask: &Ask, first: usize) -> Result<Ve
     let mut rows: Vec<Row> = hits
         .iter()
         .map(|s| {
-            Row::from_stored(s, &mut buf, true).unwrap_or_else(|| Row {
+            let mut row = Row::from_stored(s, &mut buf, true).unwrap_or_else(|| Row {
                 actor: "(stored event unreadable: rebuild the index)".into(),
                 event: Some(String::from_utf8_lossy(&s.event).into_owned()),
                 ..Row::default()
-            })
+            });
+            if let Some(policy) = cx.policy {
+                row.policy = s.read(&mut buf, |r, _| policy.describe(r));
+            }
+            row
         })
         .collect();
     if ask.history {
@@ -218,6 +227,16 @@ fn run_report(
     scope: &Ask,
 ) -> Result<super::reports::ReportView> {
     use report::{Kind, stats};
+    if name == POLICY_CHECK {
+        let Some(policy) = cx.policy else {
+            return Err(crate::error::Error::Usage(
+                "no Policy to check: start the TUI with --policy FILE".into(),
+            ));
+        };
+        let search = search_of(scope, cx.saved)?;
+        let report = report::policy_check::run(engine, &policy.policy, &search)?;
+        return Ok(super::reports::view(&report, &search.expr));
+    }
     let kind = match Kind::from_name(name) {
         // A screen has room for more ranked rows than a terminal's scrollback.
         Some(Kind::Stats(_)) => Kind::Stats(stats::Filter { top: 50 }),
