@@ -173,6 +173,16 @@ fn findings(r: &Request<'_>, level: Level) -> Vec<Finding> {
 /// audit ID of the first.
 type Found = BTreeMap<(Finding, Option<usize>), (u64, Option<String>)>;
 
+/// Whether `level` logs a body of this ConfigMap request (its data).
+fn logs_configmap_body(r: &Request<'_>, level: Level) -> bool {
+    let verb = r.verb.unwrap_or_default();
+    r.api_group.unwrap_or_default().is_empty()
+        && r.resource == Some("configmaps")
+        && r.subresource.is_none()
+        && ((matches!(verb, "create" | "update" | "patch") && level >= Level::Request)
+            || (verb != "watch" && level == Level::RequestResponse))
+}
+
 /// Per rule (None: no rule matched).
 #[derive(Debug, Default)]
 struct RuleTally {
@@ -225,6 +235,9 @@ fn body_sizes(json: &[u8], value: &simd_json::BorrowedValue<'_>) -> (u64, u64) {
 pub fn run(engine: &Engine, policy: &Policy, scope: &Search) -> Result<Report> {
     let mut tallies: BTreeMap<Option<usize>, RuleTally> = BTreeMap::new();
     let mut found = Found::new();
+    // ConfigMaps this Policy would log with a body, per rule: not Secrets, but where
+    // credentials often end up.
+    let mut configmaps: BTreeMap<usize, u64> = BTreeMap::new();
     let mut sizes = BodySizes::default();
     let (mut first, mut last) = (i64::MAX, i64::MIN);
     let mut buf = Vec::new();
@@ -261,6 +274,12 @@ pub fn run(engine: &Engine, policy: &Policy, scope: &Search) -> Result<Report> {
                 (req_body, resp_body),
                 kind,
             );
+            if let Some(rule) = decision
+                .rule
+                .filter(|_| logs_configmap_body(r, decision.level))
+            {
+                *configmaps.entry(rule).or_default() += 1;
+            }
             for f in findings(r, decision.level) {
                 let slot = found.entry((f, decision.rule)).or_default();
                 slot.0 += 1;
@@ -282,14 +301,30 @@ pub fn run(engine: &Engine, policy: &Policy, scope: &Search) -> Result<Report> {
         }
     }
     let span = (last > first).then(|| last - first);
+    let mut leaks = findings_section(
+        "leaks",
+        "Leaks: Secret values this Policy would log",
+        &found,
+        true,
+    );
+    if !configmaps.is_empty() {
+        let per_rule: Vec<String> = configmaps
+            .iter()
+            .map(|(rule, n)| format!("rule {rule}: {n}"))
+            .collect();
+        let note = leaks.note.take().unwrap_or_default();
+        leaks.note = Some(format!(
+            "{note}\nConfigMaps are not Secrets, but credentials often end up in them: this Policy \
+             logs the body of {} ConfigMap request(s) ({}); `kaudit query @configmap-credentials` \
+             finds those that look like credentials, and the Metadata rule above can take \
+             configmaps too.",
+            configmaps.values().sum::<u64>(),
+            per_rule.join(", ")
+        ));
+    }
     let sections = vec![
         rules_section(policy, &tallies),
-        findings_section(
-            "leaks",
-            "Leaks: Secret values this Policy would log",
-            &found,
-            true,
-        ),
+        leaks,
         findings_section(
             "blindSpots",
             "Blind spots: what an investigation would miss",
