@@ -92,9 +92,23 @@ fn parse(text: &str) -> Result<Option<Node>, String> {
     Ok(builder.root)
 }
 
+/// Values a Policy file may hold, aliases expanded: a few thousand in a real one; past
+/// this the file is refused (nested aliases can make a small file expand without end).
+const MAX_VALUES: usize = 1_000_000;
+
+fn count(node: &Node) -> usize {
+    1 + match &node.value {
+        Value::List(items) => items.iter().map(count).sum(),
+        Value::Map(entries) => entries.iter().map(|(_, n)| count(n)).sum(),
+        _ => 0,
+    }
+}
+
 /// Builds nodes from the parser's events.
 #[derive(Default)]
 struct Builder {
+    /// Values built so far, aliases expanded.
+    values: usize,
     /// Open lists and mappings; a mapping's pending key.
     stack: Vec<(Node, Option<String>)>,
     anchors: std::collections::HashMap<usize, Node>,
@@ -138,7 +152,10 @@ impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, event: Event, mark: Marker) {
         let line = mark.line();
         match event {
+            // Once refused, the rest is not built.
+            _ if self.error.is_some() => {}
             Event::Scalar(text, style, anchor, _tag) => {
+                self.values += 1;
                 let node = Node {
                     line,
                     value: scalar(text, style),
@@ -149,6 +166,7 @@ impl MarkedEventReceiver for Builder {
                 self.push_value(node);
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                self.values += 1;
                 let value = match event {
                     Event::SequenceStart(..) => Value::List(Vec::new()),
                     _ => Value::Map(Vec::new()),
@@ -164,8 +182,17 @@ impl MarkedEventReceiver for Builder {
                     self.push_value(node);
                 }
             }
-            Event::Alias(anchor) => match self.anchors.get(&anchor).cloned() {
-                Some(node) => self.push_value(Node { line, ..node }),
+            Event::Alias(anchor) => match self.anchors.get(&anchor) {
+                Some(node) if self.values + count(node) > MAX_VALUES => {
+                    self.error.get_or_insert(format!(
+                        "line {line}: aliases expand to more than {MAX_VALUES} values"
+                    ));
+                }
+                Some(node) => {
+                    let node = node.clone();
+                    self.values += count(&node);
+                    self.push_value(Node { line, ..node });
+                }
                 None => {
                     self.error
                         .get_or_insert(format!("line {line}: an alias of an unknown anchor"));

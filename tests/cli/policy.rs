@@ -362,7 +362,10 @@ fn watched_requests() -> Vec<String> {
         7,
         json!({"verb": "create", "objectRef": obj("clusterrolebindings", None, "rbac.authorization.k8s.io", "", "admins")}),
     );
-    add(9, json!({"verb": "update", "objectRef": obj("configmaps", None, "", "payments", "settings")}));
+    add(
+        9,
+        json!({"verb": "update", "objectRef": obj("configmaps", None, "", "payments", "settings")}),
+    );
     // A pod create that logged its body: what the others' bodies are estimated from.
     add(
         8,
@@ -430,7 +433,10 @@ fn check_finds_each_leak_and_blind_spot_with_its_rule_and_fix() {
     assert_eq!(whats(&report, "blindSpots"), []);
     // ConfigMaps are no leak, but said.
     let note = report["notes"]["leaks"].as_str().unwrap();
-    assert!(note.contains("logs the body of 1 ConfigMap request(s) (rule 0: 1)"), "{note}");
+    assert!(
+        note.contains("logs the body of 1 ConfigMap request(s) (rule 0: 1)"),
+        "{note}"
+    );
     // Nothing logged: every blind spot, no leak.
     let nothing = "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: None\n";
     let (_, report) = check(&k, nothing, &[]);

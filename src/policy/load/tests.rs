@@ -110,3 +110,21 @@ fn anchors_and_aliases_are_followed() {
     let (policy, _) = load(&text).unwrap();
     assert_eq!(policy.rules[1].verbs, ["create", "update", "patch"]);
 }
+
+/// Nested aliases that would expand to billions of values are refused before they are.
+#[test]
+fn an_alias_bomb_is_refused() {
+    let mut text = format!("{HEAD}a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        text += &format!("a{i}: &a{i} [{refs}]\n");
+    }
+    text += "rules:\n- level: None\n";
+    let started = std::time::Instant::now();
+    let errors = errors(&text);
+    assert!(
+        errors[0].contains("aliases expand to more than"),
+        "{errors:?}"
+    );
+    assert!(started.elapsed().as_secs() < 5);
+}
