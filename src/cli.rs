@@ -149,6 +149,36 @@ enum Sub {
         #[command(subcommand)]
         action: PolicySub,
     },
+    /// Run every detection over the whole history at once: the saved queries that carry
+    /// a level (the shipped ones: exec into pods, privileged pods, cluster-admin
+    /// bindings, anonymous access allowed, secrets listed cluster-wide by a person,
+    /// tokens requested by people, ...; and yours). Each is one query on the index.
+    /// Exit status 1 with --fail-on-findings when something was found.
+    Hunt {
+        #[arg(long, value_enum, default_value_t = HuntFormatArg::Table)]
+        format: HuntFormatArg,
+        /// Only detections at this level or above.
+        #[arg(long, value_enum, default_value_t = HuntLevelArg::Low)]
+        min_level: HuntLevelArg,
+        /// Only requests received at or after T: RFC 3339 or an age (15m, 2h, 7d).
+        #[arg(long, value_name = "T")]
+        since: Option<String>,
+        /// Only requests received before T.
+        #[arg(long, value_name = "T")]
+        until: Option<String>,
+        /// Only requests matching this query as well.
+        #[arg(long = "where", value_name = "QUERY", allow_hyphen_values = true)]
+        filter: Option<String>,
+        /// Only this table (detections or hits; CSV shows hits by default).
+        #[arg(long, value_name = "NAME")]
+        section: Option<String>,
+        /// Print each detection's level, tags and query, and run nothing.
+        #[arg(long)]
+        explain: bool,
+        /// Exit with status 1 when any detection found something (for cron and CI).
+        #[arg(long)]
+        fail_on_findings: bool,
+    },
     /// List the saved queries (use them as `kaudit query @name`).
     Queries,
     /// Show what the index holds: requests, time span, files read and how far.
@@ -279,6 +309,23 @@ enum PolicySub {
         #[arg(long = "where", value_name = "QUERY", allow_hyphen_values = true)]
         filter: Option<String>,
     },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum HuntFormatArg {
+    Table,
+    Json,
+    Ndjson,
+    Csv,
+    Markdown,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum HuntLevelArg {
+    Low,
+    Medium,
+    High,
+    Critical,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -570,6 +617,39 @@ impl Cli {
                     since: time(since)?,
                     until: time(until)?,
                     json: matches!(format, SuggestFormatArg::Json),
+                })
+            }
+            Some(Sub::Hunt {
+                format,
+                min_level,
+                since,
+                until,
+                filter,
+                section,
+                explain,
+                fail_on_findings,
+            }) => {
+                let now = env.now()?;
+                let time =
+                    |t: Option<String>| t.map(|t| crate::query::parse_time(&t, now)).transpose();
+                let (format, ndjson) = match format {
+                    HuntFormatArg::Ndjson => (ReportFormat::Json, true),
+                    HuntFormatArg::Table => (ReportFormat::Table, false),
+                    HuntFormatArg::Json => (ReportFormat::Json, false),
+                    HuntFormatArg::Csv => (ReportFormat::Csv, false),
+                    HuntFormatArg::Markdown => (ReportFormat::Markdown, false),
+                };
+                Command::Hunt(config::Hunt {
+                    index,
+                    filter: filter.unwrap_or_default(),
+                    since: time(since)?,
+                    until: time(until)?,
+                    format,
+                    ndjson,
+                    section,
+                    min_level: min_level as usize,
+                    explain,
+                    fail_on_findings,
                 })
             }
             Some(Sub::Queries) => Command::Queries,

@@ -20,6 +20,7 @@ pub enum Command {
     PolicyEval(PolicyEval),
     PolicyCheck(PolicyCheck),
     PolicySuggest(PolicySuggest),
+    Hunt(Hunt),
     Queries,
     Status {
         index: PathBuf,
@@ -138,6 +139,22 @@ pub struct PolicySuggest {
     pub until: Option<i64>,
     /// JSON instead of commented YAML.
     pub json: bool,
+}
+
+/// `kaudit hunt`.
+pub struct Hunt {
+    pub index: PathBuf,
+    pub filter: String,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub format: crate::report::render::Format,
+    /// One JSON object per hit and line, instead of `format`.
+    pub ndjson: bool,
+    pub section: Option<String>,
+    /// Index into `query::saved::LEVELS`.
+    pub min_level: usize,
+    pub explain: bool,
+    pub fail_on_findings: bool,
 }
 
 pub const QUERY_HELP: &str = "\

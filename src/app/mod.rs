@@ -4,6 +4,7 @@
 //! `run` dispatches; what a command reads (the opened index, the saved queries) is
 //! resolved here once from the validated arguments (`resolved`), then handed to it.
 
+mod hunt;
 mod ingest;
 mod overview;
 mod policy;
@@ -35,6 +36,7 @@ pub fn run(command: Command, env: &Environment) -> Result<u8> {
         Command::PolicySuggest(cfg) => {
             policy::suggest_command(&cfg, &Resolved::open(&cfg.index, env)?)
         }
+        Command::Hunt(cfg) => hunt::hunt_command(&cfg, &Resolved::open(&cfg.index, env)?),
         Command::Queries => status::queries_command(&load_saved(env)?),
         Command::Status { index } => status::status_command(&index, &Engine::open(&index)?),
         Command::Overview { index, paths } => {

@@ -232,6 +232,8 @@ mod tests {
             query: deep("(a OR b ", MAX_NESTING / 2 - 1, ")"),
             columns: Vec::new(),
             sort: None,
+            level: None,
+            tags: Vec::new(),
             origin: String::new(),
         }];
         let half = MAX_NESTING / 2;

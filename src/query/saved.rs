@@ -21,6 +21,14 @@ pub struct SavedQuery {
     /// `newest-first` (the default) or `oldest-first`, when run alone.
     #[serde(default)]
     pub sort: Option<String>,
+    /// A detection's severity (`low`, `medium`, `high`, `critical`): `kaudit hunt`
+    /// runs the saved queries that have one.
+    #[serde(default)]
+    pub level: Option<String>,
+    /// What a detection is about, e.g. MITRE ATT&CK ids as Sigma writes them
+    /// (`attack.t1609`).
+    #[serde(default)]
+    pub tags: Vec<String>,
     /// Where it was read from: `built-in` or a file path.
     #[serde(skip)]
     pub origin: String,
@@ -35,6 +43,7 @@ macro_rules! builtin {
 /// The shipped queries, embedded at build time from `queries/`.
 const BUILTIN: &[(&str, &str)] = builtin!(
     "anonymous",
+    "anonymous-allowed",
     "client-cert-csrs",
     "cluster-admin-bindings",
     "configmap-credentials",
@@ -52,9 +61,14 @@ const BUILTIN: &[(&str, &str)] = builtin!(
     "rbac-changes",
     "secret-reads",
     "secret-writes",
+    "secrets-listed-cluster-wide",
     "token-requests",
+    "token-requests-by-people",
     "wildcard-roles",
 );
+
+/// A detection's levels, least severe first (Sigma's, without `informational`).
+pub const LEVELS: [&str; 4] = ["low", "medium", "high", "critical"];
 
 fn parse(text: &str, origin: &str) -> Result<SavedQuery> {
     let mut q: SavedQuery = toml::from_str(text).map_err(|e| Error::SavedQuery {
@@ -67,6 +81,14 @@ fn parse(text: &str, origin: &str) -> Result<SavedQuery> {
         return Err(Error::SavedQuery {
             path: PathBuf::from(origin),
             reason: format!("sort = {sort:?}: use \"newest-first\" or \"oldest-first\""),
+        });
+    }
+    if let Some(level) = q.level.as_deref()
+        && !LEVELS.contains(&level)
+    {
+        return Err(Error::SavedQuery {
+            path: PathBuf::from(origin),
+            reason: format!("level = {level:?}: use one of {}", LEVELS.join(", ")),
         });
     }
     q.origin = origin.to_string();
@@ -116,6 +138,34 @@ mod tests {
         for q in &all {
             assert_eq!(q.origin, format!("built-in {}.toml", q.name));
         }
+    }
+
+    #[test]
+    fn detections_have_a_known_level_and_the_shipped_ones_are_marked() {
+        let all = load(None).unwrap();
+        let level = |name: &str| {
+            all.iter()
+                .find(|q| q.name == name)
+                .and_then(|q| q.level.clone())
+        };
+        for (name, expected) in [
+            ("exec-into-pods", "high"),
+            ("privileged-pods", "high"),
+            ("cluster-admin-bindings", "critical"),
+            ("anonymous-allowed", "high"),
+            ("secrets-listed-cluster-wide", "high"),
+            ("token-requests-by-people", "medium"),
+        ] {
+            assert_eq!(level(name).as_deref(), Some(expected), "{name}");
+        }
+        // Broad listings are no detections.
+        assert_eq!(level("secret-reads"), None);
+        let bad = "name = \"x\"\ndescription = \"\"\nquery = \"verb:get\"\nlevel = \"severe\"\n";
+        let e = parse(bad, "x.toml").unwrap_err().to_string();
+        assert!(
+            e.contains("level = \"severe\": use one of low, medium, high, critical"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod diff;
 pub mod drill;
+pub mod hunt;
 pub mod immutability;
 pub mod policy_check;
 pub mod policy_suggest;

@@ -14,6 +14,7 @@ mod fuzz_regressions;
 mod gke;
 mod habits;
 mod hostile;
+mod hunt;
 mod ingest;
 mod parallel;
 mod policy;
