@@ -100,8 +100,8 @@ pub struct Attributes<'a> {
     pub subresource: &'a str,
     pub namespace: &'a str,
     pub name: &'a str,
-    /// The URL path, without its query.
-    pub path: &'a str,
+    /// The URL path, without its query, `%XX` decoded.
+    pub path: std::borrow::Cow<'a, str>,
 }
 
 impl<'a> Attributes<'a> {
@@ -113,7 +113,15 @@ impl<'a> Attributes<'a> {
     pub fn of(r: &Request<'a>) -> Attributes<'a> {
         let resource = r.resource.unwrap_or_default();
         let uri = r.request_uri.unwrap_or_default();
+        let path = uri.split_once('?').map_or(uri, |(path, _)| path);
         let create_of_collection = r.verb == Some("create") && r.subresource.is_none();
+        // The namespace of the URL: the apiserver fills an empty `objectRef.namespace`
+        // from a create's body after the Policy ran, as it fills the name.
+        let namespace = match r.request_uri {
+            Some(_) => url_namespace(path).unwrap_or_default(),
+            // A hand-made event without its URI: the logged namespace is all there is.
+            None => r.namespace.unwrap_or_default(),
+        };
         Attributes {
             user: r.user,
             groups: r.groups.clone(),
@@ -122,15 +130,59 @@ impl<'a> Attributes<'a> {
             api_group: r.api_group.unwrap_or_default(),
             resource,
             subresource: r.subresource.unwrap_or_default(),
-            namespace: r.namespace.unwrap_or_default(),
+            namespace,
             name: if create_of_collection {
                 ""
             } else {
                 r.name.unwrap_or_default()
             },
-            path: uri.split_once('?').map_or(uri, |(path, _)| path),
+            path: path_unescape(path),
         }
     }
+}
+
+/// The namespace an API path names (`/api/v1/namespaces/NS/...`,
+/// `/apis/GROUP/VERSION/namespaces/NS/...`), read where the apiserver reads it.
+fn url_namespace(path: &str) -> Option<&str> {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let at = match parts.first() {
+        Some(&"api") => 2,
+        Some(&"apis") => 3,
+        _ => return None,
+    };
+    match (parts.get(at), parts.get(at + 1)) {
+        (Some(&"namespaces"), Some(ns)) if !ns.is_empty() => Some(ns),
+        _ => None,
+    }
+}
+
+/// The path as Go's `URL.Path` holds it: `%XX` decoded (`+` is a plus sign in a path).
+/// The checker matches `nonResourceURLs` on it; the event logs the raw `requestURI`.
+fn path_unescape(path: &str) -> std::borrow::Cow<'_, str> {
+    if !path.contains('%') {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    std::borrow::Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// A Policy with the file it was read from, as the TUI's `--policy` holds it.
@@ -159,5 +211,32 @@ impl PolicyFile {
             d.level.as_str(),
             self.path.display()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_namespaces_are_read_as_the_apiserver_reads_the_url() {
+        assert_eq!(path_unescape("/metric%73"), "/metrics");
+        assert_eq!(path_unescape("/a+b%2"), "/a+b%2");
+        assert_eq!(
+            url_namespace("/api/v1/namespaces/kube-system/pods/x"),
+            Some("kube-system")
+        );
+        assert_eq!(
+            url_namespace("/apis/apps/v1/namespaces/web/deployments"),
+            Some("web")
+        );
+        // A cluster-scoped write names none, whatever its body says.
+        assert_eq!(
+            url_namespace("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"),
+            None
+        );
+        assert_eq!(url_namespace("/api/v1/namespaces"), None);
+        // `namespaces` as a name further on is no namespace.
+        assert_eq!(url_namespace("/apis/x.io/v1/foos/namespaces/status"), None);
     }
 }

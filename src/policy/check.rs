@@ -78,7 +78,7 @@ pub fn matches(rule: &Rule, attrs: &Attributes<'_>) -> bool {
             && rule
                 .non_resource_urls
                 .iter()
-                .any(|spec| path_matches(attrs.path, spec));
+                .any(|spec| path_matches(&attrs.path, spec));
     }
     true
 }

@@ -154,11 +154,17 @@ impl MarkedEventReceiver for Builder {
         match event {
             // Once refused, the rest is not built.
             _ if self.error.is_some() => {}
-            Event::Scalar(text, style, anchor, _tag) => {
+            Event::Scalar(text, style, anchor, tag) => {
                 self.values += 1;
+                // `!!str 2024` is the string "2024".
+                let string = tag.is_some_and(|t| t.suffix == "str");
                 let node = Node {
                     line,
-                    value: scalar(text, style),
+                    value: if string {
+                        Value::Str(text)
+                    } else {
+                        scalar(text, style)
+                    },
                 };
                 if anchor > 0 {
                     self.anchors.insert(anchor, node.clone());
@@ -175,7 +181,8 @@ impl MarkedEventReceiver for Builder {
                 self.open_anchors.push(anchor);
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                if let Some((node, _)) = self.stack.pop() {
+                if let Some((mut node, _)) = self.stack.pop() {
+                    merge_keys(&mut node);
                     if let Some(anchor) = self.open_anchors.pop().filter(|a| *a > 0) {
                         self.anchors.insert(anchor, node.clone());
                     }
@@ -203,6 +210,38 @@ impl MarkedEventReceiver for Builder {
     }
 }
 
+/// Applies YAML merge keys (`<<: *defaults`, or a list of them) as the apiserver's YAML
+/// reader does: the merged mappings' keys are added where the mapping does not set them
+/// itself, the first merged mapping before the later ones.
+fn merge_keys(node: &mut Node) {
+    let Value::Map(entries) = &mut node.value else {
+        return;
+    };
+    if !entries.iter().any(|(k, _)| k == "<<") {
+        return;
+    }
+    let (merges, mut own): (Vec<_>, Vec<_>) = entries.drain(..).partition(|(k, _)| k == "<<");
+    let mut sources = Vec::new();
+    for (_, merged) in merges {
+        match merged.value {
+            Value::Map(map) => sources.push(map),
+            Value::List(items) => sources.extend(items.into_iter().filter_map(|i| match i.value {
+                Value::Map(map) => Some(map),
+                _ => None,
+            })),
+            _ => {}
+        }
+    }
+    for source in sources {
+        for (key, value) in source {
+            if !own.iter().any(|(k, _)| *k == key) {
+                own.push((key, value));
+            }
+        }
+    }
+    *entries = own;
+}
+
 /// A scalar typed as YAML 1.1 types plain scalars (quoted ones are strings).
 fn scalar(text: String, style: TScalarStyle) -> Value {
     if style != TScalarStyle::Plain {
@@ -221,11 +260,23 @@ fn scalar(text: String, style: TScalarStyle) -> Value {
     }
 }
 
+/// Whether a plain scalar is a number to the apiserver's YAML reader (go-yaml v2): it
+/// tries one only for text starting with a digit, a sign or a dot, and only a number
+/// that parses counts (`0xzz` and `_1` are strings).
 fn is_number(text: &str) -> bool {
+    if !text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.')) {
+        return false;
+    }
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
     let special = [".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN"];
-    if special.contains(&digits) || digits.starts_with("0x") || digits.starts_with("0o") {
-        return digits.len() > 2 || special.contains(&digits);
+    if special.contains(&digits) {
+        return true;
+    }
+    for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] {
+        if let Some(rest) = digits.strip_prefix(prefix) {
+            let rest = rest.replace('_', "");
+            return !rest.is_empty() && rest.chars().all(|c| c.is_digit(radix));
+        }
     }
     let (mantissa, exponent) = match digits.find(['e', 'E']) {
         Some(at) => (&digits[..at], Some(&digits[at + 1..])),
@@ -502,7 +553,8 @@ impl Decoder<'_> {
                     format!("{url:?}: non-resource URL rules must begin with a '/' character"),
                 );
             }
-            if !url.is_empty() && url[..url.len() - 1].contains('*') {
+            // Bytes, as Go does: `*` is ASCII, so its index says where it is.
+            if url.find('*').is_some_and(|at| at + 1 != url.len()) {
                 self.error(urls_line, &field, format!("{url:?}: non-resource URL wildcards '*' must be the final character of the rule"));
             }
         }

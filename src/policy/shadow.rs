@@ -72,10 +72,13 @@ fn resource_covers(earlier: &str, later: &str) -> bool {
     if earlier == "*" || earlier == later {
         return true;
     }
-    if let Some(resource) = earlier.strip_suffix("/*") {
+    // A `*` or `/` left in the pattern is literal to the checker (`*/*` matches only a
+    // resource named `*`): such a pattern covers nothing but itself.
+    let literal = |part: &str| !part.contains(['*', '/']);
+    if let Some(resource) = earlier.strip_suffix("/*").filter(|r| literal(r)) {
         return later == resource || later.split_once('/').is_some_and(|(r, _)| r == resource);
     }
-    if let Some(sub) = earlier.strip_prefix("*/") {
+    if let Some(sub) = earlier.strip_prefix("*/").filter(|s| literal(s)) {
         return later.split_once('/').is_some_and(|(_, s)| s == sub);
     }
     false
@@ -133,6 +136,10 @@ mod tests {
             "- level: None\n  resources: [{resources: [secrets], resourceNames: [a]}]\n- level: Metadata\n  resources: [{resources: [secrets]}]\n",
             // Resources and URLs are different requests.
             "- level: None\n  resources: [{resources: [\"*\"]}]\n- level: Metadata\n  nonResourceURLs: [\"*\"]\n",
+            // `*/*` takes only a resource named `*`: nothing real.
+            "- level: None\n  resources: [{resources: [\"*/*\"]}]\n- level: Metadata\n  resources: [{resources: [\"*\"]}]\n",
+            "- level: None\n  resources: [{resources: [\"*/*\"]}]\n- level: Metadata\n  resources: [{resources: [\"*/log\"]}]\n",
+            "- level: None\n  resources: [{resources: [\"x/y/*\"]}]\n- level: Metadata\n  resources: [{resources: [x/y]}]\n",
             // `*/status` does not take `pods`.
             "- level: None\n  resources: [{resources: [\"*/status\"]}]\n- level: Metadata\n  resources: [{resources: [pods]}]\n",
             // Namespaces narrow it.

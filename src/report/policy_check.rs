@@ -142,8 +142,17 @@ fn findings(r: &Request<'_>, level: Level) -> Vec<Finding> {
     {
         out.push(Finding::TokenReview);
     }
-    let spec_write = (POD_RESOURCES.contains(&resource) && sub.is_none())
-        || (resource == "pods" && sub == Some("ephemeralcontainers"));
+    // The workload kinds of Kubernetes itself, by group: a `jobs` of another group is
+    // someone's custom resource.
+    let workload_group = match resource {
+        "pods" | "replicationcontrollers" | "podtemplates" => "",
+        "deployments" | "daemonsets" | "statefulsets" | "replicasets" => "apps",
+        "jobs" | "cronjobs" => "batch",
+        _ => "-",
+    };
+    let spec_write = POD_RESOURCES.contains(&resource)
+        && group == workload_group
+        && (sub.is_none() || (resource == "pods" && sub == Some("ephemeralcontainers")));
     if spec_write && writes && level < Level::Request {
         out.push(Finding::WorkloadSpecMissing);
     }
@@ -416,7 +425,7 @@ fn rules_section(policy: &Policy, tallies: &BTreeMap<Option<usize>, RuleTally>) 
     for (i, rule) in policy.rules.iter().enumerate() {
         let t = tallies.get(&Some(i)).unwrap_or(&empty);
         let note = match (shadowed[i], t.requests) {
-            (Some(by), _) => format!("never matches: rule {by} takes every request it would"),
+            (Some(by), 0) => format!("never matches: rule {by} takes every request it would"),
             (None, 0) => "never matched in this traffic".to_string(),
             (None, _) if !t.missing.is_empty() => {
                 "lower bound: bodies today's log lacks are estimated".to_string()
@@ -462,8 +471,16 @@ fn findings_section(key: &'static str, title: &'static str, found: &Found, leaks
             Cell::opt(example.clone()),
             Cell::text(finding.fix()),
         ]);
-        if !fixes.iter().any(|(f, _)| f.fix() == finding.fix()) {
-            fixes.push((*finding, *rule));
+        // The fix goes before the first rule that causes any of its rows; rows no
+        // rule took (None) are taken by the fix wherever it stands.
+        match fixes.iter_mut().find(|(f, _)| f.fix() == finding.fix()) {
+            Some((_, at)) => {
+                *at = match (*at, *rule) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
+            None => fixes.push((*finding, *rule)),
         }
     }
     section.note = Some(if fixes.is_empty() {

@@ -180,6 +180,15 @@ fn yaml(rules: &[(String, Value)], report: &Report) -> String {
             _ => 0,
         }
     };
+    // A cost row by its measure: `bytes per day` is absent when the requests span no time.
+    let cost = |measure: &str, column: &str| -> Option<u64> {
+        let s = report.sections.iter().find(|s| s.key == "cost")?;
+        let row = s
+            .rows
+            .iter()
+            .position(|r| matches!(&r[0], Cell::Text(Some(m)) if m == measure))?;
+        Some(cell("cost", row, column))
+    };
     let mb = |b: u64| match b {
         0..1_000 => format!("{b} B"),
         1_000..1_000_000 => format!("{:.1} kB", b as f64 / 1e3),
@@ -188,12 +197,15 @@ fn yaml(rules: &[(String, Value)], report: &Report) -> String {
     let mut out = String::from(
         "# An audit Policy written by `kaudit policy suggest` from the traffic in its index.\n",
     );
+    let per_day = |column| {
+        cost("bytes per day", column).map_or(String::new(), |b| format!(" ({} a day)", mb(b)))
+    };
     out += &format!(
-        "# Today's log: {} ({} a day); under this Policy: {} ({} a day).\n",
-        mb(cell("cost", 0, "today")),
-        mb(cell("cost", 1, "today")),
-        mb(cell("cost", 0, "projected")),
-        mb(cell("cost", 1, "projected")),
+        "# Today's log: {}{}; under this Policy: {}{}.\n",
+        mb(cost("bytes", "today").unwrap_or(0)),
+        per_day("today"),
+        mb(cost("bytes", "projected").unwrap_or(0)),
+        per_day("projected"),
     );
     let leaks = report
         .sections

@@ -593,3 +593,92 @@ fn a_suggested_policy_loads_and_checks_clean() {
         assert!(check.stderr.is_empty(), "{}", check.stderr);
     }
 }
+
+/// What a review found: the decisions and advice that differed from the apiserver's.
+#[test]
+fn decisions_follow_the_url_the_apiserver_read_and_advice_names_the_first_rule() {
+    let k = Kaudit::new();
+    let at = |n: u32| format!("2026-11-20T10:00:{n:02}.000000Z");
+    let mut lines = Vec::new();
+    let mut add = |n: u32, fields: Value| {
+        let mut fields = fields;
+        fields["auditID"] = json!(id(n));
+        fields["requestReceivedTimestamp"] = json!(at(n));
+        fields["stageTimestamp"] = json!(at(n));
+        lines.push(event(fields));
+    };
+    // A percent-escaped non-resource path.
+    add(
+        1,
+        json!({"verb": "get", "requestURI": "/metric%73", "objectRef": null}),
+    );
+    // A cluster-scoped create whose objectRef got its namespace from the body.
+    add(
+        2,
+        json!({"verb": "create", "requestURI": "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+        "objectRef": {"resource": "clusterrolebindings", "namespace": "kube-system", "name": "x",
+            "apiGroup": "rbac.authorization.k8s.io", "apiVersion": "v1"}}),
+    );
+    // Secret read and write; a custom `jobs` of another group.
+    add(
+        3,
+        json!({"verb": "get", "requestURI": "/api/v1/namespaces/a/secrets/s",
+        "objectRef": {"resource": "secrets", "namespace": "a", "name": "s", "apiVersion": "v1"}}),
+    );
+    add(
+        4,
+        json!({"verb": "create", "requestURI": "/api/v1/namespaces/a/secrets",
+        "objectRef": {"resource": "secrets", "namespace": "a", "name": "s", "apiVersion": "v1"}}),
+    );
+    add(
+        5,
+        json!({"verb": "create", "requestURI": "/apis/batch.volcano.sh/v1alpha1/namespaces/a/jobs",
+        "objectRef": {"resource": "jobs", "namespace": "a", "name": "j", "apiGroup": "batch.volcano.sh", "apiVersion": "v1alpha1"}}),
+    );
+    let log = k.write("audit.log", &lines);
+    k.ingest(&[&log]);
+    let path = k.path("p.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n\
+         - level: None\n  nonResourceURLs: [/metrics]\n\
+         - level: None\n  namespaces: [kube-system]\n\
+         - level: RequestResponse\n  verbs: [get]\n\
+         - level: Request\n  verbs: [create]\n  resources: [{resources: [secrets]}]\n\
+         - level: Metadata\n",
+    )
+    .unwrap();
+    let path = path.display().to_string();
+    let eval = k.run(&["policy", "eval", "--format", "ndjson", &path]);
+    let rules: Vec<Value> = eval
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["rule"].clone())
+        .collect();
+    assert_eq!(rules, [json!(0), json!(4), json!(2), json!(3), json!(4)]);
+    let check = k.run(&["policy", "check", "--format", "json", &path]);
+    let report: Value = serde_json::from_str(&check.stdout).unwrap();
+    // Rule 2 leaks the read, rule 3 the write: the one fix goes before rule 2.
+    let note = report["notes"]["leaks"].as_str().unwrap();
+    assert!(note.starts_with("Add, before rule 2:"), "{note}");
+    // The custom `jobs` is no workload of Kubernetes: no blind spot (the RBAC write at
+    // Metadata is one).
+    let blind: Vec<&str> = report["blindSpots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(blind.len(), 1, "{blind:?}");
+    assert!(blind[0].starts_with("RBAC changes"), "{blind:?}");
+    // A suggestion from requests that span no time says no rate per day.
+    let one = Kaudit::new();
+    let log = one.write("audit.log", &[event(json!({}))]);
+    one.ingest(&[&log]);
+    let suggested = one.run(&["policy", "suggest"]).stdout;
+    let header = suggested.lines().nth(1).unwrap();
+    assert!(
+        header.starts_with("# Today's log: ") && !header.contains("a day"),
+        "{header}"
+    );
+}

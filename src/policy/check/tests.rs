@@ -57,7 +57,7 @@ fn request(name: &str) -> Attributes<'static> {
         namespace: "default",
         resource: "pods",
         name: "busybox",
-        path: "/api/v1/namespaces/default/pods/busybox",
+        path: "/api/v1/namespaces/default/pods/busybox".into(),
         ..tim.clone()
     };
     match name {
@@ -67,11 +67,11 @@ fn request(name: &str) -> Attributes<'static> {
             api_group: "rbac.authorization.k8s.io",
             resource: "clusterroles",
             name: "edit",
-            path: "/apis/rbac.authorization.k8s.io/v1beta1/clusterroles/edit",
+            path: "/apis/rbac.authorization.k8s.io/v1beta1/clusterroles/edit".into(),
             ..tim
         },
         "nonResource" => Attributes {
-            path: "/logs/kubelet.log",
+            path: "/logs/kubelet.log".into(),
             ..tim
         },
         "subresource" => Attributes {
@@ -90,7 +90,7 @@ fn request(name: &str) -> Attributes<'static> {
             resource: "clusterroles",
             subresource: "status",
             name: "somerole",
-            path: "/apis/rbac.authorization.k8s.io/v1beta1/clusterroles/somerole",
+            path: "/apis/rbac.authorization.k8s.io/v1beta1/clusterroles/somerole".into(),
             ..tim
         },
         other => panic!("no request {other}"),
@@ -282,7 +282,7 @@ fn wildcards_and_names_read_as_the_apiserver_reads_them() {
     // A trailing-* URL is a prefix; a URL without one is exact.
     let urls = "- level: Request\n  nonResourceURLs: [\"/healthz*\", /version]";
     let path = |p: &'static str| Attributes {
-        path: p,
+        path: p.into(),
         ..request("nonResource")
     };
     assert_eq!(one(urls, path("/healthz/etcd")), Some(0));

@@ -128,3 +128,46 @@ fn an_alias_bomb_is_refused() {
     );
     assert!(started.elapsed().as_secs() < 5);
 }
+
+/// YAML as go-yaml v2 reads it: merge keys, `!!str`, which plain words are numbers, and
+/// a non-resource URL that ends in a multi-byte character.
+#[test]
+fn yaml_reads_as_the_apiservers_reader_reads_it() {
+    let text = format!(
+        "{HEAD}x: &sec {{level: Metadata, resources: [{{group: \"\", resources: [secrets]}}]}}\nrules:\n- <<: *sec\n  level: None\n  users: [alice]\n- level: RequestResponse\n"
+    );
+    let (policy, _) = load(&text).unwrap();
+    let rule = &policy.rules[0];
+    assert_eq!(
+        (rule.level, rule.users.len()),
+        (Level::None, 1),
+        "explicit keys win"
+    );
+    assert_eq!(
+        rule.resources[0].resources,
+        ["secrets"],
+        "merged keys fill in"
+    );
+    let words = format!("{HEAD}rules:\n- level: Metadata\n  namespaces: [!!str 2024, 0xzz, _1]\n");
+    assert_eq!(
+        load(&words).unwrap().0.rules[0].namespaces,
+        ["2024", "0xzz", "_1"]
+    );
+    assert!(
+        errors(&format!(
+            "{HEAD}rules:\n- level: Metadata\n  namespaces: [0b1]\n"
+        ))[0]
+            .contains("the number 0b1")
+    );
+    let (policy, _) = load(&format!(
+        "{HEAD}rules:\n- level: None\n  nonResourceURLs: [\"/café\", \"/é*\"]\n"
+    ))
+    .unwrap();
+    assert_eq!(policy.rules[0].non_resource_urls, ["/café", "/é*"]);
+    assert!(
+        errors(&format!(
+            "{HEAD}rules:\n- level: None\n  nonResourceURLs: [\"/c*fé\"]\n"
+        ))[0]
+            .contains("must be the final character")
+    );
+}
