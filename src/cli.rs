@@ -539,13 +539,7 @@ impl Cli {
                         })
                     })
                     .transpose()?;
-                let now = env.now()?;
-                let since = since
-                    .map(|t| crate::query::parse_time(&t, now))
-                    .transpose()?;
-                let until = until
-                    .map(|t| crate::query::parse_time(&t, now))
-                    .transpose()?;
+                let (since, until) = (time_bound(since, env)?, time_bound(until, env)?);
                 Command::Query(config::Query {
                     index,
                     text: query.join(" "),
@@ -570,9 +564,7 @@ impl Cli {
                         query,
                     },
             }) => {
-                let now = env.now()?;
-                let time =
-                    |t: Option<String>| t.map(|t| crate::query::parse_time(&t, now)).transpose();
+                let time = |t: Option<String>| time_bound(t, env);
                 Command::PolicyEval(config::PolicyEval {
                     index,
                     policy,
@@ -585,9 +577,7 @@ impl Cli {
             Some(Sub::Policy {
                 action: PolicySub::Check(args),
             }) => {
-                let now = env.now()?;
-                let time =
-                    |t: Option<String>| t.map(|t| crate::query::parse_time(&t, now)).transpose();
+                let time = |t: Option<String>| time_bound(t, env);
                 Command::PolicyCheck(config::PolicyCheck {
                     index,
                     policy: args.policy,
@@ -608,9 +598,7 @@ impl Cli {
                         filter,
                     },
             }) => {
-                let now = env.now()?;
-                let time =
-                    |t: Option<String>| t.map(|t| crate::query::parse_time(&t, now)).transpose();
+                let time = |t: Option<String>| time_bound(t, env);
                 Command::PolicySuggest(config::PolicySuggest {
                     index,
                     filter: filter.unwrap_or_default(),
@@ -629,9 +617,7 @@ impl Cli {
                 explain,
                 fail_on_findings,
             }) => {
-                let now = env.now()?;
-                let time =
-                    |t: Option<String>| t.map(|t| crate::query::parse_time(&t, now)).transpose();
+                let time = |t: Option<String>| time_bound(t, env);
                 let (format, ndjson) = match format {
                     HuntFormatArg::Ndjson => (ReportFormat::Json, true),
                     HuntFormatArg::Table => (ReportFormat::Table, false),
@@ -743,8 +729,7 @@ fn report_config(index: PathBuf, sub: ReportSub, env: &Environment) -> Result<co
             (common, Kind::Stats(stats::Filter { top }), false)
         }
     };
-    let now = env.now()?;
-    let time = |t: Option<String>| t.map(|t| crate::query::parse_time(&t, now)).transpose();
+    let time = |t: Option<String>| time_bound(t, env);
     Ok(config::Report {
         index,
         kind,
@@ -768,4 +753,10 @@ fn report_format(format: ReportFormatArg) -> ReportFormat {
         ReportFormatArg::Csv => ReportFormat::Csv,
         ReportFormatArg::Markdown => ReportFormat::Markdown,
     }
+}
+
+/// `--since`/`--until` T: RFC 3339 or an age, against the environment's now.
+fn time_bound(t: Option<String>, env: &Environment) -> Result<Option<i64>> {
+    let now = env.now()?;
+    t.map(|t| crate::query::parse_time(&t, now)).transpose()
 }

@@ -153,6 +153,16 @@ fn each_event_by_time(
     })
 }
 
+/// The bodies of a stored event, unparsed: the rest of the event is only skipped, so a
+/// report that needs a body (or its size) does not build the whole event as a value.
+#[derive(serde::Deserialize)]
+struct Bodies<'a> {
+    #[serde(borrow, rename = "requestObject")]
+    request: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, rename = "responseObject")]
+    response: Option<&'a serde_json::value::RawValue>,
+}
+
 /// A string at a path of a JSON value.
 fn str_at<'v>(value: &'v simd_json::BorrowedValue<'_>, path: &[&str]) -> Option<&'v str> {
     use simd_json::prelude::{ValueAsScalar, ValueObjectAccess};

@@ -21,10 +21,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{Cell, Report, Section};
+use super::{Bodies, Cell, Report, Section};
 use crate::error::Result;
 use crate::model::{Request, Stage};
 use crate::podspec::POD_RESOURCES;
@@ -213,15 +212,6 @@ impl BodySizes {
     fn average(&self, key: &(String, bool)) -> Option<u64> {
         self.seen.get(key).map(|(bytes, n)| bytes / n.max(&1))
     }
-}
-
-/// The bodies of a stored event, unparsed.
-#[derive(Deserialize)]
-struct Bodies<'a> {
-    #[serde(borrow, rename = "requestObject")]
-    request: Option<&'a RawValue>,
-    #[serde(borrow, rename = "responseObject")]
-    response: Option<&'a RawValue>,
 }
 
 /// Bytes of the request and response bodies in a stored event (0 when absent).

@@ -13,12 +13,11 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::super::diff::{self, History};
-use super::super::{Cell, Section};
+use super::super::{Bodies, Cell, Section};
 use super::workloads::Key;
 use crate::model::Request;
 
@@ -131,15 +130,6 @@ enum Written {
     Body(Value),
     /// Why no body can be shown (`diff::missing_body`).
     Missing(String),
-}
-
-/// The bodies of a stored event, unparsed: the rest of the event is only skipped.
-#[derive(Deserialize)]
-struct Bodies<'a> {
-    #[serde(borrow, rename = "requestObject")]
-    request: Option<&'a RawValue>,
-    #[serde(borrow, rename = "responseObject")]
-    response: Option<&'a RawValue>,
 }
 
 /// What to keep of a write: the one body the history compares (as `diff::body_of`
