@@ -36,6 +36,8 @@ pub enum Drill {
     Coverage,
     /// stats: a tally by one field, or by user, verb and resource.
     StatsBy(Tally),
+    /// hunt `hits`: one request each.
+    Hit,
 }
 
 /// What a stats section tallies requests by.
@@ -99,6 +101,7 @@ impl Drill {
             Drill::Runtime => runtime(row),
             Drill::Coverage => coverage(row),
             Drill::StatsBy(tally) => stats(tally, row),
+            Drill::Hit => row.audit_id(),
         }
     }
 }
@@ -110,7 +113,11 @@ impl Drill {
 /// what the report saw. The empty query ([`Expr::All`]) and a lone `*` add nothing.
 /// Time bounds (`--since`/`--until`) are not query text: the caller keeps them.
 pub fn section_queries(report: &Report, section: &Section, scope: &Expr) -> Vec<Option<Expr>> {
-    let drill = Kind::from_name(report.name).and_then(|kind| Drill::of(&kind, section.key));
+    // `hunt` is no `Kind` (it runs the saved queries): its hits are single requests.
+    let drill = match (report.name, section.key) {
+        ("hunt", "hits") => Some(Drill::Hit),
+        (name, key) => Kind::from_name(name).and_then(|kind| Drill::of(&kind, key)),
+    };
     section
         .rows
         .iter()

@@ -65,6 +65,10 @@ impl State {
             .iter()
             .map(|&(name, about)| Pick::Report { name, about })
             .collect();
+        picks.push(Pick::Report {
+            name: super::worker::HUNT,
+            about: "every detection (saved queries with a level): what each found, hits in time order",
+        });
         picks.extend(
             saved
                 .into_iter()

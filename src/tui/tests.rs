@@ -1042,6 +1042,31 @@ mod worker {
         }
     }
 
+    /// `hunt` from the picker: the detections' report, each hit drilling to its request.
+    #[test]
+    fn the_hunt_runs_from_the_picker_and_each_hit_opens_its_request() {
+        let (dir, engine) = samples();
+        let (saved, cancel) = (saved(), AtomicU64::new(0));
+        let cx = context(&saved, dir.path(), &cancel);
+        let (mut state, effects) = State::new("", Vec::new(), Vec::new());
+        settle(&engine, &cx, &mut state, effects);
+        state.update(Action::Picker);
+        state.picked = state
+            .picks
+            .iter()
+            .position(|p| matches!(p, Pick::Report { name: "hunt", .. }))
+            .unwrap();
+        let effects = state.update(Action::OpenDetail);
+        settle(&engine, &cx, &mut state, effects);
+        let Screen::Report(report) = &state.screen else {
+            panic!("no report on screen: {:?}", state.notice);
+        };
+        let hits = &report.view.sections[1];
+        assert!(!hits.rows.is_empty());
+        let drills: Vec<String> = hits.drill.iter().map(|d| d.clone().unwrap()).collect();
+        assert!(drills.iter().all(|d| d.starts_with("auditid:")), "{drills:?}");
+    }
+
     /// With `--policy FILE`: the picker lists `policy check`, it runs as a report, and
     /// each request's detail names the rule that takes it.
     #[test]

@@ -30,6 +30,8 @@ pub struct Context<'a> {
 
 /// The picker's entry for `policy check` (with `--policy FILE`).
 pub const POLICY_CHECK: &str = "policy check";
+/// The picker's entry for `kaudit hunt`.
+pub const HUNT: &str = "hunt";
 
 fn search_of(ask: &Ask, saved: &[SavedQuery]) -> Result<Search> {
     Ok(Search {
@@ -235,6 +237,11 @@ fn run_report(
         };
         let search = search_of(scope, cx.saved)?;
         let report = report::policy_check::run(engine, &policy.policy, &search)?;
+        return Ok(super::reports::view(&report, &search.expr));
+    }
+    if name == HUNT {
+        let search = search_of(scope, cx.saved)?;
+        let report = report::hunt::run(engine, cx.saved, &search, 0)?;
         return Ok(super::reports::view(&report, &search.expr));
     }
     let kind = match Kind::from_name(name) {
