@@ -1064,7 +1064,10 @@ mod worker {
         let hits = &report.view.sections[1];
         assert!(!hits.rows.is_empty());
         let drills: Vec<String> = hits.drill.iter().map(|d| d.clone().unwrap()).collect();
-        assert!(drills.iter().all(|d| d.starts_with("auditid:")), "{drills:?}");
+        assert!(
+            drills.iter().all(|d| d.starts_with("auditid:")),
+            "{drills:?}"
+        );
     }
 
     /// With `--policy FILE`: the picker lists `policy check`, it runs as a report, and
