@@ -160,15 +160,8 @@ enum Sub {
         /// Only detections at this level or above.
         #[arg(long, value_enum, default_value_t = HuntLevelArg::Low)]
         min_level: HuntLevelArg,
-        /// Only requests received at or after T: RFC 3339 or an age (15m, 2h, 7d).
-        #[arg(long, value_name = "T")]
-        since: Option<String>,
-        /// Only requests received before T.
-        #[arg(long, value_name = "T")]
-        until: Option<String>,
-        /// Only requests matching this query as well.
-        #[arg(long = "where", value_name = "QUERY", allow_hyphen_values = true)]
-        filter: Option<String>,
+        #[command(flatten)]
+        scope: ScopeArgs,
         /// Only this table (detections or hits; CSV shows hits by default).
         #[arg(long, value_name = "NAME")]
         section: Option<String>,
@@ -299,15 +292,9 @@ enum PolicySub {
     Suggest {
         #[arg(long, value_enum, default_value_t = SuggestFormatArg::Yaml)]
         format: SuggestFormatArg,
-        /// Learn from requests received at or after T: RFC 3339 or an age (15m, 2h, 7d).
-        #[arg(long, value_name = "T")]
-        since: Option<String>,
-        /// Learn from requests received before T.
-        #[arg(long, value_name = "T")]
-        until: Option<String>,
-        /// Learn only from requests matching this query.
-        #[arg(long = "where", value_name = "QUERY", allow_hyphen_values = true)]
-        filter: Option<String>,
+        /// The traffic it learns from.
+        #[command(flatten)]
+        scope: ScopeArgs,
     },
 }
 
@@ -358,10 +345,9 @@ enum IndexAction {
     },
 }
 
+/// The requests a report, check or hunt reads: a time range and a query.
 #[derive(Args, Debug)]
-struct ReportArgs {
-    #[arg(long, value_enum, default_value_t = ReportFormatArg::Table)]
-    format: ReportFormatArg,
+struct ScopeArgs {
     /// Only requests received at or after T: RFC 3339 or an age (15m, 2h, 7d).
     #[arg(long, value_name = "T")]
     since: Option<String>,
@@ -371,6 +357,14 @@ struct ReportArgs {
     /// Only requests matching this query (the `kaudit query` syntax), e.g. 'ns:payments'.
     #[arg(long = "where", value_name = "QUERY", allow_hyphen_values = true)]
     filter: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    #[arg(long, value_enum, default_value_t = ReportFormatArg::Table)]
+    format: ReportFormatArg,
+    #[command(flatten)]
+    scope: ScopeArgs,
     /// Only this table of the report (CSV shows one table: the main one by default).
     #[arg(long, value_name = "NAME")]
     section: Option<String>,
@@ -581,9 +575,9 @@ impl Cli {
                 Command::PolicyCheck(config::PolicyCheck {
                     index,
                     policy: args.policy,
-                    filter: args.common.filter.unwrap_or_default(),
-                    since: time(args.common.since)?,
-                    until: time(args.common.until)?,
+                    filter: args.common.scope.filter.unwrap_or_default(),
+                    since: time(args.common.scope.since)?,
+                    until: time(args.common.scope.until)?,
                     format: report_format(args.common.format),
                     section: args.common.section,
                     fail_on_findings: args.fail_on_findings,
@@ -593,9 +587,12 @@ impl Cli {
                 action:
                     PolicySub::Suggest {
                         format,
-                        since,
-                        until,
-                        filter,
+                        scope:
+                            ScopeArgs {
+                                since,
+                                until,
+                                filter,
+                            },
                     },
             }) => {
                 let time = |t: Option<String>| time_bound(t, env);
@@ -610,9 +607,12 @@ impl Cli {
             Some(Sub::Hunt {
                 format,
                 min_level,
-                since,
-                until,
-                filter,
+                scope:
+                    ScopeArgs {
+                        since,
+                        until,
+                        filter,
+                    },
                 section,
                 explain,
                 fail_on_findings,
@@ -733,12 +733,12 @@ fn report_config(index: PathBuf, sub: ReportSub, env: &Environment) -> Result<co
     Ok(config::Report {
         index,
         kind,
-        filter: common.filter.unwrap_or_default(),
-        since: time(common.since)?,
+        filter: common.scope.filter.unwrap_or_default(),
+        since: time(common.scope.since)?,
         // `--at T` reads up to T included: `--until` is exclusive.
         until: match as_of {
             Some(at) => time(Some(at))?.map(|t| t.saturating_add(1)),
-            None => time(common.until)?,
+            None => time(common.scope.until)?,
         },
         format: report_format(common.format),
         section: common.section,

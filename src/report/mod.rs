@@ -123,13 +123,7 @@ pub struct Event<'a> {
 fn each_event(engine: &Engine, search: &Search, visit: &mut dyn FnMut(&Event<'_>)) -> Result<()> {
     let mut buf = Vec::new();
     engine.scan_stored(search, &mut |stored| {
-        stored.read(&mut buf, |request, value| {
-            visit(&Event {
-                request,
-                value,
-                json: &stored.event,
-            })
-        });
+        read_event(&stored, &mut buf, visit);
         Ok(())
     })
 }
@@ -142,15 +136,24 @@ fn each_event_by_time(
 ) -> Result<()> {
     let mut buf = Vec::new();
     engine.scan_stored_by_time(search, &mut |stored| {
-        stored.read(&mut buf, |request, value| {
-            visit(&Event {
-                request,
-                value,
-                json: &stored.event,
-            })
-        });
+        read_event(&stored, &mut buf, visit);
         Ok(())
     })
+}
+
+/// Hands `visit` the request a stored document holds (nothing if it no longer reads).
+fn read_event(
+    stored: &crate::index::document::Stored,
+    buf: &mut Vec<u8>,
+    visit: &mut dyn FnMut(&Event<'_>),
+) {
+    stored.read(buf, |request, value| {
+        visit(&Event {
+            request,
+            value,
+            json: &stored.event,
+        })
+    });
 }
 
 /// The bodies of a stored event, unparsed: the rest of the event is only skipped, so a
