@@ -66,6 +66,7 @@ pub(super) fn overview_command(index: &Path, resolved: &Resolved, env: &Environm
     writeln!(
         out,
         "\nReports: kaudit report secrets | serviceaccounts | immutability | stats\n\
+         Detections: kaudit hunt; your audit Policy: kaudit policy check POLICY.yaml\n\
          More: kaudit query --help (query syntax), kaudit queries, kaudit status"
     )
     .map_err(io)?;
